@@ -1,0 +1,2 @@
+//! batonctl: the command-line client.
+fn main() {}

@@ -1,0 +1,2 @@
+//! batond: the BGP speaker daemon.
+fn main() {}

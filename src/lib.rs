@@ -1,0 +1,15 @@
+//! baton: a BGP speaker whose routes never flap.
+//!
+//! # Layout
+//!
+//! ```text
+//! wire/     BGP messages: pure encode/decode, no I/O; RFC 7606 outcomes
+//! session/  per-peer finite state machine (sans-IO): states, events, timers, OPEN checks
+//! rib/      Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out; interned attributes
+//! config/   TOML schema and validation with file, line and field in every error
+//! speaker/  the tokio driver: listeners, connections, timers, the RIB task, control socket
+//! ctl/      the control-socket protocol shared by the speaker and `batonctl`
+//! ```
+
+pub mod session;
+pub mod wire;

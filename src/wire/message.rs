@@ -1,0 +1,287 @@
+//! The five BGP message types (RFC 4271 §4, RFC 2918) as plain values.
+
+use std::net::Ipv4Addr;
+
+use super::{Attributes, Capability, Family, MpReach, MpUnreach, Prefix, UpdateErrors};
+
+/// Message type codes (RFC 4271 §4.1, RFC 2918 §3).
+pub mod msg_type {
+    /// OPEN.
+    pub const OPEN: u8 = 1;
+    /// UPDATE.
+    pub const UPDATE: u8 = 2;
+    /// NOTIFICATION.
+    pub const NOTIFICATION: u8 = 3;
+    /// KEEPALIVE.
+    pub const KEEPALIVE: u8 = 4;
+    /// ROUTE-REFRESH.
+    pub const ROUTE_REFRESH: u8 = 5;
+}
+
+/// Length of the fixed header: 16-octet marker, 2-octet length, 1-octet type.
+pub const HEADER_LEN: usize = 19;
+/// Largest message without the extended message capability (RFC 4271 §4.1).
+pub const MAX_MESSAGE_LEN: usize = 4096;
+/// Largest message with the extended message capability (RFC 8654).
+pub const MAX_EXTENDED_MESSAGE_LEN: usize = 65535;
+/// AS_TRANS (RFC 6793): the 2-octet stand-in for a 4-octet AS.
+pub const AS_TRANS: u16 = 23456;
+
+/// A BGP message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// OPEN.
+    Open(Open),
+    /// UPDATE.
+    Update(Update),
+    /// NOTIFICATION.
+    Notification(Notification),
+    /// KEEPALIVE.
+    Keepalive,
+    /// ROUTE-REFRESH (and enhanced route refresh BoRR/EoRR markers).
+    RouteRefresh(RouteRefresh),
+}
+
+/// OPEN (RFC 4271 §4.2).
+///
+/// ```text
+///  0                   1                   2                   3
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+/// +-+-+-+-+-+-+-+-+
+/// |    Version    |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |     My Autonomous System      |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |           Hold Time           |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                         BGP Identifier                        |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// | Opt Parm Len  |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |             Optional Parameters (variable)                    |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open {
+    /// Protocol version; 4.
+    pub version: u8,
+    /// The 2-octet "My Autonomous System" field (AS_TRANS for a 4-octet AS).
+    pub my_as: u16,
+    /// Proposed hold time in seconds (0 or at least 3).
+    pub hold_time: u16,
+    /// BGP identifier.
+    pub bgp_id: Ipv4Addr,
+    /// Capabilities, in wire order, from every Capabilities optional parameter.
+    pub capabilities: Vec<Capability>,
+}
+
+impl Open {
+    /// The sender's AS: the 4-octet AS capability if present, else `my_as` (RFC 6793 §4.1).
+    pub fn asn(&self) -> u32 {
+        self.capabilities
+            .iter()
+            .find_map(|c| match c {
+                Capability::FourOctetAs(a) => Some(*a),
+                _ => None,
+            })
+            .unwrap_or(self.my_as as u32)
+    }
+}
+
+/// UPDATE (RFC 4271 §4.3).
+///
+/// ```text
+/// +-----------------------------------------------------+
+/// |   Withdrawn Routes Length (2 octets)                |
+/// +-----------------------------------------------------+
+/// |   Withdrawn Routes (variable)                       |
+/// +-----------------------------------------------------+
+/// |   Total Path Attribute Length (2 octets)            |
+/// +-----------------------------------------------------+
+/// |   Path Attributes (variable)                        |
+/// +-----------------------------------------------------+
+/// |   Network Layer Reachability Information (variable) |
+/// +-----------------------------------------------------+
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Update {
+    /// IPv4 unicast prefixes withdrawn.
+    pub withdrawn: Vec<Prefix>,
+    /// Path attributes other than MP_(UN)REACH_NLRI; `None` when the UPDATE carries none.
+    pub attributes: Option<Attributes>,
+    /// MP_REACH_NLRI, if present.
+    pub mp_reach: Option<MpReach>,
+    /// MP_UNREACH_NLRI, if present.
+    pub mp_unreach: Option<MpUnreach>,
+    /// IPv4 unicast prefixes announced.
+    pub nlri: Vec<Prefix>,
+    /// Errors tolerated while decoding (RFC 7606); empty for a clean message.
+    pub errors: UpdateErrors,
+}
+
+impl Update {
+    /// The End-of-RIB marker for `family` (RFC 4724 §2).
+    pub fn end_of_rib(family: Family) -> Update {
+        if family == Family::IPV4_UNICAST {
+            Update::default()
+        } else {
+            Update {
+                mp_unreach: Some(MpUnreach {
+                    family,
+                    withdrawn: Vec::new(),
+                }),
+                ..Update::default()
+            }
+        }
+    }
+
+    /// If this UPDATE is an End-of-RIB marker, its family.
+    pub fn as_end_of_rib(&self) -> Option<Family> {
+        let no_v4 = self.withdrawn.is_empty() && self.nlri.is_empty() && self.mp_reach.is_none();
+        match (&self.attributes, &self.mp_unreach) {
+            (None, None) if no_v4 => Some(Family::IPV4_UNICAST),
+            (None, Some(u)) if no_v4 && u.withdrawn.is_empty() => Some(u.family),
+            _ => None,
+        }
+    }
+}
+
+/// NOTIFICATION (RFC 4271 §4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Error code.
+    pub code: u8,
+    /// Error subcode.
+    pub subcode: u8,
+    /// Data octets.
+    pub data: Vec<u8>,
+}
+
+/// NOTIFICATION error codes and subcodes (RFC 4271 §4.5, RFC 4486, RFC 8538, RFC 9003).
+pub mod notif {
+    /// Message Header Error.
+    pub const MESSAGE_HEADER: u8 = 1;
+    /// Connection Not Synchronized.
+    pub const CONNECTION_NOT_SYNCHRONIZED: u8 = 1;
+    /// Bad Message Length.
+    pub const BAD_MESSAGE_LENGTH: u8 = 2;
+    /// Bad Message Type.
+    pub const BAD_MESSAGE_TYPE: u8 = 3;
+
+    /// OPEN Message Error.
+    pub const OPEN: u8 = 2;
+    /// Unsupported Version Number.
+    pub const UNSUPPORTED_VERSION: u8 = 1;
+    /// Bad Peer AS.
+    pub const BAD_PEER_AS: u8 = 2;
+    /// Bad BGP Identifier.
+    pub const BAD_BGP_ID: u8 = 3;
+    /// Unsupported Optional Parameter.
+    pub const UNSUPPORTED_OPT_PARAM: u8 = 4;
+    /// Unacceptable Hold Time.
+    pub const UNACCEPTABLE_HOLD_TIME: u8 = 6;
+    /// Unsupported Capability (RFC 5492).
+    pub const UNSUPPORTED_CAPABILITY: u8 = 7;
+
+    /// UPDATE Message Error.
+    pub const UPDATE: u8 = 3;
+    /// Malformed Attribute List.
+    pub const MALFORMED_ATTRIBUTE_LIST: u8 = 1;
+    /// Unrecognized Well-known Attribute.
+    pub const UNRECOGNIZED_WELL_KNOWN: u8 = 2;
+    /// Missing Well-known Attribute.
+    pub const MISSING_WELL_KNOWN: u8 = 3;
+    /// Attribute Flags Error.
+    pub const ATTRIBUTE_FLAGS: u8 = 4;
+    /// Attribute Length Error.
+    pub const ATTRIBUTE_LENGTH: u8 = 5;
+    /// Invalid ORIGIN Attribute.
+    pub const INVALID_ORIGIN: u8 = 6;
+    /// Invalid NEXT_HOP Attribute.
+    pub const INVALID_NEXT_HOP: u8 = 8;
+    /// Optional Attribute Error.
+    pub const OPTIONAL_ATTRIBUTE: u8 = 9;
+    /// Invalid Network Field.
+    pub const INVALID_NETWORK_FIELD: u8 = 10;
+    /// Malformed AS_PATH.
+    pub const MALFORMED_AS_PATH: u8 = 11;
+
+    /// Hold Timer Expired.
+    pub const HOLD_TIMER_EXPIRED: u8 = 4;
+    /// Finite State Machine Error.
+    pub const FSM: u8 = 5;
+
+    /// Cease.
+    pub const CEASE: u8 = 6;
+    /// Cease: Maximum Number of Prefixes Reached.
+    pub const MAX_PREFIXES: u8 = 1;
+    /// Cease: Administrative Shutdown.
+    pub const ADMIN_SHUTDOWN: u8 = 2;
+    /// Cease: Peer De-configured.
+    pub const PEER_DECONFIGURED: u8 = 3;
+    /// Cease: Administrative Reset.
+    pub const ADMIN_RESET: u8 = 4;
+    /// Cease: Connection Rejected.
+    pub const CONNECTION_REJECTED: u8 = 5;
+    /// Cease: Other Configuration Change.
+    pub const OTHER_CONFIG_CHANGE: u8 = 6;
+    /// Cease: Connection Collision Resolution.
+    pub const COLLISION_RESOLUTION: u8 = 7;
+    /// Cease: Hard Reset (RFC 8538).
+    pub const HARD_RESET: u8 = 9;
+
+    /// ROUTE-REFRESH Message Error (RFC 7313).
+    pub const ROUTE_REFRESH: u8 = 7;
+}
+
+impl Notification {
+    /// A NOTIFICATION with no data.
+    pub fn new(code: u8, subcode: u8) -> Notification {
+        Notification {
+            code,
+            subcode,
+            data: Vec::new(),
+        }
+    }
+
+    /// Cease with an RFC 9003 shutdown communication (length-prefixed UTF-8, at most 255 octets).
+    pub fn cease_with_message(subcode: u8, message: &str) -> Notification {
+        let mut bytes = message.as_bytes();
+        if bytes.len() > 255 {
+            let mut end = 255;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            bytes = &bytes[..end];
+        }
+        let mut data = Vec::with_capacity(bytes.len() + 1);
+        data.push(bytes.len() as u8);
+        data.extend_from_slice(bytes);
+        Notification {
+            code: notif::CEASE,
+            subcode,
+            data,
+        }
+    }
+
+    /// The RFC 9003 shutdown communication, if this is an Administrative Shutdown/Reset carrying one.
+    pub fn shutdown_message(&self) -> Option<String> {
+        if self.code != notif::CEASE
+            || !(self.subcode == notif::ADMIN_SHUTDOWN || self.subcode == notif::ADMIN_RESET)
+        {
+            return None;
+        }
+        let (&len, rest) = self.data.split_first()?;
+        let text = rest.get(..len as usize)?;
+        String::from_utf8(text.to_vec()).ok()
+    }
+}
+
+/// ROUTE-REFRESH (RFC 2918 §3, RFC 7313 §3.2 subtypes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteRefresh {
+    /// The family to refresh.
+    pub family: Family,
+    /// 0 = normal request, 1 = BoRR, 2 = EoRR (RFC 7313); other values kept.
+    pub subtype: u8,
+}
