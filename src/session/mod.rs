@@ -14,3 +14,6 @@ mod open;
 
 pub use fsm::*;
 pub use open::*;
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,10 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::wire::{Capability, CodecContext, Family, GracefulRestartCap, Notification, Open};
+use crate::wire::{
+    notif, Capability, CodecContext, Family, GrFamily, GracefulRestartCap, Notification, Open,
+    AS_TRANS,
+};
 
 /// Graceful restart settings for one session (RFC 4724), as the session needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,14 +73,148 @@ impl Negotiated {
     }
 }
 
+/// The "largest locally supported version" we put in an Unsupported Version Number NOTIFICATION.
+const BGP_VERSION: u8 = 4;
+
+/// Largest restart time the 12-bit field of the graceful restart capability can carry.
+const MAX_RESTART_TIME: u16 = 0x0fff;
+
 /// Our OPEN message for this configuration.
+///
+/// Capabilities, in order: one Multiprotocol per configured family, Route Refresh, 4-octet AS,
+/// Extended Message, and Graceful Restart when configured. A local AS above 65535 goes in the
+/// 2-octet field as AS_TRANS (RFC 6793 §4.1); the real one is in the 4-octet AS capability.
 pub fn build_open(config: &SessionConfig) -> Open {
-    let _ = config;
-    todo!("session: build_open")
+    let my_as = u16::try_from(config.local_as).unwrap_or(AS_TRANS);
+    let mut capabilities: Vec<Capability> = config
+        .families
+        .iter()
+        .map(|&f| Capability::Multiprotocol(f))
+        .collect();
+    capabilities.push(Capability::RouteRefresh);
+    capabilities.push(Capability::FourOctetAs(config.local_as));
+    capabilities.push(Capability::ExtendedMessage);
+    if let Some(gr) = &config.graceful_restart {
+        capabilities.push(Capability::GracefulRestart(GracefulRestartCap {
+            restart_state: gr.restarting,
+            notification: gr.notification,
+            restart_time: gr.restart_time.min(MAX_RESTART_TIME),
+            families: config
+                .families
+                .iter()
+                .map(|&family| GrFamily {
+                    family,
+                    forwarding: gr.forwarding.contains(&family),
+                })
+                .collect(),
+        }));
+    }
+    Open {
+        version: BGP_VERSION,
+        my_as,
+        hold_time: config.hold_time,
+        bgp_id: config.router_id,
+        capabilities,
+    }
 }
 
 /// Check the peer's OPEN (RFC 4271 §6.2) and negotiate; `Err` is the NOTIFICATION to send.
+///
+/// The checks, in the order RFC 4271 §6.2 lists them: version, peer AS, hold time, BGP
+/// identifier. Capabilities we do not know are kept (for display) and otherwise ignored, as
+/// RFC 5492 §3 allows.
 pub fn check_open(config: &SessionConfig, open: &Open) -> Result<Negotiated, Notification> {
-    let _ = (config, open);
-    todo!("session: check_open")
+    // RFC 4271 §6.2: the data is "the largest locally-supported version number less than the
+    // version the remote BGP peer bid", as a 2-octet unsigned integer.
+    if open.version != BGP_VERSION {
+        return Err(Notification {
+            code: notif::OPEN,
+            subcode: notif::UNSUPPORTED_VERSION,
+            data: u16::from(BGP_VERSION).to_be_bytes().to_vec(),
+        });
+    }
+
+    // RFC 4271 §6.2 Bad Peer AS; RFC 6793 §4.1: the 4-octet AS capability, when present, is the
+    // peer's AS. Without it a peer can only be a 2-octet AS, so a configured remote AS above
+    // 65535 can never match (the peer would send AS_TRANS). RFC 7607: AS 0 is never acceptable.
+    let peer_as = open.asn();
+    if peer_as == 0 || peer_as != config.remote_as {
+        return Err(Notification::new(notif::OPEN, notif::BAD_PEER_AS));
+    }
+
+    // RFC 4271 §6.2: "An implementation MUST reject Hold Time values of one or two seconds."
+    if open.hold_time == 1 || open.hold_time == 2 {
+        return Err(Notification::new(
+            notif::OPEN,
+            notif::UNACCEPTABLE_HOLD_TIME,
+        ));
+    }
+
+    // RFC 6286 §2.2: any non-zero 4-octet value is a valid identifier, but it must be unique
+    // within the AS, so an iBGP peer may not share ours. The all-ones value is refused too, as
+    // every implementation we peer with does.
+    let ibgp = peer_as == config.local_as;
+    if open.bgp_id == Ipv4Addr::UNSPECIFIED
+        || open.bgp_id == Ipv4Addr::BROADCAST
+        || (ibgp && open.bgp_id == config.router_id)
+    {
+        return Err(Notification::new(notif::OPEN, notif::BAD_BGP_ID));
+    }
+
+    let hold_time = config.hold_time.min(open.hold_time);
+    Ok(Negotiated {
+        remote_as: peer_as,
+        remote_id: open.bgp_id,
+        hold_time,
+        keepalive: hold_time / 3,
+        families: common_families(config, open),
+        codec: CodecContext {
+            // We always advertise both capabilities, so the peer's decides.
+            four_octet_as: has(open, |c| matches!(c, Capability::FourOctetAs(_))),
+            extended_message: has(open, |c| matches!(c, Capability::ExtendedMessage)),
+        },
+        route_refresh: has(open, |c| matches!(c, Capability::RouteRefresh)),
+        peer_graceful_restart: open.capabilities.iter().find_map(|c| match c {
+            Capability::GracefulRestart(gr) => Some(gr.clone()),
+            _ => None,
+        }),
+        peer_capabilities: open.capabilities.clone(),
+    })
+}
+
+/// True when the OPEN carries a capability matching `pred`.
+fn has(open: &Open, pred: impl Fn(&Capability) -> bool) -> bool {
+    open.capabilities.iter().any(pred)
+}
+
+/// The families both sides advertised, in our configured order.
+///
+/// A speaker that sends no Multiprotocol capability at all speaks IPv4 unicast only (RFC 4760
+/// §8); that holds for us too when no family is configured (we then send none).
+fn common_families(config: &SessionConfig, open: &Open) -> Vec<Family> {
+    let theirs: Vec<Family> = open
+        .capabilities
+        .iter()
+        .filter_map(|c| match c {
+            Capability::Multiprotocol(f) => Some(*f),
+            _ => None,
+        })
+        .collect();
+    let theirs = if theirs.is_empty() {
+        vec![Family::IPV4_UNICAST]
+    } else {
+        theirs
+    };
+    let ours: &[Family] = if config.families.is_empty() {
+        &[Family::IPV4_UNICAST]
+    } else {
+        &config.families
+    };
+    let mut common: Vec<Family> = Vec::new();
+    for f in ours {
+        if theirs.contains(f) && !common.contains(f) {
+            common.push(*f);
+        }
+    }
+    common
 }
