@@ -11,5 +11,9 @@
 //! ctl/      the control-socket protocol shared by the speaker and `batonctl`
 //! ```
 
+pub mod config;
+pub mod ctl;
+pub mod rib;
 pub mod session;
+pub mod speaker;
 pub mod wire;

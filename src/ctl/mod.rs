@@ -1,0 +1,43 @@
+//! The control-socket protocol between `batonctl` and the daemon: one JSON request per line,
+//! one JSON reply per line, over a unix socket.
+//!
+//! The views here are the daemon's answer format; they are plain serde types so `batonctl
+//! --json` prints exactly what the daemon said, and tests assert on them.
+
+pub mod client;
+pub mod render;
+mod view;
+
+pub use view::*;
+
+use serde::{Deserialize, Serialize};
+
+/// A request to the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "kebab-case")]
+pub enum Request {
+    /// Every configured peer: state, uptime, per-family counters.
+    Neighbors,
+    /// The Loc-RIB and every Adj-RIB-In, optionally for one family and one prefix.
+    Rib {
+        /// `ipv4-unicast` or `ipv6-unicast`; all when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        family: Option<String>,
+        /// Only this prefix.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+    },
+}
+
+/// A reply: the view asked for, or an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Reply {
+    /// A failure, in words.
+    Error {
+        /// What went wrong.
+        error: String,
+    },
+    /// Success.
+    Ok(serde_json::Value),
+}

@@ -1,0 +1,89 @@
+//! What an originated route looks like to one peer (RFC 4271 §5.1): eBGP prepends our AS and
+//! sets next-hop self unless the route names a next hop; iBGP carries LOCAL_PREF.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::{PathAttrs, DEFAULT_LOCAL_PREF};
+use crate::config::Route;
+use crate::wire::{AsPath, Attributes, CodecContext, Family, Origin};
+
+/// An Established session as the RIB sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSession {
+    /// The peer's address (the RIB's key for the peer).
+    pub address: IpAddr,
+    /// Our AS on this session.
+    pub local_as: u32,
+    /// The peer's AS.
+    pub remote_as: u32,
+    /// The peer's BGP identifier.
+    pub remote_id: Ipv4Addr,
+    /// Families negotiated on the session.
+    pub families: Vec<Family>,
+    /// The session's codec context.
+    pub codec: CodecContext,
+    /// Our IPv4 address towards the peer, for next-hop self.
+    pub local_v4: Option<Ipv4Addr>,
+    /// Our IPv6 address towards the peer, for next-hop self.
+    pub local_v6: Option<Ipv6Addr>,
+}
+
+impl PeerSession {
+    /// True for an iBGP session.
+    pub fn is_ibgp(&self) -> bool {
+        self.local_as == self.remote_as
+    }
+}
+
+/// The attributes an originated route carries to `session`, or `None` when the session cannot
+/// carry it (family not negotiated, or no next hop of the route's family).
+pub fn export_local(route: &Route, session: &PeerSession) -> Option<PathAttrs> {
+    let family = route.prefix.family();
+    if !session.families.contains(&family) {
+        return None;
+    }
+    let next_hop = route.next_hop.or(match family {
+        Family::IPV4_UNICAST => session.local_v4.map(IpAddr::V4),
+        _ => session.local_v6.map(IpAddr::V6),
+    })?;
+    let ibgp = session.is_ibgp();
+    let as_path = if ibgp {
+        AsPath::default()
+    } else {
+        let prepends = 1 + route.as_path_prepend.unwrap_or(0) as usize;
+        AsPath::default().prepended(session.local_as, prepends)
+    };
+    let attrs = Attributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(as_path),
+        next_hop: match next_hop {
+            IpAddr::V4(v4) if family == Family::IPV4_UNICAST => Some(v4),
+            _ => None,
+        },
+        med: route.med,
+        local_pref: ibgp.then(|| route.local_pref.unwrap_or(DEFAULT_LOCAL_PREF)),
+        communities: route.communities.clone(),
+        large_communities: route.large_communities.clone(),
+        ..Attributes::default()
+    };
+    Some(PathAttrs {
+        attrs,
+        next_hop: Some(next_hop),
+    })
+}
+
+/// The attributes of an originated route as it stands in our own Loc-RIB.
+pub fn local_attrs(route: &Route) -> PathAttrs {
+    PathAttrs {
+        attrs: Attributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            med: route.med,
+            local_pref: route.local_pref,
+            communities: route.communities.clone(),
+            large_communities: route.large_communities.clone(),
+            ..Attributes::default()
+        },
+        next_hop: route.next_hop,
+    }
+}

@@ -1,0 +1,272 @@
+//! [`Rib`]: the three RIBs together, and the operations the speaker performs on them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use bytes::BytesMut;
+
+use super::{
+    export_local, local_attrs, AdjRibIn, AdjRibOut, Candidate, InRoute, Interner, LocRib,
+    PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
+};
+use crate::config::Route;
+use crate::wire::{Family, Prefix, Update, UpdatePacker};
+
+/// An Established peer's outbound side.
+#[derive(Debug)]
+struct OutPeer {
+    session: PeerSession,
+    adj_out: AdjRibOut,
+}
+
+/// What applying one received UPDATE did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateOutcome {
+    /// Prefixes announced (accepted or not).
+    pub announced: usize,
+    /// Prefixes withdrawn (including treat-as-withdraw).
+    pub withdrawn: usize,
+    /// The UPDATE was an End-of-RIB marker for this family.
+    pub end_of_rib: Option<Family>,
+}
+
+/// Adj-RIB-In per peer, the Loc-RIB, Adj-RIB-Out per Established peer, and the originated routes.
+#[derive(Debug)]
+pub struct Rib {
+    local_as: u32,
+    interner: Interner,
+    originated: BTreeMap<Prefix, Route>,
+    adj_in: HashMap<IpAddr, AdjRibIn>,
+    out: HashMap<IpAddr, OutPeer>,
+    loc: LocRib,
+}
+
+impl Rib {
+    /// An empty RIB for a speaker in `local_as`.
+    pub fn new(local_as: u32) -> Rib {
+        Rib {
+            local_as,
+            interner: Interner::default(),
+            originated: BTreeMap::new(),
+            adj_in: HashMap::new(),
+            out: HashMap::new(),
+            loc: LocRib::default(),
+        }
+    }
+
+    /// Replace the set of originated routes. Returns, per Established peer, the UPDATEs that
+    /// bring it from what it was sent to the new set (nothing for an unchanged route).
+    pub fn set_originated(&mut self, routes: Vec<Route>) -> Vec<(IpAddr, BytesMut)> {
+        let new: BTreeMap<Prefix, Route> = routes.into_iter().map(|r| (r.prefix, r)).collect();
+        let gone: Vec<Prefix> = self
+            .originated
+            .keys()
+            .filter(|p| !new.contains_key(p))
+            .copied()
+            .collect();
+        for prefix in &gone {
+            self.loc.remove(prefix, Source::Local);
+        }
+        for (prefix, route) in &new {
+            if self.originated.get(prefix) != Some(route) {
+                let attrs = self.interner.intern(local_attrs(route));
+                self.loc.upsert(
+                    *prefix,
+                    Candidate {
+                        source: Source::Local,
+                        attrs,
+                    },
+                );
+            }
+        }
+        self.originated = new;
+        let mut writes = Vec::new();
+        for (addr, peer) in self.out.iter_mut() {
+            for prefix in &gone {
+                peer.adj_out.stage(*prefix, None);
+            }
+            for (prefix, route) in &self.originated {
+                let attrs = export_local(route, &peer.session).map(|a| self.interner.intern(a));
+                peer.adj_out.stage(*prefix, attrs);
+            }
+            let mut buf = BytesMut::new();
+            if peer
+                .adj_out
+                .flush(&UpdatePacker::new(peer.session.codec), &mut buf)
+                > 0
+            {
+                writes.push((*addr, buf));
+            }
+        }
+        writes
+    }
+
+    /// The originated routes.
+    pub fn originated(&self) -> impl Iterator<Item = &Route> {
+        self.originated.values()
+    }
+
+    /// A session reached Established: returns its initial UPDATEs, every originated route it can
+    /// carry, followed by End-of-RIB for each negotiated family — in that order, so the peer
+    /// never sees End-of-RIB before the whole table.
+    pub fn peer_up(&mut self, session: PeerSession) -> BytesMut {
+        let mut adj_out = AdjRibOut::default();
+        for (prefix, route) in &self.originated {
+            if let Some(attrs) = export_local(route, &session) {
+                adj_out.stage(*prefix, Some(self.interner.intern(attrs)));
+            }
+        }
+        let packer = UpdatePacker::new(session.codec);
+        let mut buf = BytesMut::new();
+        adj_out.flush(&packer, &mut buf);
+        for family in &session.families {
+            crate::wire::encode(
+                &crate::wire::Message::Update(Update::end_of_rib(*family)),
+                &session.codec,
+                &mut buf,
+            );
+        }
+        self.out
+            .insert(session.address, OutPeer { session, adj_out });
+        buf
+    }
+
+    /// The peer asked for a ROUTE-REFRESH of `family`: everything it was sent, again.
+    pub fn refresh(&self, address: IpAddr, family: Family) -> BytesMut {
+        let mut buf = BytesMut::new();
+        if let Some(p) = self.out.get(&address) {
+            p.adj_out
+                .readvertise(family, &UpdatePacker::new(p.session.codec), &mut buf);
+        }
+        buf
+    }
+
+    /// A session went down: forget what it was sent and everything it announced.
+    pub fn peer_down(&mut self, address: IpAddr) {
+        self.out.remove(&address);
+        if let Some(adj_in) = self.adj_in.remove(&address) {
+            for (prefix, route) in adj_in.iter() {
+                if route.accepted {
+                    self.loc.remove(prefix, Source::Peer(PeerRef::of(address)));
+                }
+            }
+        }
+        self.interner.gc();
+    }
+
+    /// Apply an UPDATE received from `peer` (RFC 4271 §9, RFC 7606 treat-as-withdraw).
+    pub fn apply_update(&mut self, peer: PeerRef, update: Update) -> UpdateOutcome {
+        let mut outcome = UpdateOutcome {
+            end_of_rib: update.as_end_of_rib(),
+            ..UpdateOutcome::default()
+        };
+        if outcome.end_of_rib.is_some() {
+            return outcome;
+        }
+        let withdraw_all = update.errors.treat_as_withdraw();
+        let Update {
+            withdrawn,
+            attributes,
+            mp_reach,
+            mp_unreach,
+            nlri,
+            ..
+        } = update;
+        let unreach = mp_unreach.map(|u| u.withdrawn).unwrap_or_default();
+        for prefix in withdrawn.iter().chain(unreach.iter()) {
+            outcome.withdrawn += self.withdraw(peer, prefix);
+        }
+        let attrs = attributes.unwrap_or_default();
+        let mut announce = |rib: &mut Rib, prefixes: Vec<Prefix>, next_hop: Option<IpAddr>| {
+            if withdraw_all {
+                for prefix in &prefixes {
+                    outcome.withdrawn += rib.withdraw(peer, prefix);
+                }
+                return;
+            }
+            if prefixes.is_empty() {
+                return;
+            }
+            let shared = rib.interner.intern(PathAttrs {
+                attrs: attrs.clone(),
+                next_hop,
+            });
+            let accepted = !shared
+                .attrs
+                .as_path
+                .as_ref()
+                .is_some_and(|p| p.contains(rib.local_as));
+            for prefix in prefixes {
+                rib.announce(peer, prefix, shared.clone(), accepted);
+                outcome.announced += 1;
+            }
+        };
+        let v4_next_hop = attrs.next_hop.map(IpAddr::V4);
+        announce(self, nlri, v4_next_hop);
+        if let Some(reach) = mp_reach {
+            let next_hop = reach.next_hops.first().copied();
+            announce(self, reach.nlri, next_hop);
+        }
+        outcome
+    }
+
+    fn announce(&mut self, peer: PeerRef, prefix: Prefix, attrs: SharedAttrs, accepted: bool) {
+        let adj_in = self.adj_in.entry(peer.address).or_default();
+        adj_in.insert(
+            prefix,
+            InRoute {
+                attrs: attrs.clone(),
+                accepted,
+            },
+        );
+        let source = Source::Peer(peer);
+        if accepted {
+            self.loc.upsert(prefix, Candidate { source, attrs });
+        } else {
+            self.loc.remove(&prefix, source);
+        }
+    }
+
+    fn withdraw(&mut self, peer: PeerRef, prefix: &Prefix) -> usize {
+        let Some(adj_in) = self.adj_in.get_mut(&peer.address) else {
+            return 0;
+        };
+        match adj_in.remove(prefix) {
+            Some(_) => {
+                self.loc.remove(prefix, Source::Peer(peer));
+                1
+            }
+            None => 0,
+        }
+    }
+
+    /// The Adj-RIB-In of a peer.
+    pub fn adj_in(&self, address: &IpAddr) -> Option<&AdjRibIn> {
+        self.adj_in.get(address)
+    }
+
+    /// Every peer with an Adj-RIB-In.
+    pub fn adj_ins(&self) -> impl Iterator<Item = (&IpAddr, &AdjRibIn)> {
+        self.adj_in.iter()
+    }
+
+    /// The Adj-RIB-Out of an Established peer.
+    pub fn adj_out(&self, address: &IpAddr) -> Option<&AdjRibOut> {
+        self.out.get(address).map(|p| &p.adj_out)
+    }
+
+    /// Every Established peer.
+    pub fn out_peers(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.out.keys().copied()
+    }
+
+    /// The Loc-RIB.
+    pub fn loc(&self) -> &LocRib {
+        &self.loc
+    }
+
+    /// Distinct attribute sets held.
+    pub fn attribute_sets(&self) -> usize {
+        self.interner.len()
+    }
+}

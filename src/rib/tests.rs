@@ -1,0 +1,302 @@
+//! RIB behaviour: learning, withdrawing, exporting, and the UPDATEs a change produces.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use bytes::BytesMut;
+
+use super::*;
+use crate::config::Route;
+use crate::wire::{
+    decode, frame_len, AsPath, AsSegment, AttrError, AttrErrorAction, Attributes, CodecContext,
+    Community, Family, Message, MpReach, Origin, Prefix, SegmentType, Update, UpdateErrors,
+};
+
+const LOCAL_AS: u32 = 65001;
+
+fn p(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+fn peer(last: u8) -> PeerRef {
+    PeerRef {
+        address: IpAddr::from([198, 18, 0, last]),
+        router_id: Ipv4Addr::new(198, 18, 0, last),
+        ibgp: false,
+    }
+}
+
+fn route(prefix: &str) -> Route {
+    Route {
+        prefix: p(prefix),
+        next_hop: None,
+        communities: vec![Community(65001 << 16 | 100)],
+        large_communities: vec![],
+        med: Some(10),
+        local_pref: Some(200),
+        as_path_prepend: None,
+    }
+}
+
+fn session(remote_as: u32, families: Vec<Family>) -> PeerSession {
+    PeerSession {
+        address: IpAddr::from([198, 18, 0, 2]),
+        local_as: LOCAL_AS,
+        remote_as,
+        remote_id: Ipv4Addr::new(198, 18, 0, 2),
+        families,
+        codec: CodecContext {
+            four_octet_as: true,
+            extended_message: false,
+        },
+        local_v4: Some(Ipv4Addr::new(198, 18, 0, 1)),
+        local_v6: Some("2001:db8::1".parse().unwrap()),
+    }
+}
+
+fn learned_attrs(path: &[u32]) -> Attributes {
+    Attributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath {
+            segments: vec![AsSegment {
+                kind: SegmentType::AsSequence,
+                asns: path.to_vec(),
+            }],
+        }),
+        next_hop: Some(Ipv4Addr::new(198, 18, 0, 2)),
+        ..Attributes::default()
+    }
+}
+
+fn announce(prefixes: &[&str], path: &[u32]) -> Update {
+    Update {
+        attributes: Some(learned_attrs(path)),
+        nlri: prefixes.iter().map(|s| p(s)).collect(),
+        ..Update::default()
+    }
+}
+
+/// Split a buffer of encoded messages back into messages.
+fn messages(buf: &BytesMut, ctx: &CodecContext) -> Vec<Message> {
+    let mut rest = &buf[..];
+    let mut out = Vec::new();
+    while let Some(len) = frame_len(rest, ctx).unwrap() {
+        out.push(decode(&rest[..len], ctx).unwrap());
+        rest = &rest[len..];
+    }
+    assert!(rest.is_empty());
+    out
+}
+
+#[test]
+fn learned_route_enters_adj_in_and_loc_rib_and_leaves_on_withdraw() {
+    let mut rib = Rib::new(LOCAL_AS);
+    let out = rib.apply_update(peer(2), announce(&["203.0.113.0/24"], &[65002]));
+    assert_eq!(out.announced, 1);
+    assert_eq!(rib.adj_in(&peer(2).address).unwrap().received().ipv4, 1);
+    assert!(rib.loc().best(&p("203.0.113.0/24")).is_some());
+
+    let out = rib.apply_update(
+        peer(2),
+        Update {
+            withdrawn: vec![p("203.0.113.0/24")],
+            ..Update::default()
+        },
+    );
+    assert_eq!(out.withdrawn, 1);
+    assert_eq!(rib.adj_in(&peer(2).address).unwrap().received().ipv4, 0);
+    assert!(rib.loc().best(&p("203.0.113.0/24")).is_none());
+}
+
+#[test]
+fn routes_sharing_attributes_share_one_interned_set() {
+    let mut rib = Rib::new(LOCAL_AS);
+    let prefixes: Vec<String> = (0..200).map(|i| format!("10.{i}.0.0/16")).collect();
+    let refs: Vec<&str> = prefixes.iter().map(|s| s.as_str()).collect();
+    rib.apply_update(peer(2), announce(&refs, &[65002]));
+    assert_eq!(rib.attribute_sets(), 1);
+}
+
+#[test]
+fn route_with_our_as_in_the_path_is_received_but_not_accepted() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.apply_update(peer(2), announce(&["203.0.113.0/24"], &[65002, LOCAL_AS]));
+    let adj = rib.adj_in(&peer(2).address).unwrap();
+    assert_eq!((adj.received().ipv4, adj.accepted().ipv4), (1, 0));
+    assert!(rib.loc().best(&p("203.0.113.0/24")).is_none());
+}
+
+#[test]
+fn treat_as_withdraw_removes_what_the_peer_sent_before() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.apply_update(peer(2), announce(&["203.0.113.0/24"], &[65002]));
+    let mut bad = announce(&["203.0.113.0/24"], &[65002]);
+    bad.errors = UpdateErrors(vec![AttrError {
+        code: 1,
+        action: AttrErrorAction::TreatAsWithdraw,
+        reason: "test".into(),
+    }]);
+    let out = rib.apply_update(peer(2), bad);
+    assert_eq!((out.announced, out.withdrawn), (0, 1));
+    assert!(rib.loc().best(&p("203.0.113.0/24")).is_none());
+}
+
+#[test]
+fn peer_down_removes_its_routes_from_the_loc_rib() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.apply_update(peer(2), announce(&["203.0.113.0/24"], &[65002]));
+    rib.apply_update(peer(3), announce(&["203.0.113.0/24"], &[65003, 65004]));
+    assert_eq!(
+        rib.loc().best(&p("203.0.113.0/24")).unwrap().source,
+        Source::Peer(peer(2))
+    );
+    rib.peer_down(peer(2).address);
+    assert_eq!(
+        rib.loc().best(&p("203.0.113.0/24")).unwrap().source,
+        Source::Peer(peer(3))
+    );
+}
+
+#[test]
+fn ebgp_export_prepends_our_as_sets_next_hop_self_and_drops_local_pref() {
+    let attrs = export_local(
+        &route("192.0.2.0/24"),
+        &session(65002, vec![Family::IPV4_UNICAST]),
+    )
+    .unwrap();
+    assert_eq!(
+        attrs.attrs.as_path.as_ref().unwrap().segments[0].asns,
+        vec![LOCAL_AS]
+    );
+    assert_eq!(attrs.attrs.next_hop, Some(Ipv4Addr::new(198, 18, 0, 1)));
+    assert_eq!(attrs.attrs.local_pref, None);
+    assert_eq!(attrs.attrs.med, Some(10));
+}
+
+#[test]
+fn ibgp_export_carries_local_pref_and_an_empty_as_path() {
+    let attrs = export_local(
+        &route("192.0.2.0/24"),
+        &session(LOCAL_AS, vec![Family::IPV4_UNICAST]),
+    )
+    .unwrap();
+    assert!(attrs.attrs.as_path.as_ref().unwrap().segments.is_empty());
+    assert_eq!(attrs.attrs.local_pref, Some(200));
+}
+
+#[test]
+fn export_keeps_a_configured_next_hop_and_honours_prepends() {
+    let mut r = route("192.0.2.0/24");
+    r.next_hop = Some(IpAddr::from([198, 18, 0, 9]));
+    r.as_path_prepend = Some(2);
+    let attrs = export_local(&r, &session(65002, vec![Family::IPV4_UNICAST])).unwrap();
+    assert_eq!(attrs.attrs.next_hop, Some(Ipv4Addr::new(198, 18, 0, 9)));
+    assert_eq!(attrs.attrs.as_path.unwrap().path_len(), 3);
+}
+
+#[test]
+fn ipv6_route_uses_the_ipv6_local_address_and_is_not_sent_without_the_family() {
+    let s = session(65002, vec![Family::IPV6_UNICAST]);
+    let attrs = export_local(&route("2001:db8:100::/48"), &s).unwrap();
+    assert_eq!(
+        attrs.next_hop,
+        Some(IpAddr::V6("2001:db8::1".parse::<Ipv6Addr>().unwrap()))
+    );
+    assert_eq!(attrs.attrs.next_hop, None);
+    assert!(export_local(&route("192.0.2.0/24"), &s).is_none());
+}
+
+#[test]
+fn peer_up_sends_every_route_then_end_of_rib_per_family() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.set_originated(vec![
+        route("192.0.2.0/24"),
+        route("198.51.100.0/24"),
+        route("2001:db8:100::/48"),
+    ]);
+    let s = session(65002, vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST]);
+    let ctx = s.codec;
+    let msgs = messages(&rib.peer_up(s), &ctx);
+    let updates: Vec<&Update> = msgs
+        .iter()
+        .map(|m| match m {
+            Message::Update(u) => u,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    // One UPDATE for both IPv4 prefixes (same attributes), one for IPv6, then two End-of-RIB.
+    assert_eq!(updates.len(), 4);
+    assert_eq!(updates[0].nlri.len() + updates[1].nlri.len(), 2);
+    let eors: Vec<Option<Family>> = updates.iter().map(|u| u.as_end_of_rib()).collect();
+    assert_eq!(
+        &eors[2..],
+        &[Some(Family::IPV4_UNICAST), Some(Family::IPV6_UNICAST)]
+    );
+    assert!(eors[..2].iter().all(|e| e.is_none()));
+}
+
+#[test]
+fn changing_one_route_sends_one_update_and_unchanged_routes_nothing() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.set_originated(vec![route("192.0.2.0/24"), route("198.51.100.0/24")]);
+    let s = session(65002, vec![Family::IPV4_UNICAST]);
+    let ctx = s.codec;
+    rib.peer_up(s);
+    assert!(rib
+        .set_originated(vec![route("192.0.2.0/24"), route("198.51.100.0/24")])
+        .is_empty());
+    let mut changed = route("198.51.100.0/24");
+    changed.med = Some(20);
+    let writes = rib.set_originated(vec![route("192.0.2.0/24"), changed]);
+    assert_eq!(writes.len(), 1);
+    let msgs = messages(&writes[0].1, &ctx);
+    assert_eq!(msgs.len(), 1);
+    let Message::Update(u) = &msgs[0] else {
+        panic!("not an UPDATE")
+    };
+    assert_eq!(u.nlri, vec![p("198.51.100.0/24")]);
+    assert_eq!(u.attributes.as_ref().unwrap().med, Some(20));
+}
+
+#[test]
+fn removing_a_route_withdraws_it() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.set_originated(vec![route("192.0.2.0/24"), route("198.51.100.0/24")]);
+    let s = session(65002, vec![Family::IPV4_UNICAST]);
+    let ctx = s.codec;
+    rib.peer_up(s);
+    let writes = rib.set_originated(vec![route("192.0.2.0/24")]);
+    let msgs = messages(&writes[0].1, &ctx);
+    let Message::Update(u) = &msgs[0] else {
+        panic!("not an UPDATE")
+    };
+    assert_eq!(u.withdrawn, vec![p("198.51.100.0/24")]);
+    assert_eq!(
+        rib.adj_out(&IpAddr::from([198, 18, 0, 2]))
+            .unwrap()
+            .advertised()
+            .ipv4,
+        1
+    );
+}
+
+#[test]
+fn ipv6_learned_route_takes_its_next_hop_from_mp_reach() {
+    let mut rib = Rib::new(LOCAL_AS);
+    let nh: IpAddr = "2001:db8::2".parse().unwrap();
+    let mut attrs = learned_attrs(&[65002]);
+    attrs.next_hop = None;
+    rib.apply_update(
+        peer(2),
+        Update {
+            attributes: Some(attrs),
+            mp_reach: Some(MpReach {
+                family: Family::IPV6_UNICAST,
+                next_hops: vec![nh],
+                nlri: vec![p("2001:db8:200::/48")],
+            }),
+            ..Update::default()
+        },
+    );
+    let best = rib.loc().best(&p("2001:db8:200::/48")).unwrap();
+    assert_eq!(best.attrs.next_hop, Some(nh));
+}

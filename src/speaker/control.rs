@@ -1,0 +1,123 @@
+//! The control socket: `batonctl` asks, the speaker answers (see [`crate::ctl`]).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+use super::rib_task::RibCmd;
+use super::status::StatusBoard;
+use super::SpeakerError;
+use crate::config::Peer;
+use crate::ctl::{NeighborView, Reply, Request};
+use crate::wire::{Family, Prefix};
+
+/// Create the control socket (mode 0600), replacing a stale one.
+pub fn bind(path: &Path) -> Result<UnixListener, SpeakerError> {
+    let err = |source| SpeakerError::Control {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path).map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    Ok(listener)
+}
+
+/// Answer requests until the process ends.
+pub async fn serve(
+    listener: UnixListener,
+    peers: Vec<Peer>,
+    status: StatusBoard,
+    rib: mpsc::UnboundedSender<RibCmd>,
+) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let (peers, status, rib) = (peers.clone(), status.clone(), rib.clone());
+        tokio::spawn(async move {
+            let _ = answer(stream, &peers, &status, &rib).await;
+        });
+    }
+}
+
+async fn answer(
+    stream: UnixStream,
+    peers: &[Peer],
+    status: &StatusBoard,
+    rib: &mpsc::UnboundedSender<RibCmd>,
+) -> std::io::Result<()> {
+    let (rd, mut wr) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(rd).read_line(&mut line).await?;
+    let reply = match serde_json::from_str::<Request>(&line) {
+        Err(e) => Reply::Error {
+            error: format!("bad request: {e}"),
+        },
+        Ok(req) => match execute(req, peers, status, rib).await {
+            Ok(v) => Reply::Ok(v),
+            Err(error) => Reply::Error { error },
+        },
+    };
+    let mut out = serde_json::to_vec(&reply).unwrap_or_default();
+    out.push(b'\n');
+    wr.write_all(&out).await?;
+    wr.shutdown().await
+}
+
+async fn execute(
+    req: Request,
+    peers: &[Peer],
+    status: &StatusBoard,
+    rib: &mpsc::UnboundedSender<RibCmd>,
+) -> Result<serde_json::Value, String> {
+    let gone = |_| "the RIB task is not running".to_string();
+    match req {
+        Request::Neighbors => {
+            let (tx, rx) = oneshot::channel();
+            rib.send(RibCmd::Counters(tx)).map_err(|_| gone(()))?;
+            let counters = rx.await.map_err(|_| gone(()))?;
+            let snapshot = status.snapshot();
+            let views: Vec<NeighborView> = peers
+                .iter()
+                .map(|p| {
+                    let s = snapshot.get(&p.address).cloned().unwrap_or_default();
+                    NeighborView {
+                        address: p.address,
+                        remote_as: p.remote_as,
+                        description: p.description.clone(),
+                        state: s.state.to_string(),
+                        uptime_secs: s.established_at.map(|t| t.elapsed().as_secs()),
+                        remote_id: s.remote_id.map(|r| r.to_string()),
+                        last_error: s.last_error,
+                        established_count: s.established_count,
+                        families: counters.get(&p.address).cloned().unwrap_or_default(),
+                    }
+                })
+                .collect();
+            serde_json::to_value(views).map_err(|e| e.to_string())
+        }
+        Request::Rib { family, prefix } => {
+            let family = family
+                .map(|f| f.parse::<Family>())
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let prefix = prefix
+                .map(|p| p.parse::<Prefix>())
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let (tx, rx) = oneshot::channel();
+            rib.send(RibCmd::Dump {
+                family,
+                prefix,
+                reply: tx,
+            })
+            .map_err(|_| gone(()))?;
+            let view = rx.await.map_err(|_| gone(()))?;
+            serde_json::to_value(view).map_err(|e| e.to_string())
+        }
+    }
+}

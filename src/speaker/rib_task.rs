@@ -1,0 +1,180 @@
+//! The task that owns the [`Rib`]: peers send it what they learn and when they go up or down;
+//! it sends each Established peer the UPDATEs to write, tagged with the session they are for.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::peer::PeerEvent;
+use crate::config::Route;
+use crate::ctl::{AdjInView, FamilyCountersView, RibView, RouteView};
+use crate::rib::{PeerRef, PeerSession, Rib};
+use crate::wire::{Family, Prefix, Update};
+
+/// A request to the RIB task.
+#[derive(Debug)]
+pub enum RibCmd {
+    /// A session is Established; write its initial table through `out`, tagged `session_id`.
+    PeerUp {
+        /// The session.
+        session: PeerSession,
+        /// Its connection id within the peer task.
+        session_id: u64,
+        /// Where the peer task takes UPDATEs to write.
+        out: mpsc::UnboundedSender<PeerEvent>,
+    },
+    /// The session of this peer ended.
+    PeerDown(IpAddr),
+    /// An UPDATE from a peer.
+    Update(PeerRef, Update),
+    /// The peer asked for a ROUTE-REFRESH.
+    Refresh(IpAddr, Family),
+    /// Replace the originated routes (config load or reload).
+    SetOriginated(Vec<Route>),
+    /// Per-peer, per-family counters.
+    Counters(oneshot::Sender<BTreeMap<IpAddr, Vec<FamilyCountersView>>>),
+    /// The RIB contents for display.
+    Dump {
+        /// Only this family.
+        family: Option<Family>,
+        /// Only this prefix.
+        prefix: Option<Prefix>,
+        /// Where to answer.
+        reply: oneshot::Sender<RibView>,
+    },
+}
+
+/// Run the RIB until every sender is gone.
+pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
+    let mut rib = Rib::new(local_as);
+    let mut outs: HashMap<IpAddr, (u64, mpsc::UnboundedSender<PeerEvent>)> = HashMap::new();
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            RibCmd::PeerUp {
+                session,
+                session_id,
+                out,
+            } => {
+                let addr = session.address;
+                let bytes = rib.peer_up(session);
+                let _ = out.send(PeerEvent::RibOut {
+                    session_id,
+                    bytes: bytes.freeze(),
+                });
+                outs.insert(addr, (session_id, out));
+            }
+            RibCmd::PeerDown(addr) => {
+                outs.remove(&addr);
+                rib.peer_down(addr);
+            }
+            RibCmd::Update(peer, update) => {
+                let outcome = rib.apply_update(peer, update);
+                if let Some(family) = outcome.end_of_rib {
+                    tracing::info!(peer = %peer.address, %family, "End-of-RIB received");
+                }
+            }
+            RibCmd::Refresh(addr, family) => {
+                let bytes = rib.refresh(addr, family);
+                if let Some((session_id, out)) = outs.get(&addr) {
+                    let _ = out.send(PeerEvent::RibOut {
+                        session_id: *session_id,
+                        bytes: bytes.freeze(),
+                    });
+                }
+            }
+            RibCmd::SetOriginated(routes) => {
+                for (addr, bytes) in rib.set_originated(routes) {
+                    if let Some((session_id, out)) = outs.get(&addr) {
+                        let _ = out.send(PeerEvent::RibOut {
+                            session_id: *session_id,
+                            bytes: Bytes::from(bytes),
+                        });
+                    }
+                }
+            }
+            RibCmd::Counters(reply) => {
+                let _ = reply.send(counters(&rib));
+            }
+            RibCmd::Dump {
+                family,
+                prefix,
+                reply,
+            } => {
+                let _ = reply.send(dump(&rib, family, prefix));
+            }
+        }
+    }
+}
+
+fn counters(rib: &Rib) -> BTreeMap<IpAddr, Vec<FamilyCountersView>> {
+    let peers: BTreeSet<IpAddr> = rib
+        .adj_ins()
+        .map(|(a, _)| *a)
+        .chain(rib.out_peers())
+        .collect();
+    peers
+        .into_iter()
+        .map(|addr| {
+            let views = [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+                .into_iter()
+                .map(|family| {
+                    let (received, accepted) = rib.adj_in(&addr).map_or((0, 0), |a| {
+                        (a.received().get(family), a.accepted().get(family))
+                    });
+                    let advertised = rib.adj_out(&addr).map_or(0, |a| a.advertised().get(family));
+                    FamilyCountersView {
+                        family: family.name(),
+                        received,
+                        accepted,
+                        advertised,
+                    }
+                })
+                .collect();
+            (addr, views)
+        })
+        .collect()
+}
+
+fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
+    let wanted =
+        |p: &Prefix| family.is_none_or(|f| p.family() == f) && only.is_none_or(|o| o == *p);
+    let mut loc_rib = Vec::new();
+    for (prefix, candidates) in rib.loc().iter().filter(|(p, _)| wanted(p)) {
+        for (i, c) in candidates.iter().enumerate() {
+            let source = match c.source {
+                crate::rib::Source::Local => "local".to_string(),
+                crate::rib::Source::Peer(p) => p.address.to_string(),
+            };
+            let mut view = RouteView::new(prefix, source, &c.attrs);
+            view.best = Some(i == 0);
+            loc_rib.push((*prefix, view));
+        }
+    }
+    loc_rib.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut adj_rib_in: Vec<AdjInView> = rib
+        .adj_ins()
+        .map(|(peer, adj)| {
+            let mut routes: Vec<(Prefix, RouteView)> = adj
+                .iter()
+                .filter(|(p, _)| wanted(p))
+                .map(|(p, r)| {
+                    let mut view = RouteView::new(p, peer.to_string(), &r.attrs);
+                    view.accepted = Some(r.accepted);
+                    (*p, view)
+                })
+                .collect();
+            routes.sort_by(|a, b| a.0.cmp(&b.0));
+            AdjInView {
+                peer: *peer,
+                routes: routes.into_iter().map(|(_, v)| v).collect(),
+            }
+        })
+        .collect();
+    adj_rib_in.sort_by_key(|a| a.peer);
+    RibView {
+        loc_rib: loc_rib.into_iter().map(|(_, v)| v).collect(),
+        adj_rib_in,
+    }
+}
