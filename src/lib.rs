@@ -11,5 +11,6 @@
 //! ctl/      the control-socket protocol shared by the speaker and `batonctl`
 //! ```
 
+pub mod config;
 pub mod session;
 pub mod wire;
