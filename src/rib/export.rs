@@ -50,7 +50,7 @@ pub fn export_local(route: &Route, session: &PeerSession) -> Option<PathAttrs> {
     let as_path = if ibgp {
         AsPath::default()
     } else {
-        let prepends = 1 + route.as_path_prepend.unwrap_or(0) as usize;
+        let prepends = 1 + route.as_path_prepend as usize;
         AsPath::default().prepended(session.local_as, prepends)
     };
     let attrs = Attributes {

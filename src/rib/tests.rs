@@ -33,7 +33,7 @@ fn route(prefix: &str) -> Route {
         large_communities: vec![],
         med: Some(10),
         local_pref: Some(200),
-        as_path_prepend: None,
+        as_path_prepend: 0,
     }
 }
 
@@ -187,7 +187,7 @@ fn ibgp_export_carries_local_pref_and_an_empty_as_path() {
 fn export_keeps_a_configured_next_hop_and_honours_prepends() {
     let mut r = route("192.0.2.0/24");
     r.next_hop = Some(IpAddr::from([198, 18, 0, 9]));
-    r.as_path_prepend = Some(2);
+    r.as_path_prepend = 2;
     let attrs = export_local(&r, &session(65002, vec![Family::IPV4_UNICAST])).unwrap();
     assert_eq!(attrs.attrs.next_hop, Some(Ipv4Addr::new(198, 18, 0, 9)));
     assert_eq!(attrs.attrs.as_path.unwrap().path_len(), 3);

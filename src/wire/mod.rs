@@ -18,6 +18,7 @@ mod error;
 mod message;
 mod pack;
 mod prefix;
+mod text;
 
 pub use attributes::*;
 pub use capability::*;

@@ -1,0 +1,50 @@
+//! The TOML configuration: schema, defaults and validation, with file, line and field in every
+//! error.
+//!
+//! An operator who mistypes a config must be told exactly where, and nothing must be applied:
+//!
+//! ```text
+//! config/baton.toml:12:13: peer[1].remote_as: AS 0 is not a valid AS number (RFC 7607)
+//! ```
+//!
+//! Validation happens in two places, so that both know the position:
+//! - checks on one value run inside deserialization (`value.rs`), so the TOML parser's span of
+//!   the value comes back with the error, and `serde_path_to_error` gives the field path;
+//! - checks across values (duplicate peers, next hop family) run on the typed [`Config`]
+//!   (`validate.rs`) and name a field path, whose position is then looked up in a span-keeping
+//!   parse of the same text.
+//!
+//! The shipped `config/default.toml` is embedded: [`Config::default_config`].
+
+mod error;
+mod schema;
+mod validate;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use error::{ConfigError, Position};
+pub use schema::{Api, Config, Global, GracefulRestart, Peer, Route, CONTROL_SOCKET_NAME};
+
+/// Parse and validate a configuration. `file_name` is only used to name the file in errors.
+pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+    let deserializer = toml::Deserializer::new(text);
+    let mut config: Config = serde_path_to_error::deserialize(deserializer)
+        .map_err(|e| error::from_toml(text, file_name, e))?;
+    validate::complete_and_check(&mut config)
+        .map_err(|(path, message)| error::at_path(text, file_name, &path, message))?;
+    Ok(config)
+}
+
+/// Read, parse and validate the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    parse(&text, &file)
+}

@@ -1,0 +1,249 @@
+//! The configuration schema: the typed structs an operator's TOML file becomes.
+//!
+//! Every key and default of the file format is declared here, once. Checks on a single value
+//! (AS 0, a hold time of 2, host bits in a prefix) run while the value is deserialized, so the
+//! TOML parser can say where the value is; see [`super::value`]. Checks that relate several
+//! values (duplicate peers, a next hop of the wrong family) run afterwards, in
+//! [`super::validate`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::value;
+use crate::wire::{Community, Family, LargeCommunity, Prefix};
+
+/// A whole baton configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[global]`: who we are and where we listen.
+    pub global: Global,
+    /// `[api]`: the REST API; absent means no API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<Api>,
+    /// `[[peer]]`: the BGP neighbours, in file order.
+    #[serde(default, rename = "peer", skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<Peer>,
+    /// `[[route]]`: the routes we originate, in file order.
+    #[serde(default, rename = "route", skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
+}
+
+/// `[global]`: the local speaker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Global {
+    /// Our AS number (4-octet allowed; 0 and AS_TRANS refused).
+    #[serde(deserialize_with = "value::asn")]
+    pub asn: u32,
+    /// Our BGP identifier (0.0.0.0 refused).
+    #[serde(deserialize_with = "value::router_id")]
+    pub router_id: Ipv4Addr,
+    /// Addresses to accept BGP connections on; empty means no listener.
+    pub listen: Vec<SocketAddr>,
+    /// Where the daemon keeps its state (relative paths are relative to the working directory).
+    #[serde(default = "default_state_dir", deserialize_with = "value::path")]
+    pub state_dir: PathBuf,
+    /// The control socket `batonctl` talks to; defaults to `<state_dir>/batond.sock`.
+    #[serde(default, deserialize_with = "value::path")]
+    pub control_socket: PathBuf,
+}
+
+/// `[api]`: the REST API.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// Address the API listens on; `None` disables it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// `[[peer]]`: one BGP neighbour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peer {
+    /// The neighbour's address; one peer per address.
+    #[serde(deserialize_with = "value::peer_address")]
+    pub address: IpAddr,
+    /// The neighbour's AS number (0 and AS_TRANS refused).
+    #[serde(deserialize_with = "value::asn")]
+    pub remote_as: u32,
+    /// TCP port to connect to (default 179).
+    #[serde(default = "default_port", deserialize_with = "value::port")]
+    pub port: u16,
+    /// Never connect out; only accept the neighbour's connection (default false).
+    #[serde(default)]
+    pub passive: bool,
+    /// Hold time we offer, in seconds: 0 or at least 3 (RFC 4271 §4.2; default 90).
+    #[serde(default = "default_hold_time", deserialize_with = "value::hold_time")]
+    pub hold_time: u16,
+    /// Seconds between connection attempts (default 5).
+    #[serde(
+        default = "default_connect_retry",
+        deserialize_with = "value::connect_retry"
+    )]
+    pub connect_retry: u16,
+    /// Address families to negotiate; defaults to the family of `address`.
+    #[serde(
+        default,
+        deserialize_with = "value::families",
+        serialize_with = "value::text_list::serialize"
+    )]
+    pub families: Vec<Family>,
+    /// Source address for outgoing connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_address: Option<IpAddr>,
+    /// Free text for operators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `[peer.graceful_restart]`: graceful restart (RFC 4724) and long-lived GR (RFC 9494).
+    #[serde(default)]
+    pub graceful_restart: GracefulRestart,
+}
+
+/// `[peer.graceful_restart]`: graceful restart settings for one neighbour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GracefulRestart {
+    /// Advertise the Graceful Restart capability (default false).
+    pub enabled: bool,
+    /// Restart Time we advertise, in seconds (12 bits: at most 4095; default 120).
+    #[serde(deserialize_with = "value::restart_time")]
+    pub restart_time: u16,
+    /// Long-lived stale time in seconds (24 bits: at most 16777215); 0 means no LLGR.
+    #[serde(deserialize_with = "value::long_lived_stale_time")]
+    pub long_lived_stale_time: u32,
+    /// Set the N bit: graceful restart also after a NOTIFICATION (RFC 8538; default true).
+    pub notification: bool,
+    /// Seconds to wait for End-of-RIB from peers before best-path selection (default 360).
+    pub selection_deferral_time: u16,
+}
+
+impl Default for GracefulRestart {
+    fn default() -> Self {
+        GracefulRestart {
+            enabled: false,
+            restart_time: 120,
+            long_lived_stale_time: 0,
+            notification: true,
+            selection_deferral_time: 360,
+        }
+    }
+}
+
+/// `[[route]]`: one route we originate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The prefix (host bits refused).
+    #[serde(with = "value::text")]
+    pub prefix: Prefix,
+    /// Next hop, of the prefix's family; `None` means our own session address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_hop: Option<IpAddr>,
+    /// Standard communities (`"65001:100"`, `"no-export"`).
+    #[serde(
+        default,
+        with = "value::text_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub communities: Vec<Community>,
+    /// Large communities (`"65001:1:1"`).
+    #[serde(
+        default,
+        with = "value::text_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub large_communities: Vec<LargeCommunity>,
+    /// MULTI_EXIT_DISC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub med: Option<u32>,
+    /// LOCAL_PREF (sent to iBGP peers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_pref: Option<u32>,
+    /// Extra copies of our AS prepended to the path sent to eBGP peers (at most 10; default 0).
+    #[serde(default, deserialize_with = "value::as_path_prepend")]
+    pub as_path_prepend: u8,
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("./state")
+}
+
+fn default_port() -> u16 {
+    179
+}
+
+fn default_hold_time() -> u16 {
+    90
+}
+
+fn default_connect_retry() -> u16 {
+    5
+}
+
+/// The file name of the control socket inside the state directory, by default.
+pub const CONTROL_SOCKET_NAME: &str = "batond.sock";
+
+/// The shipped default configuration: runs without root and without setup.
+const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+impl Config {
+    /// The shipped `config/default.toml`, parsed.
+    pub fn default_config() -> Config {
+        match super::parse(DEFAULT_TOML, "config/default.toml") {
+            Ok(config) => config,
+            // A unit test parses the embedded file, so this cannot happen in a released build.
+            Err(e) => panic!("the embedded default configuration is invalid: {e}"),
+        }
+    }
+
+    /// The peer configured for `address`, if any.
+    pub fn peer(&self, address: IpAddr) -> Option<&Peer> {
+        self.peers.iter().find(|p| p.address == address)
+    }
+}
+
+impl Peer {
+    /// A peer with every optional key at its default, as if written with only
+    /// `address` and `remote_as`.
+    pub fn new(address: IpAddr, remote_as: u32) -> Peer {
+        Peer {
+            address,
+            remote_as,
+            port: default_port(),
+            passive: false,
+            hold_time: default_hold_time(),
+            connect_retry: default_connect_retry(),
+            families: Vec::new(),
+            local_address: None,
+            description: None,
+            graceful_restart: GracefulRestart::default(),
+        }
+    }
+
+    /// The families to offer in the OPEN: `families`, or the family of `address` if empty.
+    pub fn session_families(&self) -> Vec<Family> {
+        if !self.families.is_empty() {
+            return self.families.clone();
+        }
+        match self.address {
+            IpAddr::V4(_) => vec![Family::IPV4_UNICAST],
+            IpAddr::V6(_) => vec![Family::IPV6_UNICAST],
+        }
+    }
+
+    /// True if this neighbour is in our AS (an iBGP session).
+    pub fn is_internal(&self, local_as: u32) -> bool {
+        self.remote_as == local_as
+    }
+}
+
+impl Route {
+    /// The address family of the route.
+    pub fn family(&self) -> Family {
+        self.prefix.family()
+    }
+}

@@ -1,0 +1,152 @@
+//! Checks that relate several values of a deserialized config, and the defaults that depend on
+//! other keys.
+//!
+//! Each failed check names the field to blame by its path; [`super::parse`] looks up where that
+//! field is written to give the line.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+
+use super::error::FieldPath;
+use super::schema::{Config, CONTROL_SOCKET_NAME};
+
+/// A failed check: the field to blame and what is wrong with it.
+pub(super) type Failure = (FieldPath, String);
+
+/// The longest Unix socket path `bind` takes (`sun_path` is 108 bytes with its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// Fill in the defaults that depend on other keys, then run every check.
+pub(super) fn complete_and_check(config: &mut Config) -> Result<(), Failure> {
+    let global = &mut config.global;
+    let socket_field = if global.control_socket.as_os_str().is_empty() {
+        global.control_socket = global.state_dir.join(CONTROL_SOCKET_NAME);
+        "state_dir"
+    } else {
+        "control_socket"
+    };
+    let socket_len = global.control_socket.as_os_str().len();
+    if socket_len > MAX_SOCKET_PATH {
+        return Err((
+            FieldPath::key("global").field(socket_field),
+            format!(
+                "the control socket path {} is {socket_len} bytes long; Unix sockets allow at \
+                 most {MAX_SOCKET_PATH}",
+                global.control_socket.display()
+            ),
+        ));
+    }
+    for peer in &mut config.peers {
+        peer.families = peer.session_families();
+    }
+    check(config)
+}
+
+/// Every cross-field check, in file order.
+fn check(config: &Config) -> Result<(), Failure> {
+    let listen = FieldPath::key("global").field("listen");
+    if let Some((i, first)) = first_duplicate(config.global.listen.iter().copied()) {
+        return Err((
+            listen.at(i),
+            format!(
+                "{} is listed twice (also global.listen[{first}])",
+                config.global.listen[i]
+            ),
+        ));
+    }
+    if let Some(api) = config.api.as_ref().and_then(|api| api.listen) {
+        if let Some(j) = config.global.listen.iter().position(|l| *l == api) {
+            return Err((
+                FieldPath::key("api").field("listen"),
+                format!("{api} is also a BGP listen address (global.listen[{j}])"),
+            ));
+        }
+    }
+
+    let addresses = config.peers.iter().map(|p| p.address.to_canonical());
+    if let Some((i, first)) = first_duplicate(addresses) {
+        return Err((
+            FieldPath::key("peer").at(i).field("address"),
+            format!(
+                "{} is already the address of peer[{first}]",
+                config.peers[i].address
+            ),
+        ));
+    }
+    for (i, peer) in config.peers.iter().enumerate() {
+        let at = FieldPath::key("peer").at(i);
+        if let Some(local) = peer.local_address {
+            if local.is_ipv4() != peer.address.is_ipv4() {
+                return Err((
+                    at.field("local_address"),
+                    format!(
+                        "{local} is {} but the peer address {} is {}",
+                        family_word(local),
+                        peer.address,
+                        family_word(peer.address)
+                    ),
+                ));
+            }
+        }
+        if let Some((j, first)) = first_duplicate(peer.families.iter().copied()) {
+            return Err((
+                at.field("families").at(j),
+                format!(
+                    "{} is listed twice (also families[{first}])",
+                    peer.families[j]
+                ),
+            ));
+        }
+    }
+
+    if let Some((i, first)) = first_duplicate(config.routes.iter().map(|r| r.prefix)) {
+        return Err((
+            FieldPath::key("route").at(i).field("prefix"),
+            format!(
+                "{} is already originated by route[{first}]",
+                config.routes[i].prefix
+            ),
+        ));
+    }
+    for (i, route) in config.routes.iter().enumerate() {
+        let Some(next_hop) = route.next_hop else {
+            continue;
+        };
+        let at = FieldPath::key("route").at(i).field("next_hop");
+        if next_hop.is_ipv4() != route.prefix.addr().is_ipv4() {
+            return Err((
+                at,
+                format!(
+                    "next hop {next_hop} is {} but prefix {} is {}",
+                    family_word(next_hop),
+                    route.prefix,
+                    family_word(route.prefix.addr())
+                ),
+            ));
+        }
+        if next_hop.is_unspecified() || next_hop.is_multicast() {
+            return Err((at, format!("{next_hop} is not a usable next hop")));
+        }
+    }
+    Ok(())
+}
+
+fn family_word(addr: IpAddr) -> &'static str {
+    if addr.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+/// The index of the first item seen before, with the index of its first occurrence.
+fn first_duplicate<T: Eq + Hash>(items: impl IntoIterator<Item = T>) -> Option<(usize, usize)> {
+    let mut seen = HashMap::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if let Some(first) = seen.insert(item, i) {
+            return Some((i, first));
+        }
+    }
+    None
+}
