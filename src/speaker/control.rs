@@ -11,7 +11,7 @@ use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use super::SpeakerError;
 use crate::config::Peer;
-use crate::ctl::{NeighborView, Reply, Request};
+use crate::ctl::{FamilyCountersView, NeighborView, Reply, Request};
 use crate::wire::{Family, Prefix};
 
 /// Create the control socket (mode 0600), replacing a stale one.
@@ -94,7 +94,17 @@ async fn execute(
                         remote_id: s.remote_id.map(|r| r.to_string()),
                         last_error: s.last_error,
                         established_count: s.established_count,
-                        families: counters.get(&p.address).cloned().unwrap_or_default(),
+                        families: counters.get(&p.address).cloned().unwrap_or_else(|| {
+                            p.session_families()
+                                .iter()
+                                .map(|f| FamilyCountersView {
+                                    family: f.name(),
+                                    received: 0,
+                                    accepted: 0,
+                                    advertised: 0,
+                                })
+                                .collect()
+                        }),
                     }
                 })
                 .collect();

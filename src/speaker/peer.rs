@@ -157,6 +157,7 @@ impl PeerTask {
     /// Run until stopped.
     pub async fn run(mut self) {
         self.start_session(self.session_config.clone());
+        self.publish_state();
         loop {
             let deadline = self.next_deadline();
             let event = tokio::select! {
