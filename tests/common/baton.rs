@@ -189,3 +189,15 @@ impl Baton {
             .unwrap_or_else(|e| panic!("batonctl {all:?}: not JSON ({e}): {stdout}"))
     }
 }
+
+/// The `[global]` table for an instance at `paths`: listening on port 179 of every address in
+/// `listen`. Tests append their own `[[peer]]` and `[[route]]` tables.
+pub fn global_toml(paths: &BatonPaths, asn: u32, router_id: &str, listen: &[String]) -> String {
+    let listen: Vec<String> = listen.iter().map(|l| format!("{l:?}")).collect();
+    format!(
+        "[global]\nasn = {asn}\nrouter_id = \"{router_id}\"\nlisten = [{}]\nstate_dir = \"{}\"\ncontrol_socket = \"{}\"\n\n",
+        listen.join(", "),
+        paths.state_dir.display(),
+        paths.control_socket.display()
+    )
+}

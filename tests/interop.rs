@@ -1,0 +1,391 @@
+//! baton against real gobgpd and bird2, each in its own network namespace: sessions (eBGP, iBGP,
+//! IPv4, IPv6, 4-octet AS), the attributes peers receive, routes learned from peers, OPEN
+//! errors both ways and hold timer expiry. Every assertion reads what the peer holds (`gobgp -j`,
+//! `birdc`) or our state through `batonctl`, never a log.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::baton::{global_toml, Baton};
+use common::bird::{Bird, BirdConfig, BirdPeer};
+use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use common::netns::{Host, Lab};
+use common::{poll, Family};
+use serde_json::Value;
+
+/// Session setup: gobgpd refuses connections for ~5 s after any loss, so be generous.
+const SESSION_UP: Duration = Duration::from_secs(30);
+const ROUTE_ARRIVES: Duration = Duration::from_secs(15);
+
+/// Two routes, one per family, with every attribute an operator sets.
+const ROUTES: &str = r#"
+[[route]]
+prefix = "192.0.2.0/24"
+communities = ["65001:100", "65001:200"]
+large_communities = ["65001:1:1"]
+med = 10
+local_pref = 200
+
+[[route]]
+prefix = "2001:db8:100::/48"
+communities = ["65001:100"]
+large_communities = ["65001:1:1"]
+med = 10
+local_pref = 200
+"#;
+
+fn peer_toml(address: IpAddr, remote_as: u32, family: &str, extra: &str) -> String {
+    format!(
+        "[[peer]]\naddress = \"{address}\"\nremote_as = {remote_as}\nfamilies = [\"{family}\"]\nconnect_retry = 1\n{extra}\n"
+    )
+}
+
+/// baton on `host` with one IPv4 and one IPv6 peer at `peer`'s addresses.
+fn start_baton(host: &Host, asn: u32, peer: &Host, peer_as: u32, extra: &str) -> Baton {
+    let paths = Baton::paths(host);
+    let mut toml = global_toml(
+        &paths,
+        asn,
+        &host.ipv4.to_string(),
+        &[format!("{}:179", host.ipv4), format!("[{}]:179", host.ipv6)],
+    );
+    toml += &peer_toml(peer.ipv4.into(), peer_as, "ipv4-unicast", extra);
+    toml += &peer_toml(peer.ipv6.into(), peer_as, "ipv6-unicast", extra);
+    toml += ROUTES;
+    Baton::start(host, &toml)
+}
+
+fn neighbor(baton: &Baton, address: IpAddr) -> Value {
+    let all = baton.ctl(&["neighbor"]);
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["address"] == address.to_string())
+        .cloned()
+        .unwrap_or_else(|| panic!("no neighbor {address} in {all}"))
+}
+
+fn wait_baton_established(baton: &Baton, address: IpAddr) {
+    poll::until_true(SESSION_UP, &format!("baton session with {address}"), || {
+        neighbor(baton, address)["state"] == "Established"
+    });
+}
+
+fn gobgpd_for(host: &Host, asn: u32, baton: &Host, baton_as: u32) -> Gobgpd {
+    Gobgpd::start(
+        host,
+        GobgpConfig {
+            asn,
+            neighbors: vec![
+                GobgpNeighbor::new(baton.ipv4.into(), baton_as),
+                GobgpNeighbor::new(baton.ipv6.into(), baton_as),
+            ],
+            ..GobgpConfig::default()
+        },
+    )
+}
+
+/// The route for `prefix` in gobgpd's Adj-RIB-In from `from`, once it arrives.
+fn gobgp_route(gobgpd: &Gobgpd, from: IpAddr, prefix: &str) -> common::gobgp::GobgpRoute {
+    let family = Family::of(prefix);
+    poll::until(
+        ROUTE_ARRIVES,
+        &format!("gobgpd to hold {prefix} from {from}"),
+        || {
+            gobgpd
+                .adj_in(from, family)
+                .into_iter()
+                .find(|r| r.prefix == prefix)
+        },
+    )
+}
+
+/// Our Adj-RIB-In route for `prefix` from `peer`, if held.
+fn our_adj_in(baton: &Baton, peer: IpAddr, prefix: &str) -> Option<Value> {
+    let rib = baton.ctl(&["rib"]);
+    rib["adj_rib_in"]
+        .as_array()?
+        .iter()
+        .find(|a| a["peer"] == peer.to_string())?["routes"]
+        .as_array()?
+        .iter()
+        .find(|r| r["prefix"] == prefix)
+        .cloned()
+}
+
+/// Our Loc-RIB best route for `prefix`, if any.
+fn our_best(baton: &Baton, prefix: &str) -> Option<Value> {
+    let rib = baton.ctl(&["rib"]);
+    rib["loc_rib"]
+        .as_array()?
+        .iter()
+        .find(|r| r["prefix"] == prefix && r["best"] == true)
+        .cloned()
+}
+
+fn gobgp_notifications_received(gobgpd: &Gobgpd, from: IpAddr) -> u64 {
+    gobgpd
+        .neighbor_json(from)
+        .and_then(|v| v["state"]["messages"]["received"]["notification"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn ebgp_with_gobgpd_over_ipv4_and_ipv6_with_a_four_octet_local_as() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("gobgp"));
+    let gobgpd = gobgpd_for(&b, 65002, &a, 4_200_000_001);
+    let baton = start_baton(&a, 4_200_000_001, &b, 65002, "");
+    for addr in [IpAddr::from(a.ipv4), IpAddr::from(a.ipv6)] {
+        gobgpd.wait_established(addr, SESSION_UP);
+    }
+    wait_baton_established(&baton, b.ipv4.into());
+    wait_baton_established(&baton, b.ipv6.into());
+
+    let v4 = gobgp_route(&gobgpd, a.ipv4.into(), "192.0.2.0/24");
+    assert_eq!(v4.as_path, vec![4_200_000_001]);
+    assert_eq!(v4.next_hop, IpAddr::from(a.ipv4));
+    assert_eq!(v4.communities, vec!["65001:100", "65001:200"]);
+    assert_eq!(v4.large_communities, vec!["65001:1:1"]);
+    assert_eq!(v4.med, Some(10));
+    assert_eq!(v4.local_pref, None, "no LOCAL_PREF over eBGP");
+    assert_eq!(v4.origin, Some(0));
+
+    let v6 = gobgp_route(&gobgpd, a.ipv6.into(), "2001:db8:100::/48");
+    assert_eq!(v6.as_path, vec![4_200_000_001]);
+    assert_eq!(v6.next_hop, IpAddr::from(a.ipv6));
+    assert_eq!(v6.communities, vec!["65001:100"]);
+    assert_eq!(v6.large_communities, vec!["65001:1:1"]);
+    assert_eq!(v6.med, Some(10));
+    // Each session carries only its own family.
+    assert!(gobgpd
+        .adj_in(a.ipv4.into(), Family::Ipv6Unicast)
+        .iter()
+        .all(|r| r.prefix != "2001:db8:100::/48"));
+
+    // Routes gobgpd announces arrive in our Adj-RIB-In and Loc-RIB, and leave on withdraw.
+    gobgpd.global_rib_add("203.0.113.0/24", &["community", "65002:7", "med", "5"]);
+    gobgpd.global_rib_add("2001:db8:200::/48", &["community", "65002:8"]);
+    let learned = poll::until(ROUTE_ARRIVES, "baton to learn 203.0.113.0/24", || {
+        our_adj_in(&baton, b.ipv4.into(), "203.0.113.0/24")
+    });
+    assert_eq!(learned["as_path"], serde_json::json!([65002]));
+    assert_eq!(learned["communities"], serde_json::json!(["65002:7"]));
+    assert_eq!(learned["med"], 5);
+    assert_eq!(learned["next_hop"], b.ipv4.to_string());
+    assert_eq!(learned["accepted"], true);
+    let best = poll::until(ROUTE_ARRIVES, "203.0.113.0/24 in the Loc-RIB", || {
+        our_best(&baton, "203.0.113.0/24")
+    });
+    assert_eq!(best["source"], b.ipv4.to_string());
+    let learned6 = poll::until(ROUTE_ARRIVES, "baton to learn 2001:db8:200::/48", || {
+        our_adj_in(&baton, b.ipv6.into(), "2001:db8:200::/48")
+    });
+    assert_eq!(learned6["next_hop"], b.ipv6.to_string());
+    assert_eq!(learned6["communities"], serde_json::json!(["65002:8"]));
+
+    let counters = neighbor(&baton, b.ipv4.into())["families"].clone();
+    let v4c = counters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["family"] == "ipv4-unicast")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            v4c["received"].as_u64(),
+            v4c["accepted"].as_u64(),
+            v4c["advertised"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+
+    gobgpd.global_rib_del("203.0.113.0/24");
+    gobgpd.global_rib_del("2001:db8:200::/48");
+    poll::until_true(ROUTE_ARRIVES, "203.0.113.0/24 to leave our RIB", || {
+        our_adj_in(&baton, b.ipv4.into(), "203.0.113.0/24").is_none()
+            && our_best(&baton, "203.0.113.0/24").is_none()
+    });
+    poll::until_true(ROUTE_ARRIVES, "2001:db8:200::/48 to leave our RIB", || {
+        our_adj_in(&baton, b.ipv6.into(), "2001:db8:200::/48").is_none()
+            && our_best(&baton, "2001:db8:200::/48").is_none()
+    });
+}
+
+#[test]
+fn ibgp_with_gobgpd_carries_local_pref_and_an_empty_as_path() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("gobgp"));
+    let asn = 4_200_000_001;
+    let gobgpd = gobgpd_for(&b, asn, &a, asn);
+    let baton = start_baton(&a, asn, &b, asn, "");
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    gobgpd.wait_established(a.ipv6.into(), SESSION_UP);
+    let v4 = gobgp_route(&gobgpd, a.ipv4.into(), "192.0.2.0/24");
+    assert_eq!(v4.as_path, Vec::<u32>::new());
+    assert_eq!(v4.local_pref, Some(200));
+    assert_eq!(v4.med, Some(10));
+    assert_eq!(v4.next_hop, IpAddr::from(a.ipv4));
+    let v6 = gobgp_route(&gobgpd, a.ipv6.into(), "2001:db8:100::/48");
+    assert_eq!(v6.local_pref, Some(200));
+    assert_eq!(v6.next_hop, IpAddr::from(a.ipv6));
+    wait_baton_established(&baton, b.ipv4.into());
+}
+
+fn bird_for(host: &Host, asn: u32, baton: &Host, baton_as: u32) -> Bird {
+    let mut v4 = BirdPeer::new("baton4", baton.ipv4.into(), baton_as);
+    v4.ipv4 = true;
+    v4.ipv6 = false;
+    let mut v6 = BirdPeer::new("baton6", baton.ipv6.into(), baton_as);
+    v6.ipv4 = false;
+    v6.ipv6 = true;
+    Bird::start(
+        host,
+        BirdConfig {
+            router_id: None,
+            asn,
+            protocols: vec![v4, v6],
+            static_routes: vec!["198.19.1.0/24".into()],
+            extra_config: String::new(),
+        },
+    )
+}
+
+fn bird_route(bird: &Bird, table: &str, prefix: &str, protocol: &str) -> common::bird::BirdRoute {
+    poll::until(
+        ROUTE_ARRIVES,
+        &format!("bird to hold {prefix} from {protocol}"),
+        || {
+            bird.routes_from(table, protocol)
+                .into_iter()
+                .find(|r| r.prefix == prefix)
+        },
+    )
+}
+
+#[test]
+fn ebgp_with_bird_over_ipv4_and_ipv6_with_a_four_octet_peer_as() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("bird"));
+    let bird = bird_for(&b, 4_200_000_002, &a, 65001);
+    let baton = start_baton(&a, 65001, &b, 4_200_000_002, "");
+    bird.wait_established("baton4", SESSION_UP);
+    bird.wait_established("baton6", SESSION_UP);
+
+    let v4 = bird_route(&bird, "master4", "192.0.2.0/24", "baton4");
+    assert_eq!(v4.as_path, vec![65001]);
+    assert_eq!(v4.next_hop, Some(IpAddr::from(a.ipv4)));
+    assert_eq!(v4.communities, vec![(65001, 100), (65001, 200)]);
+    assert_eq!(v4.large_communities, vec![(65001, 1, 1)]);
+    assert_eq!(v4.med, Some(10));
+    let v6 = bird_route(&bird, "master6", "2001:db8:100::/48", "baton6");
+    assert_eq!(v6.as_path, vec![65001]);
+    assert_eq!(v6.next_hop, Some(IpAddr::from(a.ipv6)));
+    assert_eq!(v6.med, Some(10));
+
+    // bird's static route arrives in our RIB with its 4-octet AS.
+    let learned = poll::until(
+        ROUTE_ARRIVES,
+        "baton to learn 198.19.1.0/24 from bird",
+        || our_adj_in(&baton, b.ipv4.into(), "198.19.1.0/24"),
+    );
+    assert_eq!(learned["as_path"], serde_json::json!([4_200_000_002u32]));
+}
+
+#[test]
+fn ibgp_with_bird_carries_local_pref() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("bird"));
+    let bird = bird_for(&b, 65001, &a, 65001);
+    let _baton = start_baton(&a, 65001, &b, 65001, "");
+    bird.wait_established("baton4", SESSION_UP);
+    let v4 = bird_route(&bird, "master4", "192.0.2.0/24", "baton4");
+    assert_eq!(v4.local_pref, Some(200));
+    assert_eq!(v4.as_path, Vec::<u32>::new());
+    assert_eq!(v4.med, Some(10));
+    bird.wait_established("baton6", SESSION_UP);
+    let v6 = bird_route(&bird, "master6", "2001:db8:100::/48", "baton6");
+    assert_eq!(v6.local_pref, Some(200));
+}
+
+#[test]
+fn wrong_peer_as_in_their_open_makes_us_send_bad_peer_as() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("gobgp"));
+    let gobgpd = gobgpd_for(&b, 65002, &a, 65001);
+    // We expect AS 65099; gobgpd is 65002.
+    let baton = start_baton(&a, 65001, &b, 65099, "");
+    let peer = IpAddr::from(b.ipv4);
+    poll::until_true(SESSION_UP, "baton to refuse gobgpd's OPEN with 2/2", || {
+        neighbor(&baton, peer)["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("sent NOTIFICATION 2/2"))
+    });
+    poll::until_true(SESSION_UP, "gobgpd to receive our NOTIFICATION", || {
+        gobgp_notifications_received(&gobgpd, a.ipv4.into()) > 0
+    });
+    poll::always(Duration::from_secs(3), "session stays down", || {
+        neighbor(&baton, peer)["state"] != "Established"
+            && gobgpd.neighbor_state(a.ipv4.into()).as_deref() != Some("established")
+    });
+}
+
+#[test]
+fn wrong_as_in_our_open_is_refused_by_the_peer_and_recognised() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("gobgp"));
+    // gobgpd expects AS 65099 from us; we are 65001.
+    let gobgpd = gobgpd_for(&b, 65002, &a, 65099);
+    let baton = start_baton(&a, 65001, &b, 65002, "");
+    let peer = IpAddr::from(b.ipv4);
+    poll::until_true(SESSION_UP, "baton to receive 2/2 from gobgpd", || {
+        neighbor(&baton, peer)["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("received NOTIFICATION 2/2"))
+    });
+    poll::always(Duration::from_secs(3), "session stays down", || {
+        neighbor(&baton, peer)["state"] != "Established"
+            && gobgpd.neighbor_state(a.ipv4.into()).as_deref() != Some("established")
+    });
+}
+
+#[test]
+fn hold_timer_expiry_sends_hold_timer_expired_and_drops_the_session() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("gobgp"));
+    let mut gobgpd = gobgpd_for(&b, 65002, &a, 65001);
+    let baton = start_baton(&a, 65001, &b, 65002, "hold_time = 3");
+    let peer = IpAddr::from(b.ipv4);
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    wait_baton_established(&baton, peer);
+    let before = gobgp_notifications_received(&gobgpd, a.ipv4.into());
+
+    // A peer that stops sending: freeze gobgpd (its TCP connection stays open).
+    let pid = nix::unistd::Pid::from_raw(gobgpd.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll::until_true(
+            Duration::from_secs(15),
+            "baton to expire its hold timer",
+            || {
+                let n = neighbor(&baton, peer);
+                n["state"] != "Established"
+                    && n["last_error"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("sent NOTIFICATION 4/0"))
+            },
+        );
+    }));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+    // The peer really received it: gobgpd counts the NOTIFICATION once it runs again.
+    poll::until_true(SESSION_UP, "gobgpd to receive our 4/0", || {
+        gobgp_notifications_received(&gobgpd, a.ipv4.into()) > before
+    });
+    let _ = gobgpd.daemon();
+}
