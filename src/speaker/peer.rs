@@ -402,7 +402,7 @@ impl PeerTask {
                     local_v6,
                 };
                 let _ = self.rib.send(RibCmd::PeerUp {
-                    session,
+                    session: Box::new(session),
                     session_id: id,
                     out: self.events_tx.clone(),
                 });
@@ -438,7 +438,7 @@ impl PeerTask {
                     for e in &update.errors.0 {
                         warn!(attribute = e.code, action = ?e.action, reason = %e.reason, "malformed attribute (RFC 7606)");
                     }
-                    let _ = self.rib.send(RibCmd::Update(peer, update));
+                    let _ = self.rib.send(RibCmd::Update(peer, Box::new(update)));
                 }
             }
             Output::RouteRefresh(family) => {

@@ -18,8 +18,8 @@ use crate::wire::{Family, Prefix, Update};
 pub enum RibCmd {
     /// A session is Established; write its initial table through `out`, tagged `session_id`.
     PeerUp {
-        /// The session.
-        session: PeerSession,
+        /// The session (boxed: it is large and this message is rare).
+        session: Box<PeerSession>,
         /// Its connection id within the peer task.
         session_id: u64,
         /// Where the peer task takes UPDATEs to write.
@@ -28,7 +28,7 @@ pub enum RibCmd {
     /// The session of this peer ended.
     PeerDown(IpAddr),
     /// An UPDATE from a peer.
-    Update(PeerRef, Update),
+    Update(PeerRef, Box<Update>),
     /// The peer asked for a ROUTE-REFRESH.
     Refresh(IpAddr, Family),
     /// Replace the originated routes (config load or reload).
@@ -58,7 +58,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                 out,
             } => {
                 let addr = session.address;
-                let bytes = rib.peer_up(session);
+                let bytes = rib.peer_up(*session);
                 let _ = out.send(PeerEvent::RibOut {
                     session_id,
                     bytes: bytes.freeze(),
@@ -70,7 +70,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                 rib.peer_down(addr);
             }
             RibCmd::Update(peer, update) => {
-                let outcome = rib.apply_update(peer, update);
+                let outcome = rib.apply_update(peer, *update);
                 if let Some(family) = outcome.end_of_rib {
                     tracing::info!(peer = %peer.address, %family, "End-of-RIB received");
                 }
@@ -152,7 +152,7 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
             loc_rib.push((*prefix, view));
         }
     }
-    loc_rib.sort_by(|a, b| a.0.cmp(&b.0));
+    loc_rib.sort_by_key(|a| a.0);
     let mut adj_rib_in: Vec<AdjInView> = rib
         .adj_ins()
         .map(|(peer, adj)| {
@@ -165,7 +165,7 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
                     (*p, view)
                 })
                 .collect();
-            routes.sort_by(|a, b| a.0.cmp(&b.0));
+            routes.sort_by_key(|a| a.0);
             AdjInView {
                 peer: *peer,
                 routes: routes.into_iter().map(|(_, v)| v).collect(),
