@@ -73,6 +73,9 @@ pub struct RouteView {
     /// Best route for the prefix (Loc-RIB only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best: Option<bool>,
+    /// Kept from a session that ended gracefully, not yet refreshed (RFC 4724).
+    #[serde(default)]
+    pub stale: bool,
     /// Passed acceptance (Adj-RIB-In only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<bool>,
@@ -119,6 +122,7 @@ impl RouteView {
             communities: a.communities.iter().map(|c| c.to_string()).collect(),
             large_communities: a.large_communities.iter().map(|c| c.to_string()).collect(),
             best: None,
+            stale: false,
             accepted: None,
         }
     }

@@ -10,6 +10,8 @@ pub struct InRoute {
     pub attrs: SharedAttrs,
     /// Passed the acceptance checks (no AS loop); only accepted routes enter the Loc-RIB.
     pub accepted: bool,
+    /// Kept from a session that ended gracefully (RFC 4724) and not yet refreshed.
+    pub stale: bool,
 }
 
 /// The routes one peer announced, with received and accepted counts per family.
@@ -54,6 +56,24 @@ impl AdjRibIn {
     /// Prefixes accepted, per family.
     pub fn accepted(&self) -> FamilyCounts {
         self.accepted
+    }
+
+    /// Mark every route of `family` stale; returns how many.
+    pub fn mark_stale(&mut self, family: crate::wire::Family) -> usize {
+        self.table
+            .iter_mut()
+            .filter(|(p, _)| p.family() == family)
+            .map(|(_, r)| r.stale = true)
+            .count()
+    }
+
+    /// The prefixes of `family` still stale.
+    pub fn stale_prefixes(&self, family: crate::wire::Family) -> Vec<Prefix> {
+        self.table
+            .iter()
+            .filter(|(p, r)| r.stale && p.family() == family)
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     /// Every route held.

@@ -64,7 +64,7 @@ pub const DEFAULT_LOCAL_PREF: u32 = 100;
 /// Compare two candidates for the same prefix: `Less` means `a` is preferred.
 ///
 /// RFC 4271 §9.1.2.2 in order, with locally originated routes first (as every implementation
-/// does): highest LOCAL_PREF, shortest AS_PATH (an AS_SET counts 1), lowest ORIGIN, lowest MED
+/// does) and long-lived stale routes last (RFC 9494 §4.3): highest LOCAL_PREF, shortest AS_PATH (an AS_SET counts 1), lowest ORIGIN, lowest MED
 /// when both come from the same neighbouring AS, eBGP over iBGP, lowest BGP identifier, lowest
 /// peer address. (Interior cost, step e, is equal for every route here: no IGP.)
 pub fn compare(a: &Candidate, b: &Candidate) -> Ordering {
@@ -75,6 +75,15 @@ pub fn compare(a: &Candidate, b: &Candidate) -> Ordering {
         (Source::Peer(pa), Source::Peer(pb)) => (pa, pb),
     };
     let (x, y) = (&a.attrs.attrs, &b.attrs.attrs);
+    let llgr_stale = |attrs: &crate::wire::Attributes| {
+        attrs
+            .communities
+            .contains(&crate::wire::Community::LLGR_STALE)
+    };
+    let by_llgr = llgr_stale(x).cmp(&llgr_stale(y));
+    if by_llgr.is_ne() {
+        return by_llgr;
+    }
     let lp = |attrs: &crate::wire::Attributes| attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
     let path_len =
         |attrs: &crate::wire::Attributes| attrs.as_path.as_ref().map_or(0, |p| p.path_len());
@@ -171,6 +180,15 @@ mod tests {
         let c = cand(peer(2, false), &[8], |a| a.med = Some(50));
         // Different neighbour AS: MED ignored, falls through to the router id.
         assert_eq!(compare(&c, &b), Ordering::Less);
+    }
+
+    #[test]
+    fn long_lived_stale_route_loses_to_a_longer_path() {
+        let stale = cand(peer(2, false), &[7], |a| {
+            a.communities.push(crate::wire::Community::LLGR_STALE)
+        });
+        let fresh = cand(peer(3, false), &[7, 8, 9], |_| {});
+        assert_eq!(compare(&stale, &fresh), Ordering::Greater);
     }
 
     #[test]

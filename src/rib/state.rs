@@ -10,7 +10,7 @@ use super::{
     PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
 };
 use crate::config::Route;
-use crate::wire::{Family, Prefix, Update, UpdatePacker};
+use crate::wire::{Community, Family, Prefix, Update, UpdatePacker};
 
 /// An Established peer's outbound side.
 #[derive(Debug)]
@@ -141,7 +141,8 @@ impl Rib {
         buf
     }
 
-    /// A session went down: forget what it was sent and everything it announced.
+    /// A session went down without graceful restart: forget what it was sent and everything
+    /// it announced.
     pub fn peer_down(&mut self, address: IpAddr) {
         self.out.remove(&address);
         if let Some(adj_in) = self.adj_in.remove(&address) {
@@ -152,6 +153,112 @@ impl Rib {
             }
         }
         self.interner.gc();
+    }
+
+    /// A session went down gracefully (RFC 4724 §4.2): keep its routes of `families` as stale
+    /// (still used for forwarding and still in the Loc-RIB), forget the rest. Returns how many
+    /// routes were kept.
+    pub fn mark_stale(&mut self, address: IpAddr, families: &[Family]) -> usize {
+        self.out.remove(&address);
+        let Some(adj_in) = self.adj_in.get_mut(&address) else {
+            return 0;
+        };
+        let kept = families.iter().map(|f| adj_in.mark_stale(*f)).sum();
+        let others: Vec<Family> = [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+            .into_iter()
+            .filter(|f| !families.contains(f))
+            .collect();
+        for family in others {
+            self.remove_where(address, family, |_| true);
+        }
+        kept
+    }
+
+    /// Delete the routes of `families` from `address` that are still stale (End-of-RIB
+    /// received, or the restart timer expired). Returns how many were deleted.
+    pub fn purge_stale(&mut self, address: IpAddr, families: &[Family]) -> usize {
+        families
+            .iter()
+            .map(|f| self.remove_where(address, *f, |r| r.stale))
+            .sum()
+    }
+
+    /// RFC 9494 §4.3: the restart time passed and long-lived GR applies: stale routes of
+    /// `families` get the LLGR_STALE community (and so lose to every other route), those
+    /// carrying NO_LLGR are deleted. Returns (kept, deleted).
+    pub fn long_lived_stale(&mut self, address: IpAddr, families: &[Family]) -> (usize, usize) {
+        let mut deleted = 0;
+        for family in families {
+            deleted += self.remove_where(address, *family, |r| {
+                r.stale && r.attrs.attrs.communities.contains(&Community::NO_LLGR)
+            });
+        }
+        let Some(adj_in) = self.adj_in.get_mut(&address) else {
+            return (0, deleted);
+        };
+        let mut kept = 0;
+        let stale: Vec<Prefix> = families
+            .iter()
+            .flat_map(|f| adj_in.stale_prefixes(*f))
+            .collect();
+        for prefix in stale {
+            let Some(route) = adj_in.get(&prefix).cloned() else {
+                continue;
+            };
+            if route
+                .attrs
+                .attrs
+                .communities
+                .contains(&Community::LLGR_STALE)
+            {
+                continue;
+            }
+            let mut attrs = (*route.attrs).clone();
+            attrs.attrs.communities.push(Community::LLGR_STALE);
+            let attrs = self.interner.intern(attrs);
+            adj_in.insert(
+                prefix,
+                InRoute {
+                    attrs: attrs.clone(),
+                    ..route
+                },
+            );
+            if route.accepted {
+                let me = Source::Peer(PeerRef::of(address));
+                let source = self
+                    .loc
+                    .candidates(&prefix)
+                    .iter()
+                    .find(|c| c.source.same_as(&me))
+                    .map_or(me, |c| c.source);
+                self.loc.upsert(prefix, Candidate { source, attrs });
+            }
+            kept += 1;
+        }
+        (kept, deleted)
+    }
+
+    /// Remove the routes of `family` from `address` for which `pred` holds.
+    fn remove_where(
+        &mut self,
+        address: IpAddr,
+        family: Family,
+        pred: impl Fn(&InRoute) -> bool,
+    ) -> usize {
+        let Some(adj_in) = self.adj_in.get_mut(&address) else {
+            return 0;
+        };
+        let doomed: Vec<Prefix> = adj_in
+            .iter()
+            .filter(|(p, r)| p.family() == family && pred(r))
+            .map(|(p, _)| *p)
+            .collect();
+        for prefix in &doomed {
+            if adj_in.remove(prefix).is_some_and(|r| r.accepted) {
+                self.loc.remove(prefix, Source::Peer(PeerRef::of(address)));
+            }
+        }
+        doomed.len()
     }
 
     /// Apply an UPDATE received from `peer` (RFC 4271 §9, RFC 7606 treat-as-withdraw).
@@ -217,6 +324,7 @@ impl Rib {
             InRoute {
                 attrs: attrs.clone(),
                 accepted,
+                stale: false,
             },
         );
         let source = Source::Peer(peer);

@@ -78,6 +78,11 @@ impl<V> CountedTable<V> {
         self.counts
     }
 
+    /// All entries, values mutable (the prefix set cannot change this way).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Prefix, &mut V)> {
+        self.map.iter_mut()
+    }
+
     /// All entries, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&Prefix, &V)> {
         self.map.iter()

@@ -3,6 +3,7 @@
 
 mod conn;
 mod control;
+mod marker;
 mod peer;
 mod rib_task;
 mod status;
@@ -39,6 +40,14 @@ pub enum SpeakerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The state directory could not be used.
+    #[error("cannot use state directory {path}: {source}")]
+    StateDir {
+        /// The path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -61,6 +70,16 @@ pub async fn run(config: Config) -> Result<(), SpeakerError> {
     let mut int = signal(SignalKind::interrupt()).map_err(SpeakerError::Signals)?;
     let listeners = bind_listeners(&config.global.listen)?;
     let control = control::bind(&config.global.control_socket)?;
+    let (marker, restarting) =
+        marker::RunMarker::begin(&config.global.state_dir).map_err(|source| {
+            SpeakerError::StateDir {
+                path: config.global.state_dir.display().to_string(),
+                source,
+            }
+        })?;
+    if restarting {
+        info!("the previous speaker ended without a deliberate stop (crash, kill or upgrade): restarting gracefully, Restart bit set");
+    }
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
     let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx));
@@ -75,6 +94,7 @@ pub async fn run(config: Config) -> Result<(), SpeakerError> {
             p.clone(),
             config.global.asn,
             config.global.router_id,
+            restarting,
             rib_tx.clone(),
             status.clone(),
         );
@@ -118,7 +138,8 @@ pub async fn run(config: Config) -> Result<(), SpeakerError> {
     drop(rib_tx);
     rib.abort();
     let _ = std::fs::remove_file(&config.global.control_socket);
-    info!("stopped");
+    marker.end();
+    info!("stopped: peers were told (Cease), the next start is a fresh one");
     Ok(())
 }
 

@@ -19,7 +19,8 @@ use super::status::StatusBoard;
 use crate::config::Peer;
 use crate::rib::{PeerRef, PeerSession};
 use crate::session::{
-    collision, Direction, DownReason, Input, Output, Session, SessionConfig, State, Timer,
+    collision, Direction, DownReason, GrSettings, Input, Output, Session, SessionConfig, State,
+    Timer,
 };
 use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 
@@ -124,6 +125,7 @@ impl PeerTask {
         peer: Peer,
         local_as: u32,
         router_id: std::net::Ipv4Addr,
+        restarting: bool,
         rib: mpsc::UnboundedSender<RibCmd>,
         status: StatusBoard,
     ) -> (PeerTask, mpsc::UnboundedSender<PeerEvent>) {
@@ -136,7 +138,7 @@ impl PeerTask {
             connect_retry: Duration::from_secs(peer.connect_retry.max(1) as u64),
             passive: peer.passive,
             families: peer.families.clone(),
-            graceful_restart: None,
+            graceful_restart: gr_settings(&peer, restarting),
         };
         let task = PeerTask {
             peer,
@@ -384,6 +386,11 @@ impl PeerTask {
                 info!(remote_id = %neg.remote_id, hold_time = neg.hold_time, families = ?neg.families, "session Established");
                 self.established = Some(id);
                 self.restart_delay = RESTART_DELAY;
+                // The Restart bit speaks of this start only; later sessions are ordinary.
+                if let Some(gr) = &mut self.session_config.graceful_restart {
+                    gr.restarting = false;
+                    gr.forwarding.clear();
+                }
                 let address = self.peer.address;
                 self.status.update(address, |s| {
                     s.established_at = Some(std::time::Instant::now());
@@ -547,6 +554,24 @@ impl PeerTask {
             .map_or("Idle", |s| s.name());
         self.status.update(self.peer.address, |s| s.state = state);
     }
+}
+
+/// Our graceful restart capability for `peer`. After a restart the Restart bit is set and the
+/// Forwarding bit too, for every family: what a host speaker forwards is its own services'
+/// traffic, which kept flowing while it restarted (and a helper MUST flush a family whose F bit
+/// is clear, RFC 4724 §4.2 — exactly the withdrawal we exist to prevent).
+fn gr_settings(peer: &Peer, restarting: bool) -> Option<GrSettings> {
+    let gr = &peer.graceful_restart;
+    gr.enabled.then(|| GrSettings {
+        restart_time: gr.restart_time,
+        restarting,
+        forwarding: if restarting {
+            peer.families.clone()
+        } else {
+            Vec::new()
+        },
+        notification: gr.notification,
+    })
 }
 
 fn local_addresses(

@@ -149,6 +149,12 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
             };
             let mut view = RouteView::new(prefix, source, &c.attrs);
             view.best = Some(i == 0);
+            if let crate::rib::Source::Peer(p) = c.source {
+                view.stale = rib
+                    .adj_in(&p.address)
+                    .and_then(|a| a.get(prefix))
+                    .is_some_and(|r| r.stale);
+            }
             loc_rib.push((*prefix, view));
         }
     }
@@ -162,6 +168,7 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
                 .map(|(p, r)| {
                     let mut view = RouteView::new(p, peer.to_string(), &r.attrs);
                     view.accepted = Some(r.accepted);
+                    view.stale = r.stale;
                     (*p, view)
                 })
                 .collect();
