@@ -116,7 +116,7 @@ impl AsPath {
         let mut segments = self.segments.clone();
         match segments.first_mut() {
             Some(s) if s.kind == SegmentType::AsSequence && s.asns.len() + count <= 255 => {
-                s.asns.splice(0..0, std::iter::repeat(asn).take(count));
+                s.asns.splice(0..0, std::iter::repeat_n(asn, count));
             }
             _ => segments.insert(
                 0,

@@ -28,6 +28,9 @@ pub const MAX_EXTENDED_MESSAGE_LEN: usize = 65535;
 pub const AS_TRANS: u16 = 23456;
 
 /// A BGP message.
+// UPDATE is the big and by far the most frequent variant: boxing it would add an allocation per
+// message to save stack space on the rare small ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// OPEN.
@@ -136,8 +139,13 @@ impl Update {
     }
 
     /// If this UPDATE is an End-of-RIB marker, its family.
+    ///
+    /// An UPDATE whose only attributes were discarded as malformed (RFC 7606) is not one.
     pub fn as_end_of_rib(&self) -> Option<Family> {
-        let no_v4 = self.withdrawn.is_empty() && self.nlri.is_empty() && self.mp_reach.is_none();
+        let no_v4 = self.withdrawn.is_empty()
+            && self.nlri.is_empty()
+            && self.mp_reach.is_none()
+            && self.errors.is_empty();
         match (&self.attributes, &self.mp_unreach) {
             (None, None) if no_v4 => Some(Family::IPV4_UNICAST),
             (None, Some(u)) if no_v4 && u.withdrawn.is_empty() => Some(u.family),

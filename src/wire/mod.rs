@@ -11,14 +11,24 @@
 //! Malformed UPDATEs are handled per RFC 7606: the outcome of each tolerated error is an
 //! [`AttrErrorAction`], and the decoded [`Update`] records what it tolerated.
 
+mod as4;
+mod attr_decode;
 mod attributes;
 mod capability;
 mod codec;
 mod error;
 mod message;
+mod nlri;
+mod open;
 mod pack;
 mod prefix;
+mod reader;
 mod text;
+mod update_decode;
+mod update_encode;
+
+#[cfg(test)]
+mod tests;
 
 pub use attributes::*;
 pub use capability::*;

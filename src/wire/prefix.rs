@@ -168,6 +168,8 @@ impl Prefix {
     }
 
     /// The prefix length in bits.
+    // A prefix length, not a container size: an `is_empty` would mean nothing.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u8 {
         self.len
     }
