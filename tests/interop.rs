@@ -12,6 +12,7 @@ use common::baton::{global_toml, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
+use common::rawpeer::RawPeer;
 use common::{poll, Family};
 use serde_json::Value;
 
@@ -356,12 +357,11 @@ fn wrong_as_in_our_open_is_refused_by_the_peer_and_recognised() {
 fn hold_timer_expiry_sends_hold_timer_expired_and_drops_the_session() {
     let lab = Lab::new();
     let (a, b) = (lab.host("baton"), lab.host("gobgp"));
-    let mut gobgpd = gobgpd_for(&b, 65002, &a, 65001);
+    let gobgpd = gobgpd_for(&b, 65002, &a, 65001);
     let baton = start_baton(&a, 65001, &b, 65002, "hold_time = 3");
     let peer = IpAddr::from(b.ipv4);
     gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
     wait_baton_established(&baton, peer);
-    let before = gobgp_notifications_received(&gobgpd, a.ipv4.into());
 
     // A peer that stops sending: freeze gobgpd (its TCP connection stays open).
     let pid = nix::unistd::Pid::from_raw(gobgpd.pid() as i32);
@@ -383,9 +383,61 @@ fn hold_timer_expiry_sends_hold_timer_expired_and_drops_the_session() {
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
-    // The peer really received it: gobgpd counts the NOTIFICATION once it runs again.
-    poll::until_true(SESSION_UP, "gobgpd to receive our 4/0", || {
-        gobgp_notifications_received(&gobgpd, a.ipv4.into()) > before
-    });
-    let _ = gobgpd.daemon();
+    // Once it runs again, the session comes back.
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    wait_baton_established(&baton, peer);
+    assert_eq!(
+        neighbor(&baton, peer)["established_count"].as_u64(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_silent_peer_receives_hold_timer_expired_then_the_connection_closes() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("silent"));
+    let paths = Baton::paths(&a);
+    let mut toml = global_toml(
+        &paths,
+        65001,
+        &a.ipv4.to_string(),
+        &[format!("{}:179", a.ipv4)],
+    );
+    toml += &peer_toml(
+        b.ipv4.into(),
+        65002,
+        "ipv4-unicast",
+        "passive = true\nhold_time = 3",
+    );
+    toml += ROUTES;
+    let baton = Baton::start(&a, &toml);
+
+    let mut peer = RawPeer::connect(&b, (a.ipv4, 179).into(), SESSION_UP);
+    peer.send_open(65002, 3, b.ipv4);
+    let open = peer.read(Duration::from_secs(5)).expect("baton's OPEN");
+    assert_eq!(open.kind, 1);
+    peer.send_keepalive();
+    // From now on the peer says nothing. Read what baton sends until the NOTIFICATION.
+    let silent_since = std::time::Instant::now();
+    let notification = loop {
+        let m = peer
+            .read(Duration::from_secs(10))
+            .expect("a NOTIFICATION before the connection closes");
+        if m.kind == 3 {
+            break m;
+        }
+    };
+    let waited = silent_since.elapsed();
+    assert_eq!(&notification.body[..2], &[4, 0], "Hold Timer Expired");
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(6),
+        "sent after {waited:?}, hold time 3 s"
+    );
+    assert_eq!(peer.read(Duration::from_secs(5)), None, "connection closed");
+    let n = neighbor(&baton, b.ipv4.into());
+    assert_ne!(n["state"], "Established");
+    assert!(n["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("sent NOTIFICATION 4/0"));
 }

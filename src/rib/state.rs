@@ -283,7 +283,9 @@ impl Rib {
         for prefix in withdrawn.iter().chain(unreach.iter()) {
             outcome.withdrawn += self.withdraw(peer, prefix);
         }
-        let attrs = attributes.unwrap_or_default();
+        let mut attrs = attributes.unwrap_or_default();
+        // RFC 6793 §4.2.3: a 2-octet peer's AS4_PATH rebuilds the real path.
+        attrs.merge_as4();
         let mut announce = |rib: &mut Rib, prefixes: Vec<Prefix>, next_hop: Option<IpAddr>| {
             if withdraw_all {
                 for prefix in &prefixes {

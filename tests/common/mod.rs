@@ -34,6 +34,7 @@ pub mod gobgp;
 pub mod netns;
 pub mod poll;
 pub mod process;
+pub mod rawpeer;
 
 use std::fs;
 use std::path::{Path, PathBuf};
