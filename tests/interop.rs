@@ -8,13 +8,12 @@ mod common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::baton::{global_toml, Baton};
+use common::baton::{global_toml, peer_toml, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
 use common::rawpeer::RawPeer;
 use common::{poll, Family};
-use serde_json::Value;
 
 /// Session setup: gobgpd refuses connections for ~5 s after any loss, so be generous.
 const SESSION_UP: Duration = Duration::from_secs(30);
@@ -37,12 +36,6 @@ med = 10
 local_pref = 200
 "#;
 
-fn peer_toml(address: IpAddr, remote_as: u32, family: &str, extra: &str) -> String {
-    format!(
-        "[[peer]]\naddress = \"{address}\"\nremote_as = {remote_as}\nfamilies = [\"{family}\"]\nconnect_retry = 1\n{extra}\n"
-    )
-}
-
 /// baton on `host` with one IPv4 and one IPv6 peer at `peer`'s addresses.
 fn start_baton(host: &Host, asn: u32, peer: &Host, peer_as: u32, extra: &str) -> Baton {
     let paths = Baton::paths(host);
@@ -56,22 +49,6 @@ fn start_baton(host: &Host, asn: u32, peer: &Host, peer_as: u32, extra: &str) ->
     toml += &peer_toml(peer.ipv6.into(), peer_as, "ipv6-unicast", extra);
     toml += ROUTES;
     Baton::start(host, &toml)
-}
-
-fn neighbor(baton: &Baton, address: IpAddr) -> Value {
-    let all = baton.ctl(&["neighbor"]);
-    all.as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["address"] == address.to_string())
-        .cloned()
-        .unwrap_or_else(|| panic!("no neighbor {address} in {all}"))
-}
-
-fn wait_baton_established(baton: &Baton, address: IpAddr) {
-    poll::until_true(SESSION_UP, &format!("baton session with {address}"), || {
-        neighbor(baton, address)["state"] == "Established"
-    });
 }
 
 fn gobgpd_for(host: &Host, asn: u32, baton: &Host, baton_as: u32) -> Gobgpd {
@@ -103,36 +80,6 @@ fn gobgp_route(gobgpd: &Gobgpd, from: IpAddr, prefix: &str) -> common::gobgp::Go
     )
 }
 
-/// Our Adj-RIB-In route for `prefix` from `peer`, if held.
-fn our_adj_in(baton: &Baton, peer: IpAddr, prefix: &str) -> Option<Value> {
-    let rib = baton.ctl(&["rib"]);
-    rib["adj_rib_in"]
-        .as_array()?
-        .iter()
-        .find(|a| a["peer"] == peer.to_string())?["routes"]
-        .as_array()?
-        .iter()
-        .find(|r| r["prefix"] == prefix)
-        .cloned()
-}
-
-/// Our Loc-RIB best route for `prefix`, if any.
-fn our_best(baton: &Baton, prefix: &str) -> Option<Value> {
-    let rib = baton.ctl(&["rib"]);
-    rib["loc_rib"]
-        .as_array()?
-        .iter()
-        .find(|r| r["prefix"] == prefix && r["best"] == true)
-        .cloned()
-}
-
-fn gobgp_notifications_received(gobgpd: &Gobgpd, from: IpAddr) -> u64 {
-    gobgpd
-        .neighbor_json(from)
-        .and_then(|v| v["state"]["messages"]["received"]["notification"].as_u64())
-        .unwrap_or(0)
-}
-
 #[test]
 fn ebgp_with_gobgpd_over_ipv4_and_ipv6_with_a_four_octet_local_as() {
     let lab = Lab::new();
@@ -142,8 +89,8 @@ fn ebgp_with_gobgpd_over_ipv4_and_ipv6_with_a_four_octet_local_as() {
     for addr in [IpAddr::from(a.ipv4), IpAddr::from(a.ipv6)] {
         gobgpd.wait_established(addr, SESSION_UP);
     }
-    wait_baton_established(&baton, b.ipv4.into());
-    wait_baton_established(&baton, b.ipv6.into());
+    baton.wait_established(b.ipv4.into(), SESSION_UP);
+    baton.wait_established(b.ipv6.into(), SESSION_UP);
 
     let v4 = gobgp_route(&gobgpd, a.ipv4.into(), "192.0.2.0/24");
     assert_eq!(v4.as_path, vec![4_200_000_001]);
@@ -170,7 +117,7 @@ fn ebgp_with_gobgpd_over_ipv4_and_ipv6_with_a_four_octet_local_as() {
     gobgpd.global_rib_add("203.0.113.0/24", &["community", "65002:7", "med", "5"]);
     gobgpd.global_rib_add("2001:db8:200::/48", &["community", "65002:8"]);
     let learned = poll::until(ROUTE_ARRIVES, "baton to learn 203.0.113.0/24", || {
-        our_adj_in(&baton, b.ipv4.into(), "203.0.113.0/24")
+        baton.adj_in_route(b.ipv4.into(), "203.0.113.0/24")
     });
     assert_eq!(learned["as_path"], serde_json::json!([65002]));
     assert_eq!(learned["communities"], serde_json::json!(["65002:7"]));
@@ -178,16 +125,16 @@ fn ebgp_with_gobgpd_over_ipv4_and_ipv6_with_a_four_octet_local_as() {
     assert_eq!(learned["next_hop"], b.ipv4.to_string());
     assert_eq!(learned["accepted"], true);
     let best = poll::until(ROUTE_ARRIVES, "203.0.113.0/24 in the Loc-RIB", || {
-        our_best(&baton, "203.0.113.0/24")
+        baton.best_route("203.0.113.0/24")
     });
     assert_eq!(best["source"], b.ipv4.to_string());
     let learned6 = poll::until(ROUTE_ARRIVES, "baton to learn 2001:db8:200::/48", || {
-        our_adj_in(&baton, b.ipv6.into(), "2001:db8:200::/48")
+        baton.adj_in_route(b.ipv6.into(), "2001:db8:200::/48")
     });
     assert_eq!(learned6["next_hop"], b.ipv6.to_string());
     assert_eq!(learned6["communities"], serde_json::json!(["65002:8"]));
 
-    let counters = neighbor(&baton, b.ipv4.into())["families"].clone();
+    let counters = baton.neighbor(b.ipv4.into())["families"].clone();
     let v4c = counters
         .as_array()
         .unwrap()
@@ -207,12 +154,16 @@ fn ebgp_with_gobgpd_over_ipv4_and_ipv6_with_a_four_octet_local_as() {
     gobgpd.global_rib_del("203.0.113.0/24");
     gobgpd.global_rib_del("2001:db8:200::/48");
     poll::until_true(ROUTE_ARRIVES, "203.0.113.0/24 to leave our RIB", || {
-        our_adj_in(&baton, b.ipv4.into(), "203.0.113.0/24").is_none()
-            && our_best(&baton, "203.0.113.0/24").is_none()
+        baton
+            .adj_in_route(b.ipv4.into(), "203.0.113.0/24")
+            .is_none()
+            && baton.best_route("203.0.113.0/24").is_none()
     });
     poll::until_true(ROUTE_ARRIVES, "2001:db8:200::/48 to leave our RIB", || {
-        our_adj_in(&baton, b.ipv6.into(), "2001:db8:200::/48").is_none()
-            && our_best(&baton, "2001:db8:200::/48").is_none()
+        baton
+            .adj_in_route(b.ipv6.into(), "2001:db8:200::/48")
+            .is_none()
+            && baton.best_route("2001:db8:200::/48").is_none()
     });
 }
 
@@ -233,7 +184,7 @@ fn ibgp_with_gobgpd_carries_local_pref_and_an_empty_as_path() {
     let v6 = gobgp_route(&gobgpd, a.ipv6.into(), "2001:db8:100::/48");
     assert_eq!(v6.local_pref, Some(200));
     assert_eq!(v6.next_hop, IpAddr::from(a.ipv6));
-    wait_baton_established(&baton, b.ipv4.into());
+    baton.wait_established(b.ipv4.into(), SESSION_UP);
 }
 
 fn bird_for(host: &Host, asn: u32, baton: &Host, baton_as: u32) -> Bird {
@@ -291,7 +242,7 @@ fn ebgp_with_bird_over_ipv4_and_ipv6_with_a_four_octet_peer_as() {
     let learned = poll::until(
         ROUTE_ARRIVES,
         "baton to learn 198.19.1.0/24 from bird",
-        || our_adj_in(&baton, b.ipv4.into(), "198.19.1.0/24"),
+        || baton.adj_in_route(b.ipv4.into(), "198.19.1.0/24"),
     );
     assert_eq!(learned["as_path"], serde_json::json!([4_200_000_002u32]));
 }
@@ -321,15 +272,12 @@ fn wrong_peer_as_in_their_open_makes_us_send_bad_peer_as() {
     let baton = start_baton(&a, 65001, &b, 65099, "");
     let peer = IpAddr::from(b.ipv4);
     poll::until_true(SESSION_UP, "baton to refuse gobgpd's OPEN with 2/2", || {
-        neighbor(&baton, peer)["last_error"]
+        baton.neighbor(peer)["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("sent NOTIFICATION 2/2"))
     });
-    poll::until_true(SESSION_UP, "gobgpd to receive our NOTIFICATION", || {
-        gobgp_notifications_received(&gobgpd, a.ipv4.into()) > 0
-    });
     poll::always(Duration::from_secs(3), "session stays down", || {
-        neighbor(&baton, peer)["state"] != "Established"
+        baton.neighbor(peer)["state"] != "Established"
             && gobgpd.neighbor_state(a.ipv4.into()).as_deref() != Some("established")
     });
 }
@@ -343,12 +291,12 @@ fn wrong_as_in_our_open_is_refused_by_the_peer_and_recognised() {
     let baton = start_baton(&a, 65001, &b, 65002, "");
     let peer = IpAddr::from(b.ipv4);
     poll::until_true(SESSION_UP, "baton to receive 2/2 from gobgpd", || {
-        neighbor(&baton, peer)["last_error"]
+        baton.neighbor(peer)["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("received NOTIFICATION 2/2"))
     });
     poll::always(Duration::from_secs(3), "session stays down", || {
-        neighbor(&baton, peer)["state"] != "Established"
+        baton.neighbor(peer)["state"] != "Established"
             && gobgpd.neighbor_state(a.ipv4.into()).as_deref() != Some("established")
     });
 }
@@ -361,7 +309,7 @@ fn hold_timer_expiry_sends_hold_timer_expired_and_drops_the_session() {
     let baton = start_baton(&a, 65001, &b, 65002, "hold_time = 3");
     let peer = IpAddr::from(b.ipv4);
     gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
-    wait_baton_established(&baton, peer);
+    baton.wait_established(peer, SESSION_UP);
 
     // A peer that stops sending: freeze gobgpd (its TCP connection stays open).
     let pid = nix::unistd::Pid::from_raw(gobgpd.pid() as i32);
@@ -371,7 +319,7 @@ fn hold_timer_expiry_sends_hold_timer_expired_and_drops_the_session() {
             Duration::from_secs(15),
             "baton to expire its hold timer",
             || {
-                let n = neighbor(&baton, peer);
+                let n = baton.neighbor(peer);
                 n["state"] != "Established"
                     && n["last_error"]
                         .as_str()
@@ -385,11 +333,8 @@ fn hold_timer_expiry_sends_hold_timer_expired_and_drops_the_session() {
     }
     // Once it runs again, the session comes back.
     gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
-    wait_baton_established(&baton, peer);
-    assert_eq!(
-        neighbor(&baton, peer)["established_count"].as_u64(),
-        Some(2)
-    );
+    baton.wait_established(peer, SESSION_UP);
+    assert_eq!(baton.neighbor(peer)["established_count"].as_u64(), Some(2));
 }
 
 #[test]
@@ -434,10 +379,56 @@ fn a_silent_peer_receives_hold_timer_expired_then_the_connection_closes() {
         "sent after {waited:?}, hold time 3 s"
     );
     assert_eq!(peer.read(Duration::from_secs(5)), None, "connection closed");
-    let n = neighbor(&baton, b.ipv4.into());
+    let n = baton.neighbor(b.ipv4.into());
     assert_ne!(n["state"], "Established");
     assert!(n["last_error"]
         .as_str()
         .unwrap()
         .contains("sent NOTIFICATION 4/0"));
+}
+
+#[test]
+fn bad_opens_get_the_right_notification_on_the_wire() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("raw"));
+    let paths = Baton::paths(&a);
+    let mut toml = global_toml(
+        &paths,
+        65001,
+        &a.ipv4.to_string(),
+        &[format!("{}:179", a.ipv4)],
+    );
+    toml += &peer_toml(b.ipv4.into(), 65002, "ipv4-unicast", "passive = true");
+    let baton = Baton::start(&a, &toml);
+    let zero = std::net::Ipv4Addr::UNSPECIFIED;
+    // (version, AS, hold time, identifier) → (code, subcode, data)
+    let cases: [((u8, u32, u16, std::net::Ipv4Addr), (u8, u8, &[u8])); 4] = [
+        ((4, 65099, 90, b.ipv4), (2, 2, &[])),
+        ((3, 65002, 90, b.ipv4), (2, 1, &[0, 4])),
+        ((4, 65002, 2, b.ipv4), (2, 6, &[])),
+        ((4, 65002, 90, zero), (2, 3, &[])),
+    ];
+    for ((version, asn, hold, id), (code, subcode, data)) in cases {
+        let mut peer = RawPeer::connect(&b, (a.ipv4, 179).into(), SESSION_UP);
+        peer.send_open_version(version, asn, hold, id);
+        let notification = loop {
+            let m = peer.read(Duration::from_secs(10)).unwrap_or_else(|| {
+                panic!("no NOTIFICATION for version {version} AS {asn} hold {hold} id {id}")
+            });
+            if m.kind == 3 {
+                break m;
+            }
+        };
+        assert_eq!(
+            (
+                notification.body[0],
+                notification.body[1],
+                &notification.body[2..]
+            ),
+            (code, subcode, data),
+            "version {version} AS {asn} hold {hold} id {id}"
+        );
+        assert_eq!(peer.read(Duration::from_secs(5)), None, "connection closed");
+        assert_ne!(baton.neighbor(b.ipv4.into())["state"], "Established");
+    }
 }

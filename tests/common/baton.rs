@@ -201,3 +201,53 @@ pub fn global_toml(paths: &BatonPaths, asn: u32, router_id: &str, listen: &[Stri
         paths.control_socket.display()
     )
 }
+
+/// A `[[peer]]` table: one family, fast reconnects, plus `extra` lines.
+pub fn peer_toml(address: std::net::IpAddr, remote_as: u32, family: &str, extra: &str) -> String {
+    format!(
+        "[[peer]]\naddress = \"{address}\"\nremote_as = {remote_as}\nfamilies = [\"{family}\"]\nconnect_retry = 1\n{extra}\n"
+    )
+}
+
+impl Baton {
+    /// `batonctl neighbor` for one peer.
+    pub fn neighbor(&self, address: std::net::IpAddr) -> Value {
+        let all = self.ctl(&["neighbor"]);
+        all.as_array()
+            .expect("neighbor list")
+            .iter()
+            .find(|n| n["address"] == address.to_string())
+            .cloned()
+            .unwrap_or_else(|| panic!("no neighbor {address} in {all}"))
+    }
+
+    /// Waits until our session with `address` is Established.
+    pub fn wait_established(&self, address: std::net::IpAddr, deadline: Duration) {
+        poll::until_true(deadline, &format!("baton's session with {address}"), || {
+            self.neighbor(address)["state"] == "Established"
+        });
+    }
+
+    /// Our Adj-RIB-In route for `prefix` from `peer`, if held.
+    pub fn adj_in_route(&self, peer: std::net::IpAddr, prefix: &str) -> Option<Value> {
+        let rib = self.ctl(&["rib"]);
+        rib["adj_rib_in"]
+            .as_array()?
+            .iter()
+            .find(|a| a["peer"] == peer.to_string())?["routes"]
+            .as_array()?
+            .iter()
+            .find(|r| r["prefix"] == prefix)
+            .cloned()
+    }
+
+    /// Our Loc-RIB best route for `prefix`, if any.
+    pub fn best_route(&self, prefix: &str) -> Option<Value> {
+        let rib = self.ctl(&["rib"]);
+        rib["loc_rib"]
+            .as_array()?
+            .iter()
+            .find(|r| r["prefix"] == prefix && r["best"] == true)
+            .cloned()
+    }
+}

@@ -58,8 +58,13 @@ impl RawPeer {
     /// Sends an OPEN: 2-octet `my_as` field, hold time, identifier, IPv4 unicast and the
     /// 4-octet AS capability for `asn`.
     pub fn send_open(&mut self, asn: u32, hold_time: u16, id: Ipv4Addr) {
+        self.send_open_version(4, asn, hold_time, id);
+    }
+
+    /// [`send_open`](Self::send_open) with any version number.
+    pub fn send_open_version(&mut self, version: u8, asn: u32, hold_time: u16, id: Ipv4Addr) {
         let my_as = u16::try_from(asn).unwrap_or(23456);
-        let mut body = vec![4];
+        let mut body = vec![version];
         body.extend_from_slice(&my_as.to_be_bytes());
         body.extend_from_slice(&hold_time.to_be_bytes());
         body.extend_from_slice(&id.octets());
