@@ -402,7 +402,9 @@ fn bad_opens_get_the_right_notification_on_the_wire() {
     let baton = Baton::start(&a, &toml);
     let zero = std::net::Ipv4Addr::UNSPECIFIED;
     // (version, AS, hold time, identifier) → (code, subcode, data)
-    let cases: [((u8, u32, u16, std::net::Ipv4Addr), (u8, u8, &[u8])); 4] = [
+    type Open = (u8, u32, u16, std::net::Ipv4Addr);
+    type Expected = (u8, u8, &'static [u8]);
+    let cases: [(Open, Expected); 4] = [
         ((4, 65099, 90, b.ipv4), (2, 2, &[])),
         ((3, 65002, 90, b.ipv4), (2, 1, &[0, 4])),
         ((4, 65002, 2, b.ipv4), (2, 6, &[])),
