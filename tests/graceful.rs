@@ -277,3 +277,174 @@ fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
         "gobgpd did not record our Cease/Administrative Shutdown with its message"
     );
 }
+
+/// baton with GR towards one gobgpd (IPv4) and optionally one bird (IPv4), learning routes.
+fn helper_lab_baton(a: &Host, peers: &[(IpAddr, u32)], gr_extra: &str) -> Baton {
+    let paths = Baton::paths(a);
+    let mut toml = global_toml(
+        &paths,
+        65001,
+        &a.ipv4.to_string(),
+        &[format!("{}:179", a.ipv4)],
+    );
+    for (addr, asn) in peers {
+        toml += &peer_toml(*addr, *asn, "ipv4-unicast", "");
+        toml += &gr_toml(120, gr_extra);
+    }
+    Baton::start(a, &toml)
+}
+
+fn gobgpd_speaker(g: &Host, a: &Host, restart_time: u16, long_lived: Option<u32>) -> Gobgpd {
+    let mut n = GobgpNeighbor::new(a.ipv4.into(), 65001);
+    n.graceful_restart = Some(restart_time);
+    n.long_lived = long_lived;
+    Gobgpd::start(
+        g,
+        GobgpConfig {
+            asn: 65002,
+            neighbors: vec![n],
+            ..GobgpConfig::default()
+        },
+    )
+}
+
+fn is_stale(route: &Option<serde_json::Value>) -> bool {
+    route.as_ref().is_some_and(|r| r["stale"] == true)
+}
+
+#[test]
+fn a_killed_gobgpd_s_routes_stay_stale_in_our_rib_and_are_refreshed_at_its_end_of_rib() {
+    let lab = Lab::new();
+    let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+    let mut gobgpd = gobgpd_speaker(&g, &a, 30, None);
+    let peer = IpAddr::from(g.ipv4);
+    let baton = helper_lab_baton(&a, &[(peer, 65002)], "");
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    gobgpd.global_rib_add("203.0.113.0/24", &["community", "65002:1"]);
+    gobgpd.global_rib_add("198.51.100.0/24", &[]);
+    poll::until_true(SESSION_UP, "baton to learn both routes", || {
+        baton.adj_in_route(peer, "203.0.113.0/24").is_some()
+            && baton.adj_in_route(peer, "198.51.100.0/24").is_some()
+    });
+
+    gobgpd.kill();
+    poll::until_true(SESSION_UP, "both routes to turn stale", || {
+        is_stale(&baton.adj_in_route(peer, "203.0.113.0/24"))
+            && is_stale(&baton.adj_in_route(peer, "198.51.100.0/24"))
+    });
+    // Stale routes stay usable: still the best (only) route.
+    let best = baton
+        .best_route("203.0.113.0/24")
+        .expect("stale route still in the Loc-RIB");
+    assert_eq!(best["stale"], true);
+
+    // gobgpd comes back as a restarting speaker and announces one of the two again.
+    gobgpd.restart(true);
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    gobgpd.global_rib_add("203.0.113.0/24", &["community", "65002:1"]);
+    poll::until_true(
+        SESSION_UP,
+        "the re-announced route fresh, the other purged",
+        || {
+            let kept = baton.adj_in_route(peer, "203.0.113.0/24");
+            kept.is_some_and(|r| r["stale"] == false)
+                && baton.adj_in_route(peer, "198.51.100.0/24").is_none()
+        },
+    );
+    assert!(baton.best_route("198.51.100.0/24").is_none());
+}
+
+#[test]
+fn a_gobgpd_that_never_comes_back_loses_its_routes_after_its_restart_time() {
+    let lab = Lab::new();
+    let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+    let mut gobgpd = gobgpd_speaker(&g, &a, 6, None);
+    let peer = IpAddr::from(g.ipv4);
+    let baton = helper_lab_baton(&a, &[(peer, 65002)], "");
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    gobgpd.global_rib_add("203.0.113.0/24", &[]);
+    poll::until_true(SESSION_UP, "baton to learn the route", || {
+        baton.adj_in_route(peer, "203.0.113.0/24").is_some()
+    });
+    gobgpd.kill();
+    let killed = Instant::now();
+    poll::until_true(SESSION_UP, "the route to turn stale", || {
+        is_stale(&baton.adj_in_route(peer, "203.0.113.0/24"))
+    });
+    poll::always(
+        Duration::from_secs(3),
+        "stale route kept within the restart time",
+        || baton.adj_in_route(peer, "203.0.113.0/24").is_some(),
+    );
+    poll::until_true(Duration::from_secs(20), "the route to be deleted", || {
+        baton.adj_in_route(peer, "203.0.113.0/24").is_none()
+            && baton.best_route("203.0.113.0/24").is_none()
+    });
+    assert!(
+        killed.elapsed() >= Duration::from_secs(5),
+        "deleted before gobgpd's restart time"
+    );
+}
+
+#[test]
+fn long_lived_stale_routes_outlive_the_restart_time_marked_and_depreferenced() {
+    let lab = Lab::new();
+    let (a, g, r) = (lab.host("baton"), lab.host("gobgp"), lab.host("bird"));
+    // gobgpd: restart time 3 s, long-lived stale time 120 s.
+    let mut gobgpd = gobgpd_speaker(&g, &a, 3, Some(120));
+    // bird announces the same prefix: same path length, higher router id, so it loses while
+    // gobgpd's route is fresh.
+    let mut p = BirdPeer::new("baton4", a.ipv4.into(), 65001);
+    p.ipv6 = false;
+    let _bird = Bird::start(
+        &r,
+        BirdConfig {
+            router_id: None,
+            asn: 65003,
+            protocols: vec![p],
+            static_routes: vec!["203.0.113.0/24".into()],
+            extra_config: String::new(),
+        },
+    );
+    let (gp, bp) = (IpAddr::from(g.ipv4), IpAddr::from(r.ipv4));
+    let baton = helper_lab_baton(
+        &a,
+        &[(gp, 65002), (bp, 65003)],
+        "long_lived_stale_time = 120",
+    );
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    gobgpd.global_rib_add("203.0.113.0/24", &[]);
+    gobgpd.global_rib_add("198.51.100.0/24", &["community", "65535:7"]); // NO_LLGR
+    poll::until_true(SESSION_UP, "gobgpd's route to be the best", || {
+        baton
+            .best_route("203.0.113.0/24")
+            .is_some_and(|b| b["source"] == gp.to_string())
+            && baton.adj_in_route(gp, "198.51.100.0/24").is_some()
+    });
+
+    gobgpd.kill();
+    let killed = Instant::now();
+    let llgr = poll::until(
+        Duration::from_secs(20),
+        "gobgpd's route to become LLGR-stale",
+        || {
+            baton
+                .adj_in_route(gp, "203.0.113.0/24")
+                .filter(|r| r["communities"].to_string().contains("llgr-stale"))
+        },
+    );
+    assert!(
+        killed.elapsed() >= Duration::from_secs(2),
+        "LLGR before the restart time"
+    );
+    assert_eq!(llgr["stale"], true);
+    // Depreferenced: bird's route wins now.
+    let best = baton.best_route("203.0.113.0/24").unwrap();
+    assert_eq!(best["source"], bp.to_string());
+    // NO_LLGR routes are not kept past the restart time.
+    assert!(baton.adj_in_route(gp, "198.51.100.0/24").is_none());
+    // And the long-lived stale route outlives the restart time by far.
+    poll::always(Duration::from_secs(5), "LLGR-stale route kept", || {
+        baton.adj_in_route(gp, "203.0.113.0/24").is_some()
+    });
+}
