@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::collision::{keep_outgoing, keep_outgoing_with_as};
 use super::*;
 use crate::wire::{
-    notif, Afi, Capability, DecodeError, Family, GrFamily, GracefulRestartCap, Message,
+    notif, Afi, Capability, DecodeError, Family, GrFamily, GracefulRestartCap, LlgrFamily, Message,
     Notification, Open, RouteRefresh, Safi, Update, AS_TRANS,
 };
 
