@@ -3,6 +3,7 @@
 mod collision;
 mod connected;
 mod connecting;
+mod graceful;
 mod open;
 
 use std::net::Ipv4Addr;
