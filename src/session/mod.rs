@@ -10,9 +10,11 @@
 
 pub mod collision;
 mod fsm;
+mod graceful;
 mod open;
 
 pub use fsm::*;
+pub use graceful::*;
 pub use open::*;
 
 #[cfg(test)]

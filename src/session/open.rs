@@ -5,12 +5,12 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::wire::{
-    notif, Capability, CodecContext, Family, GrFamily, GracefulRestartCap, Notification, Open,
-    AS_TRANS,
+    notif, Capability, CodecContext, Family, GrFamily, GracefulRestartCap, LlgrFamily,
+    Notification, Open, AS_TRANS,
 };
 
 /// Graceful restart settings for one session (RFC 4724), as the session needs them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrSettings {
     /// Restart time we advertise, seconds.
     pub restart_time: u16,
@@ -20,6 +20,8 @@ pub struct GrSettings {
     pub forwarding: Vec<Family>,
     /// Advertise the N bit (RFC 8538).
     pub notification: bool,
+    /// Long-lived stale time we advertise, seconds (RFC 9494; 24 bits). 0: no LLGR capability.
+    pub long_lived_stale_time: u32,
 }
 
 /// What a session needs to know about its peer and about us.
@@ -62,6 +64,10 @@ pub struct Negotiated {
     pub route_refresh: bool,
     /// The peer's graceful restart capability, if it sent one.
     pub peer_graceful_restart: Option<GracefulRestartCap>,
+    /// The families of the peer's long-lived graceful restart capability (RFC 9494), if it sent
+    /// one along with a graceful restart capability: without the latter it is disregarded
+    /// (RFC 9494 §4.5), so this is `None` then.
+    pub peer_long_lived: Option<Vec<LlgrFamily>>,
     /// All capabilities the peer sent, for display.
     pub peer_capabilities: Vec<Capability>,
 }
@@ -79,10 +85,14 @@ const BGP_VERSION: u8 = 4;
 /// Largest restart time the 12-bit field of the graceful restart capability can carry.
 const MAX_RESTART_TIME: u16 = 0x0fff;
 
+/// Largest long-lived stale time the 24-bit field of the LLGR capability can carry.
+const MAX_LONG_LIVED_STALE_TIME: u32 = 0x00ff_ffff;
+
 /// Our OPEN message for this configuration.
 ///
 /// Capabilities, in order: one Multiprotocol per configured family, Route Refresh, 4-octet AS,
-/// Extended Message, and Graceful Restart when configured. A local AS above 65535 goes in the
+/// Extended Message, Graceful Restart when configured, and Long-Lived Graceful Restart when a
+/// long-lived stale time is configured too (RFC 9494 §3.1: never without the GR capability). A local AS above 65535 goes in the
 /// 2-octet field as AS_TRANS (RFC 6793 §4.1); the real one is in the 4-octet AS capability.
 pub fn build_open(config: &SessionConfig) -> Open {
     let my_as = u16::try_from(config.local_as).unwrap_or(AS_TRANS);
@@ -108,6 +118,20 @@ pub fn build_open(config: &SessionConfig) -> Open {
                 })
                 .collect(),
         }));
+        if gr.long_lived_stale_time > 0 {
+            // The same families and F bits as the GR capability, each with our stale time.
+            capabilities.push(Capability::LongLivedGracefulRestart(
+                config
+                    .families
+                    .iter()
+                    .map(|&family| LlgrFamily {
+                        family,
+                        forwarding: gr.forwarding.contains(&family),
+                        stale_time: gr.long_lived_stale_time.min(MAX_LONG_LIVED_STALE_TIME),
+                    })
+                    .collect(),
+            ));
+        }
     }
     Open {
         version: BGP_VERSION,
@@ -162,6 +186,17 @@ pub fn check_open(config: &SessionConfig, open: &Open) -> Result<Negotiated, Not
     }
 
     let hold_time = config.hold_time.min(open.hold_time);
+    let peer_graceful_restart = open.capabilities.iter().find_map(|c| match c {
+        Capability::GracefulRestart(gr) => Some(gr.clone()),
+        _ => None,
+    });
+    // RFC 9494 §4.5: an LLGR capability without a GR capability "MUST be ignored".
+    let peer_long_lived = peer_graceful_restart.as_ref().and_then(|_| {
+        open.capabilities.iter().find_map(|c| match c {
+            Capability::LongLivedGracefulRestart(families) => Some(families.clone()),
+            _ => None,
+        })
+    });
     Ok(Negotiated {
         remote_as: peer_as,
         remote_id: open.bgp_id,
@@ -174,10 +209,8 @@ pub fn check_open(config: &SessionConfig, open: &Open) -> Result<Negotiated, Not
             extended_message: has(open, |c| matches!(c, Capability::ExtendedMessage)),
         },
         route_refresh: has(open, |c| matches!(c, Capability::RouteRefresh)),
-        peer_graceful_restart: open.capabilities.iter().find_map(|c| match c {
-            Capability::GracefulRestart(gr) => Some(gr.clone()),
-            _ => None,
-        }),
+        peer_graceful_restart,
+        peer_long_lived,
         peer_capabilities: open.capabilities.clone(),
     })
 }

@@ -571,6 +571,7 @@ fn gr_settings(peer: &Peer, restarting: bool) -> Option<GrSettings> {
             Vec::new()
         },
         notification: gr.notification,
+        long_lived_stale_time: gr.long_lived_stale_time,
     })
 }
 

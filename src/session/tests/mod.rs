@@ -3,6 +3,7 @@
 mod collision;
 mod connected;
 mod connecting;
+mod graceful;
 mod open;
 
 use std::net::Ipv4Addr;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use super::collision::{keep_outgoing, keep_outgoing_with_as};
 use super::*;
 use crate::wire::{
-    notif, Afi, Capability, DecodeError, Family, GrFamily, GracefulRestartCap, Message,
+    notif, Afi, Capability, DecodeError, Family, GrFamily, GracefulRestartCap, LlgrFamily, Message,
     Notification, Open, RouteRefresh, Safi, Update, AS_TRANS,
 };
 

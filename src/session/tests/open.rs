@@ -54,6 +54,7 @@ fn graceful_restart_capability_carries_r_n_bits_and_forwarding_per_family() {
             restarting: true,
             forwarding: vec![Family::IPV6_UNICAST],
             notification: true,
+            long_lived_stale_time: 0,
         }),
         ..config()
     });
@@ -93,6 +94,7 @@ fn graceful_restart_time_is_clamped_to_twelve_bits() {
             restarting: false,
             forwarding: vec![],
             notification: false,
+            long_lived_stale_time: 0,
         }),
         ..config()
     });
@@ -101,6 +103,77 @@ fn graceful_restart_time_is_clamped_to_twelve_bits() {
         _ => None,
     });
     assert_eq!(gr, Some(4095));
+}
+
+/// The LLGR capability of an OPEN, if any.
+fn llgr_cap(open: &Open) -> Option<Vec<LlgrFamily>> {
+    open.capabilities.iter().find_map(|c| match c {
+        Capability::LongLivedGracefulRestart(f) => Some(f.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn long_lived_capability_follows_the_graceful_restart_one_with_the_same_f_bits() {
+    let open = build_open(&SessionConfig {
+        graceful_restart: Some(GrSettings {
+            restart_time: 120,
+            restarting: true,
+            forwarding: vec![Family::IPV6_UNICAST],
+            notification: true,
+            long_lived_stale_time: 3600,
+        }),
+        ..config()
+    });
+    let position = |pred: fn(&Capability) -> bool| open.capabilities.iter().position(pred);
+    let gr = position(|c| matches!(c, Capability::GracefulRestart(_))).expect("GR capability");
+    let llgr = position(|c| matches!(c, Capability::LongLivedGracefulRestart(_)))
+        .expect("LLGR capability");
+    assert!(gr < llgr);
+    assert_eq!(
+        llgr_cap(&open),
+        Some(vec![
+            LlgrFamily {
+                family: Family::IPV4_UNICAST,
+                forwarding: false,
+                stale_time: 3600,
+            },
+            LlgrFamily {
+                family: Family::IPV6_UNICAST,
+                forwarding: true,
+                stale_time: 3600,
+            },
+        ])
+    );
+}
+
+#[test]
+fn no_long_lived_capability_with_a_zero_stale_time_or_without_graceful_restart() {
+    let gr = GrSettings {
+        restart_time: 120,
+        notification: true,
+        ..GrSettings::default()
+    };
+    let open = build_open(&SessionConfig {
+        graceful_restart: Some(gr),
+        ..config()
+    });
+    assert_eq!(llgr_cap(&open), None);
+    assert_eq!(llgr_cap(&build_open(&config())), None);
+}
+
+#[test]
+fn long_lived_stale_time_is_clamped_to_twenty_four_bits() {
+    let open = build_open(&SessionConfig {
+        graceful_restart: Some(GrSettings {
+            restart_time: 120,
+            long_lived_stale_time: u32::MAX,
+            ..GrSettings::default()
+        }),
+        ..config()
+    });
+    let llgr = llgr_cap(&open).expect("LLGR capability");
+    assert!(llgr.iter().all(|f| f.stale_time == 0x00ff_ffff));
 }
 
 #[test]
@@ -398,6 +471,46 @@ fn peer_graceful_restart_capability_is_recorded() {
         .push(Capability::GracefulRestart(gr.clone()));
     let neg = check_open(&config(), &open).unwrap();
     assert_eq!(neg.peer_graceful_restart, Some(gr));
+    assert_eq!(neg.peer_long_lived, None);
+}
+
+fn peer_llgr() -> Vec<LlgrFamily> {
+    vec![LlgrFamily {
+        family: Family::IPV6_UNICAST,
+        forwarding: true,
+        stale_time: 86_400,
+    }]
+}
+
+#[test]
+fn peer_long_lived_capability_is_recorded_next_to_graceful_restart() {
+    let mut open = peer_open();
+    open.capabilities
+        .push(Capability::GracefulRestart(GracefulRestartCap {
+            restart_state: false,
+            notification: true,
+            restart_time: 0,
+            families: vec![],
+        }));
+    open.capabilities
+        .push(Capability::LongLivedGracefulRestart(peer_llgr()));
+    let neg = check_open(&config(), &open).unwrap();
+    assert_eq!(neg.peer_long_lived, Some(peer_llgr()));
+}
+
+#[test]
+fn peer_long_lived_capability_without_graceful_restart_is_disregarded() {
+    // RFC 9494 §4.5.
+    let mut open = peer_open();
+    open.capabilities
+        .push(Capability::LongLivedGracefulRestart(peer_llgr()));
+    let neg = check_open(&config(), &open).unwrap();
+    assert_eq!(neg.peer_graceful_restart, None);
+    assert_eq!(neg.peer_long_lived, None);
+    // Still shown among the peer's capabilities.
+    assert!(neg
+        .peer_capabilities
+        .contains(&Capability::LongLivedGracefulRestart(peer_llgr())));
 }
 
 #[test]
