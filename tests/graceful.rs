@@ -413,7 +413,8 @@ fn long_lived_stale_routes_outlive_the_restart_time_marked_and_depreferenced() {
         "long_lived_stale_time = 120",
     );
     gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
-    gobgpd.global_rib_add("203.0.113.0/24", &[]);
+    // gobgp's default ORIGIN is incomplete; bird's is IGP.
+    gobgpd.global_rib_add("203.0.113.0/24", &["origin", "igp"]);
     gobgpd.global_rib_add("198.51.100.0/24", &["community", "65535:7"]); // NO_LLGR
     poll::until_true(SESSION_UP, "gobgpd's route to be the best", || {
         baton
@@ -447,4 +448,45 @@ fn long_lived_stale_routes_outlive_the_restart_time_marked_and_depreferenced() {
     poll::always(Duration::from_secs(5), "LLGR-stale route kept", || {
         baton.adj_in_route(gp, "203.0.113.0/24").is_some()
     });
+}
+
+#[test]
+fn with_the_n_bit_a_deliberate_stop_is_a_hard_reset_and_peers_still_withdraw_at_once() {
+    let lab = Lab::new();
+    let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+    let mut n = GobgpNeighbor::new(a.ipv4.into(), 65001);
+    n.graceful_restart = Some(120);
+    n.notification = true;
+    let mut gobgpd = Gobgpd::start(
+        &g,
+        GobgpConfig {
+            asn: 65002,
+            neighbors: vec![n],
+            ..GobgpConfig::default()
+        },
+    );
+    let paths = Baton::paths(&a);
+    let mut toml = global_toml(
+        &paths,
+        65001,
+        &a.ipv4.to_string(),
+        &[format!("{}:179", a.ipv4)],
+    );
+    toml += &peer_toml(g.ipv4.into(), 65002, "ipv4-unicast", "");
+    toml += &gr_toml(120, "notification = true");
+    toml += "[[route]]\nprefix = \"198.19.0.0/24\"\n";
+    let mut baton = Baton::start(&a, &toml);
+    poll::until_true(SESSION_UP, "gobgpd to hold our route", || {
+        gobgpd.adj_in(a.ipv4.into(), Family::Ipv4Unicast).len() == 1
+    });
+    baton.stop();
+    poll::until_true(Duration::from_secs(3), "gobgpd to withdraw at once", || {
+        gobgpd.adj_in(a.ipv4.into(), Family::Ipv4Unicast).is_empty()
+    });
+    let log = gobgpd.daemon().log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("received notification") && l.contains("Subcode=9")),
+        "gobgpd did not receive a Hard Reset"
+    );
 }

@@ -19,8 +19,8 @@ use super::status::StatusBoard;
 use crate::config::Peer;
 use crate::rib::{PeerRef, PeerSession};
 use crate::session::{
-    collision, Direction, DownReason, GrSettings, Input, Output, Session, SessionConfig, State,
-    Timer,
+    collision, Direction, DownReason, GrHelper, GrInput, GrOutput, GrPolicy, GrSettings, GrTimer,
+    Input, Output, Session, SessionConfig, State, Timer,
 };
 use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 
@@ -117,6 +117,9 @@ pub struct PeerTask {
     established: Option<u64>,
     restart_at: Option<Instant>,
     restart_delay: Duration,
+    /// Graceful restart, helper side: what to keep when the peer goes away, and for how long.
+    gr: GrHelper,
+    gr_timers: Vec<(GrTimer, Instant)>,
 }
 
 impl PeerTask {
@@ -141,7 +144,6 @@ impl PeerTask {
             graceful_restart: gr_settings(&peer, restarting),
         };
         let task = PeerTask {
-            peer,
             session_config,
             events_tx: events_tx.clone(),
             events,
@@ -152,6 +154,14 @@ impl PeerTask {
             established: None,
             restart_at: None,
             restart_delay: RESTART_DELAY,
+            gr: GrHelper::new(GrPolicy {
+                enabled: peer.graceful_restart.enabled,
+                restart_time: peer.graceful_restart.restart_time,
+                notification: peer.graceful_restart.notification,
+                long_lived_stale_time: peer.graceful_restart.long_lived_stale_time,
+            }),
+            gr_timers: Vec::new(),
+            peer,
         };
         (task, events_tx)
     }
@@ -187,6 +197,7 @@ impl PeerTask {
             .iter()
             .flat_map(|c| c.timers.iter().flatten().copied())
             .chain(self.restart_at)
+            .chain(self.gr_timers.iter().map(|(_, at)| *at))
             .min()
     }
 
@@ -228,6 +239,12 @@ impl PeerTask {
         }
         for (id, t) in due {
             self.feed(id, Input::TimerExpired(t));
+        }
+        let (gr_due, gr_later): (Vec<_>, Vec<_>) =
+            self.gr_timers.drain(..).partition(|(_, at)| *at <= now);
+        self.gr_timers = gr_later;
+        for (t, _) in gr_due {
+            self.graceful(GrInput::TimerExpired(t));
         }
         self.publish_state();
     }
@@ -282,9 +299,17 @@ impl PeerTask {
 
     /// A connection from the peer arrived (RFC 4271 §8.2.1.1 and §6.8).
     fn incoming(&mut self, stream: TcpStream) {
-        if self.established.is_some() {
-            info!("refusing a second connection: session already Established (RFC 4271 §6.8)");
-            return;
+        if let Some(est) = self.established {
+            let peer_gr = self.conns.iter().find(|c| c.id == est).is_some_and(|c| {
+                matches!(c.session.state(), State::Established(n) if n.peer_graceful_restart.is_some())
+            });
+            if !peer_gr {
+                info!("refusing a second connection: session already Established (RFC 4271 §6.8)");
+                return;
+            }
+            // RFC 4724 §4.2: a GR peer that connects again while we think the session is up
+            // has restarted; its OPEN on the new connection will replace the old session.
+            info!("new connection while Established from a graceful-restart peer: it restarted");
         }
         // A connection slot without TCP (Connect or Active) takes it; a pending dial is dropped.
         let idle = self
@@ -397,6 +422,7 @@ impl PeerTask {
                     s.remote_id = Some(neg.remote_id);
                     s.established_count += 1;
                 });
+                self.graceful(GrInput::SessionUp(neg.clone()));
                 let (local_v4, local_v6) = local_addresses(local, local_address);
                 let session = PeerSession {
                     address,
@@ -445,7 +471,11 @@ impl PeerTask {
                     for e in &update.errors.0 {
                         warn!(attribute = e.code, action = ?e.action, reason = %e.reason, "malformed attribute (RFC 7606)");
                     }
+                    let end_of_rib = update.as_end_of_rib();
                     let _ = self.rib.send(RibCmd::Update(peer, Box::new(update)));
+                    if let Some(family) = end_of_rib {
+                        self.graceful(GrInput::EndOfRib(family));
+                    }
                 }
             }
             Output::RouteRefresh(family) => {
@@ -461,7 +491,7 @@ impl PeerTask {
         info!(reason = %text, "session down");
         if self.established == Some(id) {
             self.established = None;
-            let _ = self.rib.send(RibCmd::PeerDown(self.peer.address));
+            self.graceful(GrInput::SessionDown(reason));
         } else {
             self.restart_delay = (self.restart_delay * 2).min(RESTART_DELAY_MAX);
         }
@@ -479,6 +509,41 @@ impl PeerTask {
         }
     }
 
+    /// Feed the graceful restart helper and carry out what it decides.
+    fn graceful(&mut self, input: GrInput) {
+        let address = self.peer.address;
+        for out in self.gr.handle(input) {
+            let cmd = match out {
+                GrOutput::PurgeAll => RibCmd::PeerDown(address),
+                GrOutput::MarkStale(families) => {
+                    info!(
+                        ?families,
+                        "peer went away: keeping its routes as stale (graceful restart)"
+                    );
+                    RibCmd::MarkStale(address, families)
+                }
+                GrOutput::PurgeStale(families) => RibCmd::PurgeStale(address, families),
+                GrOutput::LongLivedStale(families) => {
+                    info!(
+                        ?families,
+                        "restart time over: routes become long-lived stale"
+                    );
+                    RibCmd::LongLivedStale(address, families)
+                }
+                GrOutput::StartTimer(t, d) => {
+                    self.gr_timers.retain(|(x, _)| *x != t);
+                    self.gr_timers.push((t, Instant::now() + d));
+                    continue;
+                }
+                GrOutput::StopTimer(t) => {
+                    self.gr_timers.retain(|(x, _)| *x != t);
+                    continue;
+                }
+            };
+            let _ = self.rib.send(cmd);
+        }
+    }
+
     /// RFC 4271 §6.8: a connection just reached OpenConfirm; if another one is in OpenConfirm
     /// too, keep the one opened by the side with the higher BGP identifier.
     fn resolve_collision(&mut self, id: u64) {
@@ -493,6 +558,13 @@ impl PeerTask {
         else {
             return;
         };
+        // The peer restarted while we still held its old session (accepted only for GR
+        // peers): the old session ends as if its connection had failed, so its routes go stale.
+        if let Some(old) = self.established.filter(|old| *old != id) {
+            info!("peer restarted: replacing the old session (RFC 4724 §4.2)");
+            self.feed(old, Input::TcpFailed);
+            return;
+        }
         let others: Vec<u64> = self
             .conns
             .iter()
@@ -521,7 +593,10 @@ impl PeerTask {
     async fn stop(&mut self, notification: Option<Notification>) {
         let ids: Vec<u64> = self.conns.iter().map(|c| c.id).collect();
         for id in ids {
-            self.feed(id, Input::ManualStop(notification.clone()));
+            let n = notification
+                .as_ref()
+                .map(|n| self.hard_reset_if_needed(id, n));
+            self.feed(id, Input::ManualStop(n));
         }
         let writers: Vec<JoinHandle<()>> = self
             .conns
@@ -536,6 +611,25 @@ impl PeerTask {
         }
         self.conns.clear();
         self.publish_state();
+    }
+
+    /// RFC 8538 §4: when both sides sent the N bit, a Cease other than Hard Reset keeps our
+    /// routes at the peer as stale; a stop that means "withdraw" goes as a Hard Reset.
+    fn hard_reset_if_needed(&self, id: u64, n: &Notification) -> Notification {
+        let ours = self
+            .session_config
+            .graceful_restart
+            .as_ref()
+            .is_some_and(|g| g.notification);
+        let theirs = self.conns.iter().find(|c| c.id == id).is_some_and(|c| {
+            matches!(c.session.state(), State::Established(neg) | State::OpenConfirm(neg)
+                if neg.peer_graceful_restart.as_ref().is_some_and(|g| g.notification))
+        });
+        if ours && theirs && n.code == wire::notif::CEASE && n.subcode != wire::notif::HARD_RESET {
+            n.hard_reset()
+        } else {
+            n.clone()
+        }
     }
 
     fn publish_state(&self) {

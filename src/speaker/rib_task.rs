@@ -25,8 +25,14 @@ pub enum RibCmd {
         /// Where the peer task takes UPDATEs to write.
         out: mpsc::UnboundedSender<PeerEvent>,
     },
-    /// The session of this peer ended.
+    /// The session of this peer ended; forget everything it sent.
     PeerDown(IpAddr),
+    /// The session ended gracefully: keep these families' routes as stale, forget the rest.
+    MarkStale(IpAddr, Vec<Family>),
+    /// Delete the routes of these families still stale.
+    PurgeStale(IpAddr, Vec<Family>),
+    /// The restart time passed: stale routes of these families become long-lived stale.
+    LongLivedStale(IpAddr, Vec<Family>),
     /// An UPDATE from a peer.
     Update(PeerRef, Box<Update>),
     /// The peer asked for a ROUTE-REFRESH.
@@ -68,6 +74,19 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             RibCmd::PeerDown(addr) => {
                 outs.remove(&addr);
                 rib.peer_down(addr);
+            }
+            RibCmd::MarkStale(addr, families) => {
+                outs.remove(&addr);
+                let kept = rib.mark_stale(addr, &families);
+                tracing::info!(peer = %addr, kept, "routes kept as stale");
+            }
+            RibCmd::PurgeStale(addr, families) => {
+                let purged = rib.purge_stale(addr, &families);
+                tracing::info!(peer = %addr, ?families, purged, "stale routes purged");
+            }
+            RibCmd::LongLivedStale(addr, families) => {
+                let (kept, deleted) = rib.long_lived_stale(addr, &families);
+                tracing::info!(peer = %addr, kept, deleted, "routes now long-lived stale");
             }
             RibCmd::Update(peer, update) => {
                 let outcome = rib.apply_update(peer, *update);

@@ -272,8 +272,32 @@ impl Notification {
         }
     }
 
-    /// The RFC 9003 shutdown communication, if this is an Administrative Shutdown/Reset carrying one.
+    /// This Cease wrapped in a Hard Reset (RFC 8538 §3): subcode 9, data = the original subcode
+    /// followed by the original data. With the N bit negotiated, any other Cease makes the peer
+    /// keep our routes as stale; a deliberate stop must say Hard Reset to be withdrawn at once.
+    pub fn hard_reset(&self) -> Notification {
+        let mut data = Vec::with_capacity(self.data.len() + 1);
+        data.push(self.subcode);
+        data.extend_from_slice(&self.data);
+        Notification {
+            code: notif::CEASE,
+            subcode: notif::HARD_RESET,
+            data,
+        }
+    }
+
+    /// The RFC 9003 shutdown communication, if this is an Administrative Shutdown/Reset carrying
+    /// one (also inside a Hard Reset).
     pub fn shutdown_message(&self) -> Option<String> {
+        if self.code == notif::CEASE && self.subcode == notif::HARD_RESET {
+            let (&inner, data) = self.data.split_first()?;
+            return Notification {
+                code: notif::CEASE,
+                subcode: inner,
+                data: data.to_vec(),
+            }
+            .shutdown_message();
+        }
         if self.code != notif::CEASE
             || !(self.subcode == notif::ADMIN_SHUTDOWN || self.subcode == notif::ADMIN_RESET)
         {

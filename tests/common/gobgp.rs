@@ -99,6 +99,8 @@ pub struct GobgpNeighbor {
     pub long_lived: Option<u32>,
     /// Families; when empty, the unicast family of `address`.
     pub families: Vec<Family>,
+    /// Notification graceful restart (RFC 8538 N bit), with `graceful_restart`.
+    pub notification: bool,
     /// Hold time in seconds (keepalive a third of it); gobgpd's default 90 when `None`.
     pub hold_time: Option<u16>,
     /// Raw TOML appended inside this neighbor, e.g. `[neighbors.ebgp-multihop.config]…`.
@@ -116,6 +118,7 @@ impl GobgpNeighbor {
             graceful_restart: None,
             long_lived: None,
             families: Vec::new(),
+            notification: false,
             hold_time: None,
             extra_toml: String::new(),
         }
@@ -457,6 +460,9 @@ pub fn render_config(host: &Host, config: &GobgpConfig) -> String {
             );
             if n.long_lived.is_some() {
                 s.push_str("    long-lived-enabled = true\n");
+            }
+            if n.notification {
+                s.push_str("    notification-enabled = true\n");
             }
         }
         for family in n.families() {
