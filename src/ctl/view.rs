@@ -30,6 +30,9 @@ pub struct NeighborView {
     pub last_error: Option<String>,
     /// Times the session reached Established.
     pub established_count: u64,
+    /// Graceful restart helper phase: `Idle`, or what is being kept for a restarting peer.
+    #[serde(default)]
+    pub graceful_restart: String,
     /// Per negotiated (or configured) family: route counters.
     pub families: Vec<FamilyCountersView>,
 }

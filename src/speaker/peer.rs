@@ -542,6 +542,8 @@ impl PeerTask {
             };
             let _ = self.rib.send(cmd);
         }
+        let phase = self.gr.phase().name();
+        self.status.update(address, |s| s.graceful_restart = phase);
     }
 
     /// RFC 4271 §6.8: a connection just reached OpenConfirm; if another one is in OpenConfirm

@@ -19,6 +19,8 @@ pub struct PeerStatus {
     pub last_error: Option<String>,
     /// Times the session reached Established.
     pub established_count: u64,
+    /// Graceful restart helper phase (`Idle`, `PeerRestarting`, …).
+    pub graceful_restart: &'static str,
 }
 
 impl Default for PeerStatus {
@@ -29,6 +31,7 @@ impl Default for PeerStatus {
             remote_id: None,
             last_error: None,
             established_count: 0,
+            graceful_restart: "Idle",
         }
     }
 }
