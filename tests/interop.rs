@@ -93,6 +93,9 @@ fn ebgp_with_gobgpd_over_ipv4_and_ipv6_with_a_four_octet_local_as() {
     baton.wait_established(b.ipv6.into(), SESSION_UP);
 
     let v4 = gobgp_route(&gobgpd, a.ipv4.into(), "192.0.2.0/24");
+    poll::until_true(ROUTE_ARRIVES, "baton to report End-of-RIB sent", || {
+        baton.neighbor(b.ipv4.into())["end_of_rib_sent_ms"].is_u64()
+    });
     assert_eq!(v4.as_path, vec![4_200_000_001]);
     assert_eq!(v4.next_hop, IpAddr::from(a.ipv4));
     assert_eq!(v4.communities, vec!["65001:100", "65001:200"]);

@@ -22,6 +22,10 @@ pub struct NeighborView {
     /// Seconds since the session reached Established.
     #[serde(default)]
     pub uptime_secs: Option<u64>,
+    /// Milliseconds from Established to our End-of-RIB written (the whole table before it);
+    /// `None` until then.
+    #[serde(default)]
+    pub end_of_rib_sent_ms: Option<u64>,
     /// The peer's BGP identifier, once known.
     #[serde(default)]
     pub remote_id: Option<String>,

@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::wire::{frame_len, CodecContext, DecodeError};
 
@@ -86,12 +86,28 @@ pub async fn read_frames<T: From<(u64, ReadEvent)>>(
     }
 }
 
-/// Write every buffer from `rx` in order; on `None` in the channel (all senders gone) flush and
-/// shut the write side down so the peer sees a clean FIN after our last message.
-pub async fn write_frames(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Bytes>) {
-    while let Some(bytes) = rx.recv().await {
-        if wr.write_all(&bytes).await.is_err() {
-            return;
+/// What a connection's writer takes, in order.
+#[derive(Debug)]
+pub enum WriteItem {
+    /// Encoded messages.
+    Bytes(Bytes),
+    /// Say when everything before this has been handed to the kernel.
+    Mark(oneshot::Sender<()>),
+}
+
+/// Write every item from `rx` in order; when all senders are gone, flush and shut the write
+/// side down so the peer sees a clean FIN after our last message.
+pub async fn write_frames(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<WriteItem>) {
+    while let Some(item) = rx.recv().await {
+        match item {
+            WriteItem::Bytes(bytes) => {
+                if wr.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+            WriteItem::Mark(done) => {
+                let _ = done.send(());
+            }
         }
     }
     let _ = wr.flush().await;

@@ -91,6 +91,10 @@ async fn execute(
                         description: p.description.clone(),
                         state: s.state.to_string(),
                         uptime_secs: s.established_at.map(|t| t.elapsed().as_secs()),
+                        end_of_rib_sent_ms: s
+                            .established_at
+                            .zip(s.end_of_rib_sent_at)
+                            .map(|(up, eor)| eor.saturating_duration_since(up).as_millis() as u64),
                         remote_id: s.remote_id.map(|r| r.to_string()),
                         last_error: s.last_error,
                         established_count: s.established_count,

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::conn::{self, ReadEvent};
+use super::conn::{self, ReadEvent, WriteItem};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use crate::config::Peer;
@@ -46,6 +46,8 @@ pub enum PeerEvent {
         session_id: u64,
         /// Encoded messages.
         bytes: Bytes,
+        /// They end with our End-of-RIB markers: record when they are written.
+        end_of_rib: bool,
     },
     /// Stop every connection, sending this NOTIFICATION (or none), then end the task.
     Stop(Option<Notification>, oneshot::Sender<()>),
@@ -61,7 +63,7 @@ impl From<(u64, ReadEvent)> for PeerEvent {
 struct Conn {
     id: u64,
     session: Session,
-    writer: Option<mpsc::UnboundedSender<Bytes>>,
+    writer: Option<mpsc::UnboundedSender<WriteItem>>,
     writer_task: Option<JoinHandle<()>>,
     reader_task: Option<JoinHandle<()>>,
     dialer: Option<JoinHandle<()>>,
@@ -286,11 +288,30 @@ impl PeerTask {
                 self.feed(id, Input::DecodeError(e));
             }
             PeerEvent::Read(id, ReadEvent::Closed) => self.feed(id, Input::TcpFailed),
-            PeerEvent::RibOut { session_id, bytes } => {
-                if self.established == Some(session_id) {
-                    if let Some(w) = self.conn_mut(session_id).and_then(|c| c.writer.as_ref()) {
-                        let _ = w.send(bytes);
-                    }
+            PeerEvent::RibOut {
+                session_id,
+                bytes,
+                end_of_rib,
+            } => {
+                if self.established != Some(session_id) {
+                    return;
+                }
+                let Some(w) = self.conn_mut(session_id).and_then(|c| c.writer.clone()) else {
+                    return;
+                };
+                let _ = w.send(WriteItem::Bytes(bytes));
+                if end_of_rib {
+                    let (tx, rx) = oneshot::channel();
+                    let _ = w.send(WriteItem::Mark(tx));
+                    let (status, address) = (self.status.clone(), self.peer.address);
+                    tokio::spawn(async move {
+                        if rx.await.is_ok() {
+                            info!(peer = %address, "End-of-RIB sent");
+                            status.update(address, |s| {
+                                s.end_of_rib_sent_at = Some(std::time::Instant::now())
+                            });
+                        }
+                    });
                 }
             }
             PeerEvent::Stop(..) => unreachable!("handled in run"),
@@ -400,7 +421,7 @@ impl PeerTask {
                     warn!(code = n.code, subcode = n.subcode, "sending NOTIFICATION");
                 }
                 if let Some(w) = &c.writer {
-                    let _ = w.send(buf.freeze());
+                    let _ = w.send(WriteItem::Bytes(buf.freeze()));
                 }
             }
             Output::Close => c.close(),
@@ -419,6 +440,7 @@ impl PeerTask {
                 let address = self.peer.address;
                 self.status.update(address, |s| {
                     s.established_at = Some(std::time::Instant::now());
+                    s.end_of_rib_sent_at = None;
                     s.remote_id = Some(neg.remote_id);
                     s.established_count += 1;
                 });
@@ -498,6 +520,7 @@ impl PeerTask {
         let address = self.peer.address;
         self.status.update(address, |s| {
             s.established_at = None;
+            s.end_of_rib_sent_at = None;
             s.last_error = Some(text);
         });
         if let Some(c) = self.conn_mut(id) {

@@ -68,6 +68,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                 let _ = out.send(PeerEvent::RibOut {
                     session_id,
                     bytes: bytes.freeze(),
+                    end_of_rib: true,
                 });
                 outs.insert(addr, (session_id, out));
             }
@@ -100,6 +101,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                     let _ = out.send(PeerEvent::RibOut {
                         session_id: *session_id,
                         bytes: bytes.freeze(),
+                        end_of_rib: false,
                     });
                 }
             }
@@ -109,6 +111,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                         let _ = out.send(PeerEvent::RibOut {
                             session_id: *session_id,
                             bytes: Bytes::from(bytes),
+                            end_of_rib: false,
                         });
                     }
                 }

@@ -13,6 +13,8 @@ pub struct PeerStatus {
     pub state: &'static str,
     /// When the session reached Established.
     pub established_at: Option<Instant>,
+    /// When our End-of-RIB markers (after the whole table) were handed to the kernel.
+    pub end_of_rib_sent_at: Option<Instant>,
     /// The peer's BGP identifier, once known.
     pub remote_id: Option<Ipv4Addr>,
     /// Why the last session ended.
@@ -28,6 +30,7 @@ impl Default for PeerStatus {
         PeerStatus {
             state: "Idle",
             established_at: None,
+            end_of_rib_sent_at: None,
             remote_id: None,
             last_error: None,
             established_count: 0,
