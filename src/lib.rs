@@ -16,4 +16,5 @@ pub mod ctl;
 pub mod rib;
 pub mod session;
 pub mod speaker;
+pub mod version;
 pub mod wire;

@@ -1,0 +1,79 @@
+//! What build is running: the package version and a fingerprint of the executable's bytes.
+//!
+//! After an upgrade the operator wants to see that the new binary really runs. Two builds of the
+//! same package version differ in their fingerprint, so `batonctl status` tells them apart.
+
+use std::hash::Hasher;
+use std::io::Read;
+use std::path::Path;
+
+/// The package version, e.g. `0.1.0`.
+pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `0.1.0+b3c4d5e6`: the package version and a 32-bit fingerprint of the file at `exe`.
+pub fn describe(exe: &Path) -> String {
+    match fingerprint(exe) {
+        Ok(f) => format!("{PACKAGE_VERSION}+{f:08x}"),
+        Err(_) => PACKAGE_VERSION.to_string(),
+    }
+}
+
+/// The running executable's version (read through `/proc/self/exe`, which names the inode
+/// this process runs even after the file was replaced).
+pub fn current() -> String {
+    describe(Path::new("/proc/self/exe"))
+}
+
+fn fingerprint(path: &Path) -> std::io::Result<u32> {
+    let mut file = std::fs::File::open(path)?;
+    // FNV-1a over the whole file: stable across runs and Rust versions, unlike DefaultHasher.
+    let mut hasher = Fnv1a::default();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.write(&buf[..n]);
+    }
+    let h = hasher.finish();
+    Ok((h ^ (h >> 32)) as u32)
+}
+
+/// 64-bit FNV-1a.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= *b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_different_files_have_different_versions_and_one_file_a_stable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"one build").unwrap();
+        std::fs::write(&b, b"another build").unwrap();
+        assert_ne!(describe(&a), describe(&b));
+        assert_eq!(describe(&a), describe(&a));
+        assert!(describe(&a).starts_with(PACKAGE_VERSION));
+    }
+}
