@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
             };
             init_logging();
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-            runtime.block_on(baton::speaker::run(config))?;
+            runtime.block_on(baton::speaker::run(config, None))?;
             Ok(())
         }
     }

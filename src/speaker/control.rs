@@ -29,27 +29,28 @@ pub fn bind(path: &Path) -> Result<UnixListener, SpeakerError> {
     Ok(listener)
 }
 
-/// Answer requests until the process ends.
-pub async fn serve(
-    listener: UnixListener,
-    peers: Vec<Peer>,
-    status: StatusBoard,
-    rib: mpsc::UnboundedSender<RibCmd>,
-) {
+/// What the control requests read: the configured peers, their status, and the RIB task.
+#[derive(Clone)]
+pub struct Ctl {
+    /// Configured peers, in config order.
+    pub peers: Vec<Peer>,
+    /// Live session status.
+    pub status: StatusBoard,
+    /// The RIB task.
+    pub rib: mpsc::UnboundedSender<RibCmd>,
+}
+
+/// Answer requests on the unix socket until the process ends (standalone speaker).
+pub async fn serve(listener: UnixListener, ctl: Ctl) {
     while let Ok((stream, _)) = listener.accept().await {
-        let (peers, status, rib) = (peers.clone(), status.clone(), rib.clone());
+        let ctl = ctl.clone();
         tokio::spawn(async move {
-            let _ = answer(stream, &peers, &status, &rib).await;
+            let _ = answer(stream, &ctl).await;
         });
     }
 }
 
-async fn answer(
-    stream: UnixStream,
-    peers: &[Peer],
-    status: &StatusBoard,
-    rib: &mpsc::UnboundedSender<RibCmd>,
-) -> std::io::Result<()> {
+async fn answer(stream: UnixStream, ctl: &Ctl) -> std::io::Result<()> {
     let (rd, mut wr) = stream.into_split();
     let mut line = String::new();
     BufReader::new(rd).read_line(&mut line).await?;
@@ -57,10 +58,7 @@ async fn answer(
         Err(e) => Reply::Error {
             error: format!("bad request: {e}"),
         },
-        Ok(req) => match execute(req, peers, status, rib).await {
-            Ok(v) => Reply::Ok(v),
-            Err(error) => Reply::Error { error },
-        },
+        Ok(req) => ctl.execute(req).await,
     };
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();
     out.push(b'\n');
@@ -68,71 +66,77 @@ async fn answer(
     wr.shutdown().await
 }
 
-async fn execute(
-    req: Request,
-    peers: &[Peer],
-    status: &StatusBoard,
-    rib: &mpsc::UnboundedSender<RibCmd>,
-) -> Result<serde_json::Value, String> {
-    let gone = |_| "the RIB task is not running".to_string();
-    match req {
-        Request::Neighbors => {
-            let (tx, rx) = oneshot::channel();
-            rib.send(RibCmd::Counters(tx)).map_err(|_| gone(()))?;
-            let counters = rx.await.map_err(|_| gone(()))?;
-            let snapshot = status.snapshot();
-            let views: Vec<NeighborView> = peers
-                .iter()
-                .map(|p| {
-                    let s = snapshot.get(&p.address).cloned().unwrap_or_default();
-                    NeighborView {
-                        address: p.address,
-                        remote_as: p.remote_as,
-                        description: p.description.clone(),
-                        state: s.state.to_string(),
-                        uptime_secs: s.established_at.map(|t| t.elapsed().as_secs()),
-                        end_of_rib_sent_ms: s
-                            .established_at
-                            .zip(s.end_of_rib_sent_at)
-                            .map(|(up, eor)| eor.saturating_duration_since(up).as_millis() as u64),
-                        remote_id: s.remote_id.map(|r| r.to_string()),
-                        last_error: s.last_error,
-                        established_count: s.established_count,
-                        graceful_restart: s.graceful_restart.to_string(),
-                        families: counters.get(&p.address).cloned().unwrap_or_else(|| {
-                            p.session_families()
-                                .iter()
-                                .map(|f| FamilyCountersView {
-                                    family: f.name(),
-                                    received: 0,
-                                    accepted: 0,
-                                    advertised: 0,
-                                })
-                                .collect()
-                        }),
-                    }
-                })
-                .collect();
-            serde_json::to_value(views).map_err(|e| e.to_string())
+impl Ctl {
+    /// Carry out one request.
+    pub async fn execute(&self, req: Request) -> Reply {
+        match self.execute_inner(req).await {
+            Ok(v) => Reply::Ok(v),
+            Err(error) => Reply::Error { error },
         }
-        Request::Rib { family, prefix } => {
-            let family = family
-                .map(|f| f.parse::<Family>())
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            let prefix = prefix
-                .map(|p| p.parse::<Prefix>())
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            let (tx, rx) = oneshot::channel();
-            rib.send(RibCmd::Dump {
-                family,
-                prefix,
-                reply: tx,
-            })
-            .map_err(|_| gone(()))?;
-            let view = rx.await.map_err(|_| gone(()))?;
-            serde_json::to_value(view).map_err(|e| e.to_string())
+    }
+
+    async fn execute_inner(&self, req: Request) -> Result<serde_json::Value, String> {
+        let (peers, status, rib) = (&self.peers, &self.status, &self.rib);
+        let gone = |_| "the RIB task is not running".to_string();
+        match req {
+            Request::Neighbors => {
+                let (tx, rx) = oneshot::channel();
+                rib.send(RibCmd::Counters(tx)).map_err(|_| gone(()))?;
+                let counters = rx.await.map_err(|_| gone(()))?;
+                let snapshot = status.snapshot();
+                let views: Vec<NeighborView> = peers
+                    .iter()
+                    .map(|p| {
+                        let s = snapshot.get(&p.address).cloned().unwrap_or_default();
+                        NeighborView {
+                            address: p.address,
+                            remote_as: p.remote_as,
+                            description: p.description.clone(),
+                            state: s.state.to_string(),
+                            uptime_secs: s.established_at.map(|t| t.elapsed().as_secs()),
+                            end_of_rib_sent_ms: s
+                                .established_at
+                                .zip(s.end_of_rib_sent_at)
+                                .map(|(up, eor)| eor.saturating_duration_since(up).as_millis() as u64),
+                            remote_id: s.remote_id.map(|r| r.to_string()),
+                            last_error: s.last_error,
+                            established_count: s.established_count,
+                            graceful_restart: s.graceful_restart.to_string(),
+                            families: counters.get(&p.address).cloned().unwrap_or_else(|| {
+                                p.session_families()
+                                    .iter()
+                                    .map(|f| FamilyCountersView {
+                                        family: f.name(),
+                                        received: 0,
+                                        accepted: 0,
+                                        advertised: 0,
+                                    })
+                                    .collect()
+                            }),
+                        }
+                    })
+                    .collect();
+                serde_json::to_value(views).map_err(|e| e.to_string())
+            }
+            Request::Rib { family, prefix } => {
+                let family = family
+                    .map(|f| f.parse::<Family>())
+                    .transpose()
+                    .map_err(|e| e.to_string())?;
+                let prefix = prefix
+                    .map(|p| p.parse::<Prefix>())
+                    .transpose()
+                    .map_err(|e| e.to_string())?;
+                let (tx, rx) = oneshot::channel();
+                rib.send(RibCmd::Dump {
+                    family,
+                    prefix,
+                    reply: tx,
+                })
+                .map_err(|_| gone(()))?;
+                let view = rx.await.map_err(|_| gone(()))?;
+                serde_json::to_value(view).map_err(|e| e.to_string())
+            }
         }
     }
 }

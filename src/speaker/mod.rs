@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn, Instrument};
 
 use crate::config::Config;
+use crate::ctl::{Reply, Request};
 use crate::wire::{notif, Notification};
 use peer::{PeerEvent, PeerTask};
 use rib_task::RibCmd;
@@ -53,23 +54,99 @@ pub enum SpeakerError {
     Signals(std::io::Error),
 }
 
-/// How the speaker was asked to stop.
+/// How a speaker run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopKind {
-    /// SIGTERM / SIGINT: tell every peer with Cease / Administrative Shutdown.
+pub enum Ending {
+    /// SIGTERM, SIGINT or a Stop command: peers were sent Cease and withdraw at once; the next
+    /// start is a fresh one.
     Deliberate,
+    /// Quiesce (upgrade) or the supervisor vanished: sessions closed without a NOTIFICATION, so
+    /// GR peers keep our routes; the next start is a graceful restart.
+    Silent,
+}
+
+/// What a supervisor tells its speaker.
+#[derive(Debug)]
+pub enum Command {
+    /// Start the BGP sessions (after Ready; at once for a plain start).
+    Activate,
+    /// Close every session without a NOTIFICATION and end (an upgrade hands over).
+    Quiesce,
+    /// Deliberate stop: Cease to every peer, then end.
+    Stop,
+    /// A control request from `batonctl`, answered through the sender.
+    Request(Request, oneshot::Sender<Reply>),
+}
+
+/// A speaker run under a supervisor: it gets its listeners, is driven by commands, and says
+/// when it is ready.
+#[derive(Debug)]
+pub struct Supervised {
+    /// The listening sockets, bound by the supervisor.
+    pub listeners: Vec<std::net::TcpListener>,
+    /// Commands; when the sender goes away (supervisor gone), the speaker ends silently.
+    pub commands: mpsc::UnboundedReceiver<Command>,
+    /// Fired once the state is loaded and the speaker could go live.
+    pub ready: oneshot::Sender<()>,
 }
 
 /// The message sent with Cease / Administrative Shutdown on a deliberate stop (RFC 9003).
 pub const SHUTDOWN_MESSAGE: &str = "baton: administrative shutdown";
 
-/// Run the speaker until SIGTERM or SIGINT.
-pub async fn run(config: Config) -> Result<(), SpeakerError> {
+/// Run the speaker: standalone (binds its listeners and control socket, runs until SIGTERM or
+/// SIGINT) or under a supervisor.
+pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Ending, SpeakerError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(SpeakerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(SpeakerError::Signals)?;
-    let listeners = bind_listeners(&config.global.listen)?;
-    let control = control::bind(&config.global.control_socket)?;
+    let (std_listeners, mut commands, ready) = match supervised {
+        Some(s) => (s.listeners, Some(s.commands), Some(s.ready)),
+        None => (bind_listeners(&config.global.listen)?, None, None),
+    };
+    let listeners = std_listeners
+        .into_iter()
+        .map(|l| {
+            l.set_nonblocking(true)?;
+            TcpListener::from_std(l)
+        })
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|source| SpeakerError::Listen {
+            addr: "0.0.0.0:0".parse().expect("literal"),
+            source,
+        })?;
+
+    let (rib_tx, rib_rx) = mpsc::unbounded_channel();
+    let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx));
+    let _ = rib_tx.send(RibCmd::SetOriginated(config.routes.clone()));
+    let status = StatusBoard::default();
+    let ctl = control::Ctl {
+        peers: config.peers.clone(),
+        status: status.clone(),
+        rib: rib_tx.clone(),
+    };
+    if commands.is_none() {
+        let control = control::bind(&config.global.control_socket)?;
+        tokio::spawn(control::serve(control, ctl.clone()));
+    }
+
+    // Under a supervisor: report ready, then wait to be activated (an upgrade activates the
+    // new speaker only once the old one has let go of its sessions).
+    if let (Some(ready), Some(cmds)) = (ready, commands.as_mut()) {
+        let _ = ready.send(());
+        loop {
+            match cmds.recv().await {
+                Some(Command::Activate) => break,
+                Some(Command::Request(req, reply)) => {
+                    let _ = reply.send(ctl.execute(req).await);
+                }
+                Some(Command::Stop) | Some(Command::Quiesce) | None => {
+                    info!("stopped before going live");
+                    return Ok(Ending::Silent);
+                }
+            }
+        }
+    }
+
     let (marker, restarting) =
         marker::RunMarker::begin(&config.global.state_dir).map_err(|source| {
             SpeakerError::StateDir {
@@ -81,13 +158,7 @@ pub async fn run(config: Config) -> Result<(), SpeakerError> {
         info!("the previous speaker ended without a deliberate stop (crash, kill or upgrade): restarting gracefully, Restart bit set");
     }
 
-    let (rib_tx, rib_rx) = mpsc::unbounded_channel();
-    let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx));
-    let _ = rib_tx.send(RibCmd::SetOriginated(config.routes.clone()));
-
-    let status = StatusBoard::default();
     let mut peers: HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>> = HashMap::new();
-    let mut peer_tasks = Vec::new();
     for p in &config.peers {
         status.update(p.address, |_| {});
         let (task, tx) = PeerTask::new(
@@ -99,36 +170,57 @@ pub async fn run(config: Config) -> Result<(), SpeakerError> {
             status.clone(),
         );
         let span = tracing::info_span!("peer", peer = %p.address);
-        peer_tasks.push(tokio::spawn(task.run().instrument(span)));
+        tokio::spawn(task.run().instrument(span));
         peers.insert(p.address, tx);
     }
     for l in listeners {
         tokio::spawn(accept_loop(l, peers.clone()));
     }
-    tokio::spawn(control::serve(
-        control,
-        config.peers.clone(),
-        status.clone(),
-        rib_tx.clone(),
-    ));
     info!(asn = config.global.asn, router_id = %config.global.router_id, peers = config.peers.len(), routes = config.routes.len(), "speaker running");
 
-    let kind = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+    let ending = loop {
+        let cmd = async {
+            match commands.as_mut() {
+                Some(c) => c.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {
+                info!(signal = "SIGTERM", "deliberate stop");
+                break Ending::Deliberate;
+            }
+            _ = int.recv() => {
+                info!(signal = "SIGINT", "deliberate stop");
+                break Ending::Deliberate;
+            }
+            c = cmd => match c {
+                Some(Command::Request(req, reply)) => {
+                    let _ = reply.send(ctl.execute(req).await);
+                }
+                Some(Command::Activate) => {}
+                Some(Command::Stop) => {
+                    info!("deliberate stop requested by the supervisor");
+                    break Ending::Deliberate;
+                }
+                Some(Command::Quiesce) => {
+                    info!("quiesce: closing sessions without NOTIFICATION for the next speaker");
+                    break Ending::Silent;
+                }
+                None => {
+                    warn!("the supervisor is gone: closing sessions without NOTIFICATION");
+                    break Ending::Silent;
+                }
+            }
+        }
     };
-    info!(
-        signal = kind,
-        "deliberate stop: sending Cease/Administrative Shutdown to every peer"
-    );
-    let cease = Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE);
+
+    let notification = (ending == Ending::Deliberate)
+        .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
     let mut waits = Vec::new();
     for tx in peers.values() {
         let (done_tx, done_rx) = oneshot::channel();
-        if tx
-            .send(PeerEvent::Stop(Some(cease.clone()), done_tx))
-            .is_ok()
-        {
+        if tx.send(PeerEvent::Stop(notification.clone(), done_tx)).is_ok() {
             waits.push(done_rx);
         }
     }
@@ -137,17 +229,26 @@ pub async fn run(config: Config) -> Result<(), SpeakerError> {
     }
     drop(rib_tx);
     rib.abort();
-    let _ = std::fs::remove_file(&config.global.control_socket);
-    marker.end();
-    info!("stopped: peers were told (Cease), the next start is a fresh one");
-    Ok(())
+    if commands.is_none() {
+        let _ = std::fs::remove_file(&config.global.control_socket);
+    }
+    match ending {
+        Ending::Deliberate => {
+            marker.end();
+            info!("stopped: peers were told (Cease), the next start is a fresh one");
+        }
+        Ending::Silent => info!("stopped silently: peers keep our routes (graceful restart)"),
+    }
+    Ok(ending)
 }
 
-fn bind_listeners(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, SpeakerError> {
+/// Bind the BGP listening sockets (SO_REUSEADDR, IPv6 only on IPv6 addresses, non-blocking),
+/// as plain std sockets so they can be handed to another process.
+pub fn bind_listeners(addrs: &[SocketAddr]) -> Result<Vec<std::net::TcpListener>, SpeakerError> {
     addrs
         .iter()
         .map(|addr| {
-            let bind = || -> std::io::Result<TcpListener> {
+            let bind = || -> std::io::Result<std::net::TcpListener> {
                 let domain = socket2::Domain::for_address(*addr);
                 let s = socket2::Socket::new(domain, socket2::Type::STREAM, None)?;
                 s.set_reuse_address(true)?;
@@ -156,8 +257,8 @@ fn bind_listeners(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, SpeakerError
                 }
                 s.set_nonblocking(true)?;
                 s.bind(&(*addr).into())?;
-                s.listen(128)?;
-                TcpListener::from_std(s.into())
+                s.listen(1024)?;
+                Ok(s.into())
             };
             bind().map_err(|source| SpeakerError::Listen {
                 addr: *addr,
