@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use baton::ctl::{client, render, NeighborView, Request, RibView};
+use baton::ctl::{client, render, NeighborView, Request, RibView, StatusView, UpgradeView};
 use clap::{Parser, Subcommand};
 
 /// Talk to a running batond.
@@ -35,6 +35,19 @@ enum Command {
         /// Only this prefix.
         prefix: Option<String>,
     },
+    /// The daemon: supervisor and speaker pids, generation, version, crashes, last upgrade.
+    Status,
+    /// Replace the speaker without a route flap: start the new binary, hand it the listening
+    /// sockets, let the old one go silently, wait for every peer to be back with End-of-RIB.
+    Upgrade {
+        /// The new binary (default: the path batond was started from, i.e. what a package
+        /// upgrade installed).
+        #[arg(long)]
+        binary: Option<PathBuf>,
+        /// Seconds allowed for the new speaker to be ready and every peer to be back.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -45,31 +58,51 @@ fn main() -> ExitCode {
             family: family.clone(),
             prefix: prefix.clone(),
         },
+        Command::Status => Request::Status,
+        Command::Upgrade { binary, timeout } => Request::Upgrade {
+            binary: binary.clone(),
+            timeout_secs: *timeout,
+        },
     };
-    let value = match client::request(&cli.socket, &request, Duration::from_secs(30)) {
+    let wait = match &cli.command {
+        Command::Upgrade { timeout, .. } => Duration::from_secs(timeout + 30),
+        _ => Duration::from_secs(30),
+    };
+    let value = match client::request(&cli.socket, &request, wait) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("batonctl: {e}");
             return ExitCode::FAILURE;
         }
     };
+    // An upgrade that did not bring every peer back is a failure, whatever the format.
+    let failed = matches!(cli.command, Command::Upgrade { .. }) && value["ok"] != true;
+    let code = if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
     if cli.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         );
-        return ExitCode::SUCCESS;
+        return code;
     }
     let text = match cli.command {
         Command::Neighbor => {
             serde_json::from_value::<Vec<NeighborView>>(value).map(|v| render::neighbors(&v))
         }
         Command::Rib { .. } => serde_json::from_value::<RibView>(value).map(|v| render::rib(&v)),
+        Command::Status => serde_json::from_value::<StatusView>(value).map(|v| render::status(&v)),
+        Command::Upgrade { .. } => {
+            serde_json::from_value::<UpgradeView>(value).map(|v| render::upgrade(&v))
+        }
     };
     match text {
         Ok(t) => {
             print!("{t}");
-            ExitCode::SUCCESS
+            code
         }
         Err(e) => {
             eprintln!("batonctl: unexpected reply: {e}");

@@ -27,6 +27,17 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prefix: Option<String>,
     },
+    /// The supervisor: pids, generation, versions, crashes, last upgrade.
+    Status,
+    /// Replace the speaker with the binary at `binary` (default: the path the supervisor was
+    /// started from), within `timeout_secs`.
+    Upgrade {
+        /// The new speaker's executable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        binary: Option<std::path::PathBuf>,
+        /// Seconds for the new speaker to be ready and every peer to be back with End-of-RIB.
+        timeout_secs: u64,
+    },
 }
 
 /// A reply: the view asked for, or an error.

@@ -1,6 +1,6 @@
 //! Human-readable tables for `batonctl`, aligned like the gobgp CLI's.
 
-use super::{NeighborView, RibView, RouteView};
+use super::{NeighborView, RibView, RouteView, StatusView, UpgradeView};
 
 /// Left-aligned columns separated by two spaces.
 fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -103,4 +103,72 @@ pub fn rib(view: &RibView) -> String {
         &["", "Network", "Next Hop", "AS_PATH", "Source", "Attrs"],
         rows,
     )
+}
+
+fn or_dash<T: ToString>(v: Option<T>) -> String {
+    v.map_or("-".to_string(), |x| x.to_string())
+}
+
+/// `batonctl status`.
+pub fn status(s: &StatusView) -> String {
+    let mut out = table(
+        &["", ""],
+        vec![
+            vec!["supervisor pid".into(), s.supervisor_pid.to_string()],
+            vec!["supervisor version".into(), s.supervisor_version.clone()],
+            vec!["uptime".into(), uptime(Some(s.uptime_secs))],
+            vec!["speaker pid".into(), or_dash(s.speaker_pid)],
+            vec!["generation".into(), s.generation.to_string()],
+            vec!["version".into(), or_dash(s.version.clone())],
+            vec!["speaker uptime".into(), uptime(s.speaker_uptime_secs)],
+            vec![
+                "crashes".into(),
+                format!(
+                    "{}{}",
+                    s.crashes,
+                    if s.crash_loop { " (crash loop: restarts delayed)" } else { "" }
+                ),
+            ],
+            vec!["upgrading".into(), s.upgrading.to_string()],
+        ],
+    );
+    out = out.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    if let Some(u) = &s.last_upgrade {
+        out.push_str(&format!(
+            "last upgrade: {} ({} ms){}\n",
+            if u.ok { "ok" } else { "FAILED" },
+            u.duration_ms,
+            u.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// `batonctl upgrade`: the outcome and per-peer timings.
+pub fn upgrade(u: &UpgradeView) -> String {
+    let mut out = format!(
+        "upgrade {}: generation {} ({}) -> {} ({}) in {} ms{}\n",
+        if u.ok { "complete" } else { "FAILED" },
+        u.from_generation,
+        or_dash(u.from_version.clone()),
+        u.to_generation,
+        or_dash(u.to_version.clone()),
+        u.duration_ms,
+        u.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    if !u.peers.is_empty() {
+        let rows = u
+            .peers
+            .iter()
+            .map(|p| {
+                vec![
+                    p.peer.to_string(),
+                    or_dash(p.established_ms.map(|m| format!("{m} ms"))),
+                    or_dash(p.end_of_rib_ms.map(|m| format!("{m} ms"))),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["Peer", "Established", "End-of-RIB sent"], rows));
+    }
+    out
 }

@@ -152,3 +152,64 @@ pub struct RibView {
     /// Adj-RIB-In per peer.
     pub adj_rib_in: Vec<AdjInView>,
 }
+
+/// The answer to `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// The supervisor's pid (stable across upgrades).
+    pub supervisor_pid: u32,
+    /// The supervisor's own version.
+    pub supervisor_version: String,
+    /// Seconds since the supervisor started.
+    pub uptime_secs: u64,
+    /// The running speaker's pid, if one runs.
+    pub speaker_pid: Option<u32>,
+    /// The running speaker's generation (1 for the first, +1 per start or upgrade).
+    pub generation: u64,
+    /// The running speaker's version (package version and build fingerprint).
+    pub version: Option<String>,
+    /// Seconds since the running speaker started.
+    pub speaker_uptime_secs: Option<u64>,
+    /// Speaker crashes since the supervisor started.
+    pub crashes: u64,
+    /// Crashes are repeating: restarts are being delayed.
+    pub crash_loop: bool,
+    /// An upgrade is in progress.
+    pub upgrading: bool,
+    /// The last upgrade's outcome.
+    pub last_upgrade: Option<UpgradeView>,
+}
+
+/// The outcome of one upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeView {
+    /// Every peer that was up is up again with our End-of-RIB.
+    pub ok: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+    /// The binary started.
+    pub binary: String,
+    /// Generation and version before.
+    pub from_generation: u64,
+    /// Version before.
+    pub from_version: Option<String>,
+    /// Generation after (the old one's when rolled back).
+    pub to_generation: u64,
+    /// Version after.
+    pub to_version: Option<String>,
+    /// Milliseconds from the command to the last End-of-RIB (or the failure).
+    pub duration_ms: u64,
+    /// Per peer that was up before.
+    pub peers: Vec<PeerUpgradeView>,
+}
+
+/// One peer's part in an upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerUpgradeView {
+    /// The peer.
+    pub peer: IpAddr,
+    /// Milliseconds from the command until the new speaker's session was Established.
+    pub established_ms: Option<u64>,
+    /// Milliseconds from the command until our End-of-RIB was written to it.
+    pub end_of_rib_ms: Option<u64>,
+}

@@ -118,6 +118,9 @@ impl Ctl {
                     .collect();
                 serde_json::to_value(views).map_err(|e| e.to_string())
             }
+            Request::Status | Request::Upgrade { .. } => {
+                Err("status and upgrade are answered by the supervisor (batond --config), not by a standalone speaker".into())
+            }
             Request::Rib { family, prefix } => {
                 let family = family
                     .map(|f| f.parse::<Family>())
