@@ -6,13 +6,13 @@
 mod common;
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::baton::{global_toml, peer_toml, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use common::gr_lab::{gr_toml, GrLab};
+use common::monitor::Monitor;
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 
@@ -20,217 +20,56 @@ const SESSION_UP: Duration = Duration::from_secs(30);
 /// Originated routes per family.
 const N: usize = 200;
 
-fn v4_prefix(i: usize) -> String {
-    format!("198.19.{}.0/24", i)
-}
-
-fn v6_prefix(i: usize) -> String {
-    format!("2001:db8:1:{:x}::/64", i)
-}
-
-fn routes_toml() -> String {
-    (0..N)
-        .flat_map(|i| [v4_prefix(i), v6_prefix(i)])
-        .map(|p| format!("[[route]]\nprefix = \"{p}\"\ncommunities = [\"65001:100\"]\n\n"))
-        .collect()
-}
-
-fn gr_toml(restart_time: u16, extra: &str) -> String {
-    format!("[peer.graceful_restart]\nenabled = true\nrestart_time = {restart_time}\n{extra}\n")
-}
-
-/// The baton config: a v4 and a v6 session with gobgpd, a v4 session with bird.
-fn baton_toml(
-    a: &Host,
-    g: &Host,
-    r: &Host,
-    restart_time: u16,
-) -> (common::baton::BatonPaths, String) {
-    let paths = Baton::paths(a);
-    let mut toml = global_toml(
-        &paths,
-        65001,
-        &a.ipv4.to_string(),
-        &[format!("{}:179", a.ipv4), format!("[{}]:179", a.ipv6)],
-    );
-    for (addr, family, asn) in [
-        (IpAddr::from(g.ipv4), "ipv4-unicast", 65002),
-        (IpAddr::from(g.ipv6), "ipv6-unicast", 65002),
-        (IpAddr::from(r.ipv4), "ipv4-unicast", 65003),
-    ] {
-        toml += &peer_toml(addr, asn, family, "");
-        toml += &gr_toml(restart_time, "");
-    }
-    toml += &routes_toml();
-    (paths, toml)
-}
-
-fn gobgpd_helper(g: &Host, a: &Host, restart_time: u16) -> Gobgpd {
-    let mut v4 = GobgpNeighbor::new(a.ipv4.into(), 65001);
-    v4.graceful_restart = Some(restart_time);
-    let mut v6 = GobgpNeighbor::new(a.ipv6.into(), 65001);
-    v6.graceful_restart = Some(restart_time);
-    Gobgpd::start(
-        g,
-        GobgpConfig {
-            asn: 65002,
-            neighbors: vec![v4, v6],
-            ..GobgpConfig::default()
-        },
-    )
-}
-
-fn bird_helper(r: &Host, a: &Host, restart_time: u16) -> Bird {
-    let mut p = BirdPeer::new("baton4", a.ipv4.into(), 65001);
-    p.ipv4 = true;
-    p.ipv6 = false;
-    p.graceful_restart = Some(restart_time);
-    Bird::start(
-        r,
-        BirdConfig {
-            router_id: None,
-            asn: 65003,
-            protocols: vec![p],
-            static_routes: Vec::new(),
-            extra_config: String::new(),
-        },
-    )
-}
-
-/// What the peers hold of our routes: (gobgpd v4, gobgpd v6, gobgpd stale, bird v4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Held {
-    gobgp_v4: usize,
-    gobgp_v6: usize,
-    gobgp_stale: usize,
-    bird_v4: usize,
-}
-
-fn held(gobgpd: &Gobgpd, bird: &Bird, a: &Host) -> Held {
-    let v4 = gobgpd.adj_in(a.ipv4.into(), Family::Ipv4Unicast);
-    let v6 = gobgpd.adj_in(a.ipv6.into(), Family::Ipv6Unicast);
-    let ours = |p: &str| p.starts_with("198.19.") || p.starts_with("2001:db8:1:");
-    Held {
-        gobgp_v4: v4.iter().filter(|r| ours(&r.prefix)).count(),
-        gobgp_v6: v6.iter().filter(|r| ours(&r.prefix)).count(),
-        gobgp_stale: v4.iter().chain(&v6).filter(|r| r.stale).count(),
-        bird_v4: bird
-            .routes_from("master4", "baton4")
-            .iter()
-            .filter(|r| ours(&r.prefix))
-            .count(),
-    }
-}
-
-fn all_held(h: &Held) -> bool {
-    h.gobgp_v4 == N && h.gobgp_v6 == N && h.bird_v4 == N
-}
-
-/// Polls the peers' tables until stopped; remembers every moment a route was missing.
-struct Monitor {
-    stop: AtomicBool,
-    gaps: Mutex<Vec<(Duration, Held)>>,
-    samples: Mutex<usize>,
-}
-
-impl Monitor {
-    fn new() -> Monitor {
-        Monitor {
-            stop: AtomicBool::new(false),
-            gaps: Mutex::new(Vec::new()),
-            samples: Mutex::new(0),
-        }
-    }
-
-    fn run(&self, gobgpd: &Gobgpd, bird: &Bird, a: &Host) {
-        let start = Instant::now();
-        // Bounded: the test stops it, and it gives up by itself after two minutes.
-        while !self.stop.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(120) {
-            let h = held(gobgpd, bird, a);
-            *self.samples.lock().unwrap() += 1;
-            if !all_held(&h) {
-                self.gaps.lock().unwrap().push((start.elapsed(), h));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
 #[test]
-fn kill_9_keeps_our_routes_at_gobgpd_and_bird_and_the_restart_refreshes_them_without_a_withdrawal()
-{
-    let lab = Lab::new();
-    let (a, g, r) = (lab.host("baton"), lab.host("gobgp"), lab.host("bird"));
-    let gobgpd = gobgpd_helper(&g, &a, 30);
-    let bird = bird_helper(&r, &a, 30);
-    let (paths, toml) = baton_toml(&a, &g, &r, 30);
-    let mut baton = Baton::start(&a, &toml);
+fn kill_9_keeps_our_routes_at_gobgpd_and_bird_and_the_restart_refreshes_them_without_a_withdrawal() {
+    let t = GrLab::new(N, 30, 30);
+    let mut baton = t.start_baton();
     poll::until_true(SESSION_UP, "peers to hold every route", || {
-        all_held(&held(&gobgpd, &bird, &a))
+        t.all_held(&t.held())
     });
-
     let monitor = Monitor::new();
     std::thread::scope(|s| {
-        s.spawn(|| monitor.run(&gobgpd, &bird, &a));
+        s.spawn(|| {
+            monitor.run(Duration::from_millis(50), || {
+                let h = t.held();
+                (!t.all_held(&h)).then(|| format!("{h:?}"))
+            })
+        });
         baton.kill();
         poll::until_true(SESSION_UP, "gobgpd to mark our routes stale", || {
-            held(&gobgpd, &bird, &a).gobgp_stale == 2 * N
+            t.held().gobgp_stale == 2 * N
         });
-        assert!(bird
+        assert!(t
+            .bird
             .protocol_info("baton4")
             .contains("graceful restart active"));
-        baton = Baton::spawn_at(&a, paths.clone(), &toml, &[]);
-        baton.wait_ready(SESSION_UP);
-        poll::until_true(SESSION_UP, "gobgpd to hold every route fresh again", || {
-            let h = held(&gobgpd, &bird, &a);
-            all_held(&h) && h.gobgp_stale == 0
+        baton = t.restart_baton();
+        poll::until_true(SESSION_UP, "peers to hold every route fresh again", || {
+            t.all_fresh()
         });
-        poll::until_true(SESSION_UP, "bird to leave graceful restart", || {
-            !bird
-                .protocol_info("baton4")
-                .contains("graceful restart active")
-        });
-        monitor.stop.store(true, Ordering::SeqCst);
+        monitor.stop();
     });
-    let gaps = monitor.gaps.lock().unwrap();
-    assert!(
-        *monitor.samples.lock().unwrap() > 10,
-        "the monitor barely ran"
-    );
-    assert!(
-        gaps.is_empty(),
-        "routes went missing: {:?}",
-        &gaps[..gaps.len().min(5)]
-    );
+    monitor.assert_no_gap("our routes at gobgpd and bird across kill -9 and restart");
 }
 
 #[test]
 fn peers_withdraw_when_baton_stays_down_past_its_restart_time() {
-    let lab = Lab::new();
-    let (a, g, r) = (lab.host("baton"), lab.host("gobgp"), lab.host("bird"));
     // The peers would wait 120 s; we advertise 8 s, and they must honour ours.
-    let gobgpd = gobgpd_helper(&g, &a, 120);
-    let bird = bird_helper(&r, &a, 120);
-    let (_, toml) = baton_toml(&a, &g, &r, 8);
-    let mut baton = Baton::start(&a, &toml);
+    let t = GrLab::new(N, 8, 120);
+    let mut baton = t.start_baton();
     poll::until_true(SESSION_UP, "peers to hold every route", || {
-        all_held(&held(&gobgpd, &bird, &a))
+        t.all_held(&t.held())
     });
     baton.kill();
     let killed = Instant::now();
     poll::always(
         Duration::from_secs(4),
         "routes held while within the restart time",
-        || all_held(&held(&gobgpd, &bird, &a)),
+        || t.all_held(&t.held()),
     );
-    poll::until_true(
-        Duration::from_secs(20),
-        "peers to withdraw our routes",
-        || {
-            let h = held(&gobgpd, &bird, &a);
-            h.gobgp_v4 == 0 && h.gobgp_v6 == 0 && h.bird_v4 == 0
-        },
-    );
+    poll::until_true(Duration::from_secs(20), "peers to withdraw our routes", || {
+        t.none_held()
+    });
     assert!(
         killed.elapsed() >= Duration::from_secs(7),
         "withdrawn before our restart time"
@@ -239,26 +78,21 @@ fn peers_withdraw_when_baton_stays_down_past_its_restart_time() {
 
 #[test]
 fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
-    let lab = Lab::new();
-    let (a, g, r) = (lab.host("baton"), lab.host("gobgp"), lab.host("bird"));
-    let gobgpd = gobgpd_helper(&g, &a, 120);
-    let bird = bird_helper(&r, &a, 120);
-    let (_, toml) = baton_toml(&a, &g, &r, 120);
-    let mut baton = Baton::start(&a, &toml);
+    let mut t = GrLab::new(N, 120, 120);
+    let mut baton = t.start_baton();
     poll::until_true(SESSION_UP, "peers to hold every route", || {
-        all_held(&held(&gobgpd, &bird, &a))
+        t.all_held(&t.held())
     });
     baton.stop();
     poll::until_true(Duration::from_secs(3), "peers to withdraw at once", || {
-        let h = held(&gobgpd, &bird, &a);
-        h.gobgp_v4 == 0 && h.gobgp_v6 == 0 && h.bird_v4 == 0
+        t.none_held()
     });
-    let info = bird.protocol_info("baton4");
+    let info = t.bird.protocol_info("baton4");
     assert!(
         info.contains("Administrative shutdown") && info.contains("baton: administrative shutdown"),
         "{info}"
     );
-    let text = gobgpd.cli(&["neighbor", &a.ipv4.to_string()]);
+    let text = t.gobgpd.cli(&["neighbor", &t.a.ipv4.to_string()]);
     let received: u64 = text
         .lines()
         .find(|l| l.trim_start().starts_with("Notifications:"))
@@ -267,8 +101,7 @@ fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
         .unwrap_or(0);
     assert!(received >= 1, "gobgpd received no NOTIFICATION:\n{text}");
     // gobgpd shows the RFC 9003 message only in its own record of what it received.
-    let mut gobgpd = gobgpd;
-    let log = gobgpd.daemon().log();
+    let log = t.gobgpd.daemon().log();
     assert!(
         log.lines().any(|l| l.contains("received notification")
             && l.contains("Code=6")

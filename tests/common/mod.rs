@@ -31,6 +31,8 @@
 pub mod baton;
 pub mod bird;
 pub mod gobgp;
+pub mod gr_lab;
+pub mod monitor;
 pub mod netns;
 pub mod poll;
 pub mod process;
