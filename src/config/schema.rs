@@ -89,7 +89,8 @@ pub struct Peer {
     #[serde(
         default,
         deserialize_with = "value::families",
-        serialize_with = "value::text_list::serialize"
+        serialize_with = "value::text_list::serialize",
+        skip_serializing_if = "Vec::is_empty"
     )]
     pub families: Vec<Family>,
     /// Source address for outgoing connections.

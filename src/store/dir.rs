@@ -1,0 +1,202 @@
+//! The state directory: one file per kind of state, and a lock so that two supervisors never
+//! write the same state.
+//!
+//! ```text
+//! <state_dir>/            mode 0700
+//!   batond.lock           flock'd by the supervisor; holds its pid
+//!   intent.state          Intent          (intent.state.prev: the copy before the last save)
+//!   rib.state             RibSnapshot     (rib.state.prev)
+//! ```
+//!
+//! The supervisor [`StateDir::open`]s the directory and holds the lock for its lifetime (the
+//! lock goes with the process, so a kill -9 frees it). The speaker it spawns
+//! [`StateDir::join`]s it: it works under its parent's lock, or takes the lock itself when run
+//! on its own.
+//!
+//! Each file has one writer at a time: saves through one [`StateDir`] take turns, but two
+//! processes saving the same file at once could leave either one's copy as `.prev`. Which
+//! process writes which file is the supervisor's and speaker's agreement, not this module's.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use super::file::{self, Loaded};
+use super::{Intent, RibSnapshot, StoreError};
+
+/// The lock file's name.
+pub const LOCK_FILE: &str = "batond.lock";
+/// The intent file's name.
+pub const INTENT_FILE: &str = "intent.state";
+/// The RIB snapshot file's name.
+pub const RIB_FILE: &str = "rib.state";
+const INTENT_KIND: &str = "intent";
+const RIB_KIND: &str = "rib";
+
+/// An open state directory.
+#[derive(Debug)]
+pub struct StateDir {
+    path: PathBuf,
+    /// The lock, when this process holds it (`None` when working under the parent's).
+    _lock: Option<Flock<File>>,
+    /// Saves of one file from several threads take turns (the temporary name is per process).
+    intent_turn: Mutex<()>,
+    rib_turn: Mutex<()>,
+}
+
+impl StateDir {
+    /// Open the state directory at `path`, creating it (mode 0700) if needed, and take its lock.
+    ///
+    /// Fails with [`StoreError::InUse`] ("state dir X is in use by pid N") if another process
+    /// holds it. Removes temporary files left by saves that were interrupted.
+    pub fn open(path: impl AsRef<Path>) -> Result<StateDir, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+            .map_err(|e| StoreError::io(&path, "create the state dir", e))?;
+        let meta = fs::metadata(&path).map_err(|e| StoreError::io(&path, "stat", e))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(dir = %path.display(), mode = format_args!("{:o}", meta.permissions().mode() & 0o7777), "state dir is readable by others; 0700 is advised");
+        }
+        let lock = match lock(&path)? {
+            Ok(lock) => lock,
+            Err(pid) => return Err(StoreError::InUse { dir: path, pid }),
+        };
+        remove_stray_tmp(&path);
+        Ok(StateDir::with_lock(path, Some(lock)))
+    }
+
+    /// Use the existing state directory at `path` from a process that works for the lock
+    /// holder: the speaker under its supervisor. Succeeds if the lock is held by the parent
+    /// process (or this one), or is free, in which case this process takes it.
+    pub fn join(path: impl AsRef<Path>) -> Result<StateDir, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if !path.is_dir() {
+            let e = io::Error::new(io::ErrorKind::NotFound, "no such directory");
+            return Err(StoreError::io(&path, "open the state dir", e));
+        }
+        match lock(&path)? {
+            Ok(lock) => Ok(StateDir::with_lock(path, Some(lock))),
+            Err(Some(pid)) if pid == std::os::unix::process::parent_id() => {
+                Ok(StateDir::with_lock(path, None))
+            }
+            Err(Some(pid)) if pid == std::process::id() => Ok(StateDir::with_lock(path, None)),
+            Err(pid) => Err(StoreError::InUse { dir: path, pid }),
+        }
+    }
+
+    fn with_lock(path: PathBuf, lock: Option<Flock<File>>) -> StateDir {
+        StateDir {
+            path,
+            _lock: lock,
+            intent_turn: Mutex::new(()),
+            rib_turn: Mutex::new(()),
+        }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether this process holds the lock (rather than its parent).
+    pub fn holds_lock(&self) -> bool {
+        self._lock.is_some()
+    }
+
+    /// The intent file.
+    pub fn intent_path(&self) -> PathBuf {
+        self.path.join(INTENT_FILE)
+    }
+
+    /// The RIB snapshot file.
+    pub fn rib_path(&self) -> PathBuf {
+        self.path.join(RIB_FILE)
+    }
+
+    /// Save the intent durably: when this returns `Ok`, it survives kill -9 and power loss.
+    pub fn save_intent(&self, intent: &Intent) -> Result<(), StoreError> {
+        let _turn = self.intent_turn.lock().unwrap_or_else(|e| e.into_inner());
+        file::save(&self.intent_path(), INTENT_KIND, intent)
+    }
+
+    /// The saved intent; `Ok(None)` on first start. See [`file::load`] for the fallback.
+    pub fn load_intent(&self) -> Result<Option<Loaded<Intent>>, StoreError> {
+        file::load(&self.intent_path(), INTENT_KIND)
+    }
+
+    /// Save a RIB snapshot durably.
+    pub fn save_rib(&self, rib: &RibSnapshot) -> Result<(), StoreError> {
+        let _turn = self.rib_turn.lock().unwrap_or_else(|e| e.into_inner());
+        file::save(&self.rib_path(), RIB_KIND, rib)
+    }
+
+    /// The saved RIB snapshot; `Ok(None)` if there is none. See [`file::load`] for the fallback.
+    pub fn load_rib(&self) -> Result<Option<Loaded<RibSnapshot>>, StoreError> {
+        file::load(&self.rib_path(), RIB_KIND)
+    }
+}
+
+/// Take the directory's lock and write our pid in it; `Ok(Err(pid))` if another process holds
+/// it, with the pid it wrote if readable.
+fn lock(dir: &Path) -> Result<Result<Flock<File>, Option<u32>>, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, "open", e))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => {
+            let pid = format!("{}\n", std::process::id());
+            lock.set_len(0)
+                .and_then(|()| lock.write_all_at(pid.as_bytes(), 0))
+                .map_err(|e| StoreError::io(&path, "write", e))?;
+            Ok(Ok(lock))
+        }
+        Err((mut file, Errno::EWOULDBLOCK)) => {
+            let mut text = String::new();
+            let pid = file
+                .read_to_string(&mut text)
+                .ok()
+                .and_then(|_| text.trim().parse().ok());
+            Ok(Err(pid))
+        }
+        Err((_, errno)) => Err(StoreError::io(&path, "lock", errno.into())),
+    }
+}
+
+/// Remove `NAME.tmp.*` and `NAME.prev.tmp.*` left by interrupted saves. Only safe under the lock.
+fn remove_stray_tmp(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let ours = [INTENT_FILE, RIB_FILE].iter().any(|f| {
+            name.strip_prefix(f)
+                .is_some_and(|rest| rest.contains(".tmp."))
+        });
+        if ours {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(file = %entry.path().display(), "removed a temporary file left by an interrupted save")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a stray temporary file")
+                }
+            }
+        }
+    }
+}

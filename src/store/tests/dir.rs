@@ -1,0 +1,130 @@
+//! The state directory: creation, the lock, intent and RIB files.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::PermissionsExt;
+
+use nix::fcntl::{Flock, FlockArg};
+
+use super::*;
+use crate::config::Config;
+use crate::store::file::tmp_path;
+use crate::store::{Intent, RibSnapshot, Source, StateDir, StoreError, LOCK_FILE};
+
+#[test]
+fn open_creates_a_private_directory_and_starts_empty() {
+    let top = tempdir();
+    let path = top.path().join("a").join("state");
+    let dir = StateDir::open(&path).unwrap();
+    let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    assert!(dir.holds_lock());
+    assert!(dir.load_intent().unwrap().is_none());
+    assert!(dir.load_rib().unwrap().is_none());
+    let pid = fs::read_to_string(path.join(LOCK_FILE)).unwrap();
+    assert_eq!(pid.trim(), std::process::id().to_string());
+}
+
+#[test]
+fn intent_and_rib_survive_reopening() {
+    let top = tempdir();
+    let intent = Intent::new(Config::default_config());
+    let mut rib = RibSnapshot::default();
+    rib.adj_out
+        .insert("198.18.0.2".parse().unwrap(), Vec::new());
+    {
+        let dir = StateDir::open(top.path()).unwrap();
+        dir.save_intent(&intent).unwrap();
+        dir.save_rib(&rib).unwrap();
+    }
+    let dir = StateDir::open(top.path()).unwrap();
+    let l = dir.load_intent().unwrap().unwrap();
+    assert_eq!((l.value, l.source), (intent, Source::Current));
+    assert_eq!(dir.load_rib().unwrap().unwrap().value, rib);
+    // The kinds are checked: the RIB file is not taken for an intent.
+    fs::copy(dir.rib_path(), dir.intent_path()).unwrap();
+    assert!(dir.load_intent().is_err());
+}
+
+#[test]
+fn a_second_supervisor_is_refused_with_the_holders_pid() {
+    let top = tempdir();
+    let first = StateDir::open(top.path()).unwrap();
+    let err = StateDir::open(top.path()).unwrap_err();
+    assert!(matches!(err, StoreError::InUse { pid: Some(p), .. } if p == std::process::id()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "state dir {} is in use by pid {}",
+            top.path().display(),
+            std::process::id()
+        )
+    );
+    // A process working for the holder (here: the holder itself) may join.
+    let joined = StateDir::join(top.path()).unwrap();
+    assert!(!joined.holds_lock());
+    drop(first);
+    // Once the holder is gone the lock is free again.
+    let again = StateDir::open(top.path()).unwrap();
+    drop(joined);
+    drop(again);
+    // Joining a free directory takes the lock.
+    let joined = StateDir::join(top.path()).unwrap();
+    assert!(joined.holds_lock());
+}
+
+#[test]
+fn a_lock_held_by_a_stranger_is_refused_even_without_a_pid() {
+    let top = tempdir();
+    fs::create_dir_all(top.path()).unwrap();
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(top.path().join(LOCK_FILE))
+        .unwrap();
+    let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
+    let err = StateDir::open(top.path()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::InUse { pid: None, .. }),
+        "{err:?}"
+    );
+    assert!(err
+        .to_string()
+        .ends_with("in use by another process (pid unknown)"));
+    assert!(StateDir::join(top.path()).is_err());
+}
+
+#[test]
+fn join_needs_an_existing_directory() {
+    let top = tempdir();
+    let err = StateDir::join(top.path().join("missing")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("missing: cannot open the state dir"),
+        "{err}"
+    );
+}
+
+#[test]
+fn open_removes_leftovers_of_interrupted_saves() {
+    let top = tempdir();
+    let dir = StateDir::open(top.path()).unwrap();
+    dir.save_intent(&Intent::new(Config::default_config()))
+        .unwrap();
+    let stray = [
+        tmp_path(&dir.intent_path()),
+        top.path().join("rib.state.tmp.12345"),
+        top.path().join("intent.state.prev.tmp.777"),
+    ];
+    let keep = top.path().join("notes.tmp.1");
+    for f in stray.iter().chain([&keep]) {
+        fs::write(f, b"partial").unwrap();
+    }
+    drop(dir);
+    let dir = StateDir::open(top.path()).unwrap();
+    for f in &stray {
+        assert!(!f.exists(), "{} was left", f.display());
+    }
+    assert!(keep.exists(), "files that are not ours are left alone");
+    assert!(dir.load_intent().unwrap().is_some());
+}

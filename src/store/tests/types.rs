@@ -1,0 +1,248 @@
+//! The state types: intent and RIB snapshot come back equal, attribute sets shared.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use super::*;
+use crate::config::{self, Peer, Route};
+use crate::rib::{PathAttrs, SharedAttrs};
+use crate::store::file::{load, save};
+use crate::store::{Intent, KernelRoute, RibSnapshot, SavedAttrs, SavedRoute, Source};
+use crate::wire::{
+    Aggregator, AsPath, AsSegment, Attributes, Community, ExtCommunity, LargeCommunity, Origin,
+    Prefix, RawAttribute, SegmentType,
+};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn prefix(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+fn example_config() -> config::Config {
+    config::parse(include_str!("../../../config/example.toml"), "example.toml").unwrap()
+}
+
+/// Every attribute field set, as from a 2-octet peer (AS4_PATH kept apart).
+fn rich_attrs() -> PathAttrs {
+    PathAttrs {
+        attrs: Attributes {
+            origin: Some(Origin::Incomplete),
+            as_path: Some(AsPath {
+                segments: vec![
+                    AsSegment {
+                        kind: SegmentType::AsSequence,
+                        asns: vec![65002, 23456, 65003],
+                    },
+                    AsSegment {
+                        kind: SegmentType::AsSet,
+                        asns: vec![64512, 64513],
+                    },
+                ],
+            }),
+            as4_path: Some(AsPath {
+                segments: vec![AsSegment {
+                    kind: SegmentType::AsSequence,
+                    asns: vec![4_200_000_001, 65003],
+                }],
+            }),
+            next_hop: Some(Ipv4Addr::new(198, 18, 0, 2)),
+            med: Some(0),
+            local_pref: Some(200),
+            atomic_aggregate: true,
+            aggregator: Some(Aggregator {
+                asn: 23456,
+                address: Ipv4Addr::new(198, 18, 0, 9),
+            }),
+            as4_aggregator: Some(Aggregator {
+                asn: 4_200_000_001,
+                address: Ipv4Addr::new(198, 18, 0, 9),
+            }),
+            communities: vec![Community(0xFDE9_0064), Community::NO_EXPORT],
+            ext_communities: vec![ExtCommunity([0, 2, 0xfd, 0xe9, 0, 0, 0, 1])],
+            large_communities: vec![LargeCommunity {
+                global: 65001,
+                local1: 1,
+                local2: 2,
+            }],
+            unknown: vec![
+                RawAttribute {
+                    flags: 0xe0,
+                    code: 99,
+                    value: vec![0, 1, 0xab, 0xff],
+                },
+                RawAttribute {
+                    flags: 0xd0,
+                    code: 200,
+                    value: vec![7; 300],
+                },
+            ],
+        },
+        next_hop: Some(ip("198.18.0.2")),
+    }
+}
+
+fn plain_attrs(med: u32, next_hop: &str) -> PathAttrs {
+    let mut p = PathAttrs::default();
+    p.attrs.origin = Some(Origin::Igp);
+    p.attrs.med = Some(med);
+    p.next_hop = Some(ip(next_hop));
+    p
+}
+
+#[test]
+fn attribute_mirror_round_trips_every_field() {
+    for attrs in [
+        rich_attrs(),
+        PathAttrs::default(),
+        plain_attrs(5, "2001:db8::1"),
+    ] {
+        let saved = SavedAttrs::from(&attrs);
+        let json = serde_json::to_string(&saved).unwrap();
+        let back: SavedAttrs = serde_json::from_str(&json).unwrap();
+        assert_eq!(PathAttrs::from(back), attrs, "{json}");
+    }
+    let json = serde_json::to_string(&SavedAttrs::from(&rich_attrs())).unwrap();
+    assert!(
+        json.contains(r#""unknown":[{"flags":224,"code":99,"value":"0001abff"}"#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#"{"seq":[65002,23456,65003]},{"set":[64512,64513]}"#),
+        "{json}"
+    );
+    for bad in [
+        r#"{"unknown":[{"flags":1,"code":2,"value":"0g"}]}"#,
+        r#"{"med":1,"x":2}"#,
+    ] {
+        assert!(serde_json::from_str::<SavedAttrs>(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn intent_round_trips_through_a_file() {
+    let dir = tempdir();
+    let path = dir.path().join("intent.state");
+    let mut intent = Intent::new(example_config());
+    let mut route: Route = example_config().routes[0].clone();
+    route.prefix = prefix("198.19.0.0/24");
+    route.next_hop = None;
+    route.communities.push(Community::NO_EXPORT);
+    intent.api_routes.push(route);
+    let mut peer = Peer::new(ip("2001:db8::7"), 65007);
+    peer.description = Some("added through the API".into());
+    intent.api_peers.push(peer);
+    intent.disabled_peers.push(ip("198.18.0.2"));
+    save(&path, "intent", &intent).unwrap();
+    let l = load::<Intent>(&path, "intent").unwrap().unwrap();
+    assert_eq!((l.value, l.source), (intent, Source::Current));
+
+    let default = Intent::new(config::Config::default_config());
+    save(&path, "intent", &default).unwrap();
+    assert_eq!(
+        load::<Intent>(&path, "intent").unwrap().unwrap().value,
+        default
+    );
+}
+
+fn routes(list: &[(&str, &SharedAttrs)]) -> Vec<SavedRoute> {
+    list.iter()
+        .map(|(p, a)| SavedRoute {
+            prefix: prefix(p),
+            attrs: Arc::clone(a),
+        })
+        .collect()
+}
+
+fn sample_rib() -> RibSnapshot {
+    let rich: SharedAttrs = Arc::new(rich_attrs());
+    let plain: SharedAttrs = Arc::new(plain_attrs(10, "198.18.0.1"));
+    // Equal to `plain` by value but another allocation: stored once all the same.
+    let plain_again: SharedAttrs = Arc::new(plain_attrs(10, "198.18.0.1"));
+    let v6: SharedAttrs = Arc::new(plain_attrs(20, "2001:db8::1"));
+    let mut rib = RibSnapshot::default();
+    rib.adj_out.insert(
+        ip("198.18.0.2"),
+        routes(&[("198.18.1.0/24", &plain), ("0.0.0.0/0", &plain_again)]),
+    );
+    rib.adj_out.insert(
+        ip("2001:db8::2"),
+        routes(&[("2001:db8:1::/48", &v6), ("::/0", &v6)]),
+    );
+    rib.adj_in.insert(
+        ip("198.18.0.2"),
+        routes(&[("198.18.2.0/24", &rich), ("198.18.3.0/24", &plain)]),
+    );
+    rib.adj_in.insert(ip("198.18.0.3"), Vec::new());
+    rib.kernel_routes.push(KernelRoute {
+        prefix: prefix("198.18.2.0/24"),
+        gateway: Some(ip("198.18.0.2")),
+        table: 254,
+    });
+    rib
+}
+
+#[test]
+fn rib_snapshot_round_trips_and_shares_attribute_sets() {
+    let dir = tempdir();
+    let path = dir.path().join("rib.state");
+    let rib = sample_rib();
+    assert_eq!(rib.route_count(), 6);
+    save(&path, "rib", &rib).unwrap();
+    let back = load::<RibSnapshot>(&path, "rib").unwrap().unwrap().value;
+    assert_eq!(back, rib);
+
+    let json: serde_json::Value = serde_json::from_slice(&rib_payload(&path)).unwrap();
+    assert_eq!(json["attr_sets"].as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(
+        json["adj_out"][0]["routes"][0],
+        serde_json::json!(["198.18.1.0/24", 0])
+    );
+
+    let out = &back.adj_out[&ip("198.18.0.2")];
+    let inn = &back.adj_in[&ip("198.18.0.2")];
+    assert!(Arc::ptr_eq(&out[0].attrs, &out[1].attrs));
+    assert!(Arc::ptr_eq(&out[0].attrs, &inn[1].attrs));
+    assert!(!Arc::ptr_eq(&out[0].attrs, &inn[0].attrs));
+}
+
+fn rib_payload(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+    bytes[nl + 1..].to_vec()
+}
+
+#[test]
+fn inconsistent_snapshots_do_not_decode() {
+    let base = r#""adj_in":[],"kernel_routes":[]"#;
+    let cases = [
+        // An index past the attribute sets.
+        format!(
+            r#"{{"attr_sets":[{{}}],"adj_out":[{{"peer":"198.18.0.2","routes":[["198.18.1.0/24",1]]}}],{base}}}"#
+        ),
+        // Host bits set.
+        format!(
+            r#"{{"attr_sets":[{{}}],"adj_out":[{{"peer":"198.18.0.2","routes":[["198.18.1.1/24",0]]}}],{base}}}"#
+        ),
+        // The same peer twice.
+        format!(
+            r#"{{"attr_sets":[],"adj_out":[{{"peer":"198.18.0.2","routes":[]}},{{"peer":"198.18.0.2","routes":[]}}],{base}}}"#
+        ),
+    ];
+    let expected = [
+        "refers to attribute set 1, but there are 1",
+        "host bits",
+        "twice",
+    ];
+    for (case, want) in cases.iter().zip(expected) {
+        let err = serde_json::from_str::<RibSnapshot>(case)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
+    let empty = format!(r#"{{"attr_sets":[],"adj_out":[],{base}}}"#);
+    let rib: RibSnapshot = serde_json::from_str(&empty).unwrap();
+    assert_eq!(rib, RibSnapshot::default());
+}

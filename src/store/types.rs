@@ -1,0 +1,273 @@
+//! What baton keeps on disk: the operator's intent and a snapshot of the RIB.
+//!
+//! The intent is what was asked for (config and API changes) and must never be lost once
+//! acknowledged. The RIB snapshot is what a new speaker needs to advertise at once after an
+//! upgrade or a crash: what each peer was sent and had sent us, and which kernel routes are ours.
+//!
+//! In memory a [`SavedRoute`] shares its attributes with the RIB ([`SharedAttrs`]), so taking a
+//! snapshot of a million routes clones pointers, not attribute sets. On disk each distinct set is
+//! written once (`attr_sets`) and routes refer to it by index; loading gives routes with equal
+//! sets the same `Arc` again, ready for the RIB's interner.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::SavedAttrs;
+use crate::config::{Config, Peer, Route};
+use crate::rib::{PathAttrs, SharedAttrs};
+use crate::wire::Prefix;
+
+/// The operator's intent: the last applied configuration and the changes made at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    /// The last applied configuration, as parsed.
+    pub config: Config,
+    /// Routes originated at run time through the API or the CLI.
+    #[serde(default)]
+    pub api_routes: Vec<Route>,
+    /// Peers added at run time through the API or the CLI.
+    #[serde(default)]
+    pub api_peers: Vec<Peer>,
+    /// Peers administratively disabled (by address), whether configured or added at run time.
+    #[serde(default)]
+    pub disabled_peers: Vec<IpAddr>,
+}
+
+impl Intent {
+    /// The intent of a freshly applied `config`, with no run-time changes.
+    pub fn new(config: Config) -> Intent {
+        Intent {
+            config,
+            api_routes: Vec::new(),
+            api_peers: Vec::new(),
+            disabled_peers: Vec::new(),
+        }
+    }
+}
+
+/// One route of an Adj-RIB: a prefix and its attributes, shared with the RIB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedRoute {
+    /// The prefix.
+    pub prefix: Prefix,
+    /// Its attributes (with the next hop).
+    pub attrs: SharedAttrs,
+}
+
+/// A route baton installed in the kernel. A placeholder until the FIB module exists: the
+/// snapshot carries the list so the format need not change when it is filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelRoute {
+    /// The destination.
+    #[serde(with = "prefix_text")]
+    pub prefix: Prefix,
+    /// The gateway, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<IpAddr>,
+    /// The kernel routing table.
+    pub table: u32,
+}
+
+/// What a new speaker needs to advertise at once: each peer's Adj-RIB-Out and Adj-RIB-In, and
+/// the kernel routes baton owns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RibSnapshot {
+    /// Per peer: the routes we last sent it.
+    pub adj_out: BTreeMap<IpAddr, Vec<SavedRoute>>,
+    /// Per peer: the routes it sent us (kept for graceful restart as stale routes).
+    pub adj_in: BTreeMap<IpAddr, Vec<SavedRoute>>,
+    /// Kernel routes baton installed (empty until the FIB module fills it).
+    pub kernel_routes: Vec<KernelRoute>,
+}
+
+impl RibSnapshot {
+    /// The number of routes in all Adj-RIBs.
+    pub fn route_count(&self) -> usize {
+        self.adj_out
+            .values()
+            .chain(self.adj_in.values())
+            .map(Vec::len)
+            .sum()
+    }
+}
+
+/// The snapshot as written: attribute sets once, routes as `["prefix", set index]`.
+#[derive(Serialize)]
+struct DiskRibRef<'a> {
+    attr_sets: Vec<SavedAttrs>,
+    adj_out: Vec<DiskPeerRef<'a>>,
+    adj_in: Vec<DiskPeerRef<'a>>,
+    kernel_routes: &'a [KernelRoute],
+}
+
+#[derive(Serialize)]
+struct DiskPeerRef<'a> {
+    peer: IpAddr,
+    routes: Vec<(PrefixRef<'a>, u32)>,
+}
+
+/// Writes a prefix as its text, without an intermediate `String`.
+struct PrefixRef<'a>(&'a Prefix);
+
+impl Serialize for PrefixRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+
+/// Numbers the distinct attribute sets: by pointer first (cheap, the usual case of interned
+/// sets), then by value.
+#[derive(Default)]
+struct SetIndex<'a> {
+    by_ptr: HashMap<*const PathAttrs, u32>,
+    by_value: HashMap<&'a PathAttrs, u32>,
+    sets: Vec<SavedAttrs>,
+}
+
+impl<'a> SetIndex<'a> {
+    fn index(&mut self, attrs: &'a SharedAttrs) -> u32 {
+        let ptr = Arc::as_ptr(attrs);
+        if let Some(&i) = self.by_ptr.get(&ptr) {
+            return i;
+        }
+        let i = match self.by_value.entry(attrs) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let i = self.sets.len() as u32;
+                self.sets.push(SavedAttrs::from(&**attrs));
+                *e.insert(i)
+            }
+        };
+        self.by_ptr.insert(ptr, i);
+        i
+    }
+
+    fn peers(&mut self, rib: &'a BTreeMap<IpAddr, Vec<SavedRoute>>) -> Vec<DiskPeerRef<'a>> {
+        rib.iter()
+            .map(|(peer, routes)| DiskPeerRef {
+                peer: *peer,
+                routes: routes
+                    .iter()
+                    .map(|r| (PrefixRef(&r.prefix), self.index(&r.attrs)))
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+impl Serialize for RibSnapshot {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut index = SetIndex::default();
+        let adj_out = index.peers(&self.adj_out);
+        let adj_in = index.peers(&self.adj_in);
+        DiskRibRef {
+            attr_sets: index.sets,
+            adj_out,
+            adj_in,
+            kernel_routes: &self.kernel_routes,
+        }
+        .serialize(s)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiskRib {
+    attr_sets: Vec<SavedAttrs>,
+    adj_out: Vec<DiskPeer>,
+    adj_in: Vec<DiskPeer>,
+    kernel_routes: Vec<KernelRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiskPeer {
+    peer: IpAddr,
+    routes: Vec<(PrefixOwned, u32)>,
+}
+
+/// Reads a prefix from its text, without an intermediate `String`.
+struct PrefixOwned(Prefix);
+
+impl<'de> Deserialize<'de> for PrefixOwned {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(PrefixVisitor).map(PrefixOwned)
+    }
+}
+
+struct PrefixVisitor;
+
+impl Visitor<'_> for PrefixVisitor {
+    type Value = Prefix;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a prefix ADDR/LEN")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Prefix, E> {
+        v.parse().map_err(E::custom)
+    }
+}
+
+fn peers<E: de::Error>(
+    disk: Vec<DiskPeer>,
+    sets: &[SharedAttrs],
+    which: &str,
+) -> Result<BTreeMap<IpAddr, Vec<SavedRoute>>, E> {
+    let mut out = BTreeMap::new();
+    for DiskPeer { peer, routes } in disk {
+        let routes = routes
+            .into_iter()
+            .map(|(PrefixOwned(prefix), i)| {
+                let attrs = sets.get(i as usize).cloned().ok_or_else(|| {
+                    E::custom(format_args!(
+                        "{which} of {peer}: {prefix} refers to attribute set {i}, but there are {}",
+                        sets.len()
+                    ))
+                })?;
+                Ok(SavedRoute { prefix, attrs })
+            })
+            .collect::<Result<Vec<_>, E>>()?;
+        if out.insert(peer, routes).is_some() {
+            return Err(E::custom(format_args!("{which} lists peer {peer} twice")));
+        }
+    }
+    Ok(out)
+}
+
+impl<'de> Deserialize<'de> for RibSnapshot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let disk = DiskRib::deserialize(d)?;
+        let sets: Vec<SharedAttrs> = disk
+            .attr_sets
+            .into_iter()
+            .map(|s| Arc::new(PathAttrs::from(s)))
+            .collect();
+        Ok(RibSnapshot {
+            adj_out: peers(disk.adj_out, &sets, "adj_out")?,
+            adj_in: peers(disk.adj_in, &sets, "adj_in")?,
+            kernel_routes: disk.kernel_routes,
+        })
+    }
+}
+
+/// A [`Prefix`] as its text form, for `#[serde(with)]`.
+mod prefix_text {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(p: &Prefix, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(p)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Prefix, D::Error> {
+        d.deserialize_str(PrefixVisitor)
+    }
+}
