@@ -7,7 +7,6 @@
 //! session/  per-peer finite state machine (sans-IO): states, events, timers, OPEN checks
 //! rib/      Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out; interned attributes
 //! config/   TOML schema and validation with file, line and field in every error
-//! store/    on-disk intent and RIB: atomic, checksummed, versioned, with a fallback copy
 //! speaker/  the tokio driver: listeners, connections, timers, the RIB task, control socket
 //! ctl/      the control-socket protocol shared by the speaker and `batonctl`
 //! ```
@@ -18,5 +17,6 @@ pub mod rib;
 pub mod session;
 pub mod speaker;
 pub mod store;
+pub mod supervisor;
 pub mod version;
 pub mod wire;

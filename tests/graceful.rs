@@ -21,7 +21,8 @@ const SESSION_UP: Duration = Duration::from_secs(30);
 const N: usize = 200;
 
 #[test]
-fn kill_9_keeps_our_routes_at_gobgpd_and_bird_and_the_restart_refreshes_them_without_a_withdrawal() {
+fn kill_9_keeps_our_routes_at_gobgpd_and_bird_and_the_restart_refreshes_them_without_a_withdrawal()
+{
     let t = GrLab::new(N, 30, 30);
     let mut baton = t.start_baton();
     poll::until_true(SESSION_UP, "peers to hold every route", || {
@@ -67,9 +68,11 @@ fn peers_withdraw_when_baton_stays_down_past_its_restart_time() {
         "routes held while within the restart time",
         || t.all_held(&t.held()),
     );
-    poll::until_true(Duration::from_secs(20), "peers to withdraw our routes", || {
-        t.none_held()
-    });
+    poll::until_true(
+        Duration::from_secs(20),
+        "peers to withdraw our routes",
+        || t.none_held(),
+    );
     assert!(
         killed.elapsed() >= Duration::from_secs(7),
         "withdrawn before our restart time"

@@ -35,6 +35,11 @@ enum Command {
         /// Only this prefix.
         prefix: Option<String>,
     },
+    /// Originate or withdraw routes at run time (kept across restarts and upgrades).
+    Route {
+        #[command(subcommand)]
+        action: RouteAction,
+    },
     /// The daemon: supervisor and speaker pids, generation, version, crashes, last upgrade.
     Status,
     /// Replace the speaker without a route flap: start the new binary, hand it the listening
@@ -50,6 +55,28 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum RouteAction {
+    /// `route add PREFIX [nexthop X] [community A:B,…] [large-community A:B:C,…] [med N]
+    /// [local-pref N] [prepend N]`
+    #[command(
+        after_help = "Example:\n  batonctl route add 192.0.2.0/24 community 65001:100 med 10"
+    )]
+    Add {
+        /// The prefix, e.g. 192.0.2.0/24.
+        prefix: String,
+        /// Attributes as keyword value pairs.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        attributes: Vec<String>,
+    },
+    /// `route del PREFIX…`: stop originating run-time routes.
+    Del {
+        /// The prefixes.
+        #[arg(required = true)]
+        prefixes: Vec<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let request = match &cli.command {
@@ -57,6 +84,22 @@ fn main() -> ExitCode {
         Command::Rib { family, prefix } => Request::Rib {
             family: family.clone(),
             prefix: prefix.clone(),
+        },
+        Command::Route {
+            action: RouteAction::Add { prefix, attributes },
+        } => match baton::ctl::route_args::parse(prefix, attributes) {
+            Ok(route) => Request::RouteAdd {
+                routes: vec![route],
+            },
+            Err(e) => {
+                eprintln!("batonctl: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Command::Route {
+            action: RouteAction::Del { prefixes },
+        } => Request::RouteDel {
+            prefixes: prefixes.clone(),
         },
         Command::Status => Request::Status,
         Command::Upgrade { binary, timeout } => Request::Upgrade {
@@ -95,6 +138,7 @@ fn main() -> ExitCode {
         }
         Command::Rib { .. } => serde_json::from_value::<RibView>(value).map(|v| render::rib(&v)),
         Command::Status => serde_json::from_value::<StatusView>(value).map(|v| render::status(&v)),
+        Command::Route { .. } => Ok(format!("{value}\n")),
         Command::Upgrade { .. } => {
             serde_json::from_value::<UpgradeView>(value).map(|v| render::upgrade(&v))
         }

@@ -1,4 +1,8 @@
 //! batond: the BGP speaker daemon. Argument parsing only; the work is in the library.
+//!
+//! `batond [--config FILE]` runs the supervisor, which starts `batond speaker` processes and
+//! hands them the listening sockets. `batond speaker` without `--handoff-fd` runs one
+//! standalone speaker process (no supervisor: for development).
 
 use std::path::PathBuf;
 
@@ -18,43 +22,69 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the speaker (the default).
+    /// Run the supervisor and its speaker (the default).
     Run,
+    /// Run a speaker process (started by the supervisor with --handoff-fd).
+    Speaker {
+        /// The handoff channel inherited from the supervisor.
+        #[arg(long)]
+        handoff_fd: Option<i32>,
+    },
     /// Validate the configuration and exit: 0 if valid, 1 with file:line: field: reason if not.
     CheckConfig,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let config = match &cli.config {
+fn load(path: &Option<PathBuf>) -> baton::config::Config {
+    let config = match path {
         Some(path) => baton::config::load(path),
         None => Ok(baton::config::Config::default_config()),
     };
+    config.unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(1);
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
-        Command::CheckConfig => match config {
-            Ok(_) => {
-                println!("configuration is valid");
-                Ok(())
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(1);
-            }
-        },
+        Command::CheckConfig => {
+            load(&cli.config);
+            println!("configuration is valid");
+            Ok(())
+        }
         Command::Run => {
-            let config = match config {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{e}");
-                    std::process::exit(1);
-                }
-            };
+            let config = load(&cli.config);
             init_logging();
-            let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-            runtime.block_on(baton::speaker::run(config, None))?;
+            let config_path = cli.config.map(std::path::absolute).transpose()?;
+            runtime()?.block_on(baton::supervisor::run(config_path, config))?;
+            Ok(())
+        }
+        Command::Speaker { handoff_fd: None } => {
+            let config = load(&cli.config);
+            init_logging();
+            runtime()?.block_on(baton::speaker::run(config, None))?;
+            Ok(())
+        }
+        Command::Speaker {
+            handoff_fd: Some(fd),
+        } => {
+            // A speaker must not outlive its supervisor holding sockets unnoticed: die with it
+            // (silently, so peers keep our routes while the supervisor is restarted).
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .context("PR_SET_PDEATHSIG")?;
+            if nix::unistd::getppid() == nix::unistd::Pid::from_raw(1) {
+                anyhow::bail!("the supervisor is already gone");
+            }
+            init_logging();
+            runtime()?.block_on(baton::speaker::supervised::run(fd))?;
             Ok(())
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the runtime")
 }
 
 fn init_logging() {

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod render;
+pub mod route_args;
 mod view;
 
 pub use view::*;
@@ -27,6 +28,18 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prefix: Option<String>,
     },
+    /// Originate these routes at run time (kept across restarts; saved before the reply).
+    RouteAdd {
+        /// The routes, as `[[route]]` tables.
+        routes: Vec<crate::config::Route>,
+    },
+    /// Stop originating these run-time routes.
+    RouteDel {
+        /// Their prefixes.
+        prefixes: Vec<String>,
+    },
+    /// The speaker's own state: version, what loading the state found, route counts.
+    SpeakerInfo,
     /// The supervisor: pids, generation, versions, crashes, last upgrade.
     Status,
     /// Replace the speaker with the binary at `binary` (default: the path the supervisor was

@@ -126,7 +126,11 @@ pub fn status(s: &StatusView) -> String {
                 format!(
                     "{}{}",
                     s.crashes,
-                    if s.crash_loop { " (crash loop: restarts delayed)" } else { "" }
+                    if s.crash_loop {
+                        " (crash loop: restarts delayed)"
+                    } else {
+                        ""
+                    }
                 ),
             ],
             vec!["upgrading".into(), s.upgrading.to_string()],
@@ -138,7 +142,10 @@ pub fn status(s: &StatusView) -> String {
             "last upgrade: {} ({} ms){}\n",
             if u.ok { "ok" } else { "FAILED" },
             u.duration_ms,
-            u.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+            u.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
         ));
     }
     out
@@ -154,7 +161,10 @@ pub fn upgrade(u: &UpgradeView) -> String {
         u.to_generation,
         or_dash(u.to_version.clone()),
         u.duration_ms,
-        u.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+        u.reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
     );
     if !u.peers.is_empty() {
         let rows = u

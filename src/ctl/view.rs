@@ -178,6 +178,22 @@ pub struct StatusView {
     pub upgrading: bool,
     /// The last upgrade's outcome.
     pub last_upgrade: Option<UpgradeView>,
+    /// What the running speaker found wrong when loading the state (empty when all was well).
+    #[serde(default)]
+    pub state_problems: Vec<String>,
+}
+
+/// The answer to `speaker-info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpeakerInfoView {
+    /// The speaker's version.
+    pub version: String,
+    /// What loading the state found wrong.
+    pub state_problems: Vec<String>,
+    /// Routes originated from the configuration.
+    pub config_routes: usize,
+    /// Routes originated at run time.
+    pub api_routes: usize,
 }
 
 /// The outcome of one upgrade.

@@ -7,11 +7,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
+use super::intent::{IntentKeeper, RouteSource};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use super::SpeakerError;
 use crate::config::Peer;
-use crate::ctl::{FamilyCountersView, NeighborView, Reply, Request};
+use crate::ctl::{FamilyCountersView, NeighborView, Reply, Request, SpeakerInfoView};
 use crate::wire::{Family, Prefix};
 
 /// Create the control socket (mode 0600), replacing a stale one.
@@ -38,6 +39,10 @@ pub struct Ctl {
     pub status: StatusBoard,
     /// The RIB task.
     pub rib: mpsc::UnboundedSender<RibCmd>,
+    /// The operator's intent (originated routes), saved before changes are acknowledged.
+    pub intent: std::sync::Arc<std::sync::Mutex<IntentKeeper>>,
+    /// This speaker's version.
+    pub version: String,
 }
 
 /// Answer requests on the unix socket until the process ends (standalone speaker).
@@ -117,6 +122,38 @@ impl Ctl {
                     })
                     .collect();
                 serde_json::to_value(views).map_err(|e| e.to_string())
+            }
+            Request::RouteAdd { routes } => {
+                let mut intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
+                let n = routes.len();
+                intent.announce(routes)?;
+                let _ = rib.send(RibCmd::SetOriginated(intent.originated()));
+                Ok(serde_json::json!({ "announced": n }))
+            }
+            Request::RouteDel { prefixes } => {
+                let prefixes = prefixes
+                    .iter()
+                    .map(|p| p.parse::<Prefix>().map_err(|e| e.to_string()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
+                let removed = intent.withdraw(&prefixes)?;
+                let _ = rib.send(RibCmd::SetOriginated(intent.originated()));
+                Ok(serde_json::json!({ "withdrawn": removed }))
+            }
+            Request::SpeakerInfo => {
+                let intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
+                let routes = intent.routes();
+                let api = routes
+                    .iter()
+                    .filter(|(_, s)| *s == RouteSource::Api)
+                    .count();
+                let view = SpeakerInfoView {
+                    version: self.version.clone(),
+                    state_problems: intent.problems.clone(),
+                    config_routes: routes.len() - api,
+                    api_routes: api,
+                };
+                serde_json::to_value(view).map_err(|e| e.to_string())
             }
             Request::Status | Request::Upgrade { .. } => {
                 Err("status and upgrade are answered by the supervisor (batond --config), not by a standalone speaker".into())

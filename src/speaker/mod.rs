@@ -3,13 +3,16 @@
 
 mod conn;
 mod control;
+mod intent;
 mod marker;
 mod peer;
 mod rib_task;
 mod status;
+pub mod supervised;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -117,12 +120,19 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
     let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx));
-    let _ = rib_tx.send(RibCmd::SetOriginated(config.routes.clone()));
+    let intent = Arc::new(Mutex::new(intent::IntentKeeper::open(&config)));
+    let originated = intent
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .originated();
+    let _ = rib_tx.send(RibCmd::SetOriginated(originated));
     let status = StatusBoard::default();
     let ctl = control::Ctl {
         peers: config.peers.clone(),
         status: status.clone(),
         rib: rib_tx.clone(),
+        intent: intent.clone(),
+        version: crate::version::current(),
     };
     if commands.is_none() {
         let control = control::bind(&config.global.control_socket)?;
@@ -135,7 +145,14 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         let _ = ready.send(());
         loop {
             match cmds.recv().await {
-                Some(Command::Activate) => break,
+                Some(Command::Activate) => {
+                    // The previous speaker may have acknowledged changes after we loaded:
+                    // read the intent again now that it has let go.
+                    let fresh = intent::IntentKeeper::open(&config);
+                    let _ = rib_tx.send(RibCmd::SetOriginated(fresh.originated()));
+                    *intent.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+                    break;
+                }
                 Some(Command::Request(req, reply)) => {
                     let _ = reply.send(ctl.execute(req).await);
                 }
@@ -176,7 +193,7 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     for l in listeners {
         tokio::spawn(accept_loop(l, peers.clone()));
     }
-    info!(asn = config.global.asn, router_id = %config.global.router_id, peers = config.peers.len(), routes = config.routes.len(), "speaker running");
+    info!(asn = config.global.asn, router_id = %config.global.router_id, peers = config.peers.len(), "speaker running");
 
     let ending = loop {
         let cmd = async {
@@ -220,7 +237,10 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     let mut waits = Vec::new();
     for tx in peers.values() {
         let (done_tx, done_rx) = oneshot::channel();
-        if tx.send(PeerEvent::Stop(notification.clone(), done_tx)).is_ok() {
+        if tx
+            .send(PeerEvent::Stop(notification.clone(), done_tx))
+            .is_ok()
+        {
             waits.push(done_rx);
         }
     }
@@ -240,6 +260,13 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         Ending::Silent => info!("stopped silently: peers keep our routes (graceful restart)"),
     }
     Ok(ending)
+}
+
+/// Create the control socket (mode 0600), replacing a stale one.
+pub fn bind_control_socket(
+    path: &std::path::Path,
+) -> Result<tokio::net::UnixListener, SpeakerError> {
+    control::bind(path)
 }
 
 /// Bind the BGP listening sockets (SO_REUSEADDR, IPv6 only on IPv6 addresses, non-blocking),

@@ -53,7 +53,10 @@ impl Monitor {
     /// Panics if the monitor saw a gap, or barely ran.
     pub fn assert_no_gap(&self, what: &str) {
         let samples = *self.samples.lock().unwrap();
-        assert!(samples >= 5, "{what}: the monitor took only {samples} samples");
+        assert!(
+            samples >= 5,
+            "{what}: the monitor took only {samples} samples"
+        );
         let gaps = self.gaps.lock().unwrap();
         assert!(
             gaps.is_empty(),

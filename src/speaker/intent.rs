@@ -1,0 +1,120 @@
+//! The operator's intent as the speaker keeps it: the configuration's routes plus the routes
+//! added at run time (CLI, API), saved to the state directory and fsynced before a change is
+//! acknowledged, so nothing acknowledged is lost to a crash, a kill -9 or an upgrade.
+//!
+//! The configuration wins for what it names: a run-time route for a prefix the config also
+//! originates is shadowed by the config's. Run-time routes survive restarts and reloads.
+
+use std::collections::BTreeMap;
+
+use tracing::warn;
+
+use crate::config::{Config, Route};
+use crate::store::{Intent, StateDir};
+use crate::wire::Prefix;
+
+/// Where a route of the intent comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteSource {
+    /// `[[route]]` in the configuration.
+    Config,
+    /// Added at run time.
+    Api,
+}
+
+/// The intent and the directory it is saved in.
+#[derive(Debug)]
+pub struct IntentKeeper {
+    dir: Option<StateDir>,
+    intent: Intent,
+    /// What loading found wrong (torn or corrupt files), for `batonctl status`.
+    pub problems: Vec<String>,
+}
+
+impl IntentKeeper {
+    /// Load the intent saved in the config's state directory (falling back to the previous good
+    /// copy, or to the config alone, and saying so), with `config` as the configuration.
+    pub fn open(config: &Config) -> IntentKeeper {
+        let mut problems = Vec::new();
+        let dir = match StateDir::join(&config.global.state_dir)
+            .or_else(|_| StateDir::open(&config.global.state_dir))
+        {
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(format!("state not kept: {e}"));
+                None
+            }
+        };
+        let mut intent = Intent::new(config.clone());
+        if let Some(d) = &dir {
+            match d.load_intent() {
+                Ok(Some(loaded)) => {
+                    problems.extend(loaded.problems);
+                    intent.api_routes = loaded.value.api_routes;
+                    intent.api_peers = loaded.value.api_peers;
+                    intent.disabled_peers = loaded.value.disabled_peers;
+                }
+                Ok(None) => {}
+                Err(e) => problems.push(format!("{e}; starting from the configuration alone")),
+            }
+        }
+        for p in &problems {
+            warn!(problem = %p, "state");
+        }
+        IntentKeeper {
+            dir,
+            intent,
+            problems,
+        }
+    }
+
+    /// Every originated route with its source: the config's, then the run-time ones for
+    /// prefixes the config does not name.
+    pub fn routes(&self) -> Vec<(Route, RouteSource)> {
+        let mut by_prefix: BTreeMap<Prefix, (Route, RouteSource)> = BTreeMap::new();
+        for r in &self.intent.api_routes {
+            by_prefix.insert(r.prefix, (r.clone(), RouteSource::Api));
+        }
+        for r in &self.intent.config.routes {
+            by_prefix.insert(r.prefix, (r.clone(), RouteSource::Config));
+        }
+        by_prefix.into_values().collect()
+    }
+
+    /// Every originated route.
+    pub fn originated(&self) -> Vec<Route> {
+        self.routes().into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// Add (or replace) run-time routes; saved and fsynced before this returns Ok.
+    pub fn announce(&mut self, routes: Vec<Route>) -> Result<(), String> {
+        let mut next = self.intent.clone();
+        for r in routes {
+            next.api_routes.retain(|x| x.prefix != r.prefix);
+            next.api_routes.push(r);
+        }
+        next.api_routes.sort_by_key(|r| r.prefix);
+        self.commit(next)
+    }
+
+    /// Withdraw run-time routes; returns how many there were. Saved before returning Ok.
+    pub fn withdraw(&mut self, prefixes: &[Prefix]) -> Result<usize, String> {
+        let mut next = self.intent.clone();
+        let before = next.api_routes.len();
+        next.api_routes.retain(|r| !prefixes.contains(&r.prefix));
+        let removed = before - next.api_routes.len();
+        self.commit(next)?;
+        Ok(removed)
+    }
+
+    fn commit(&mut self, next: Intent) -> Result<(), String> {
+        match &self.dir {
+            Some(d) => d.save_intent(&next).map_err(|e| e.to_string())?,
+            None => {
+                return Err("the state directory is not usable, so changes cannot be kept".into())
+            }
+        }
+        self.intent = next;
+        Ok(())
+    }
+}

@@ -1,0 +1,300 @@
+//! The supervisor: `batond --config FILE`, systemd's main process.
+//!
+//! It binds every listening socket once and never closes it, owns the control socket and the
+//! state directory, and runs one speaker process at a time (two during an upgrade). The
+//! speaker gets the listeners over the handoff channel (SCM_RIGHTS). If the speaker dies, a new
+//! one starts at once with the same sockets (peers hold our routes as stale meanwhile); if it
+//! keeps dying, restarts back off. `batonctl upgrade` replaces the speaker with a new binary
+//! without a flap, or changes nothing if the new one cannot take over.
+//!
+//! The supervisor itself is small and rarely changes; replacing it (re-exec keeping its fds
+//! and its child) is future work, see the upgrade note in README.md.
+
+mod backoff;
+mod control;
+mod generation;
+mod upgrade;
+
+use std::net::TcpListener as StdTcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::ctl::{StatusView, UpgradeView};
+use crate::handoff::Msg;
+pub use backoff::Backoff;
+use generation::{Generation, LaunchSpec, Lifecycle};
+
+/// How long a speaker may take from spawn to Ready on a plain start or crash restart.
+const START_READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stopping speaker may take to exit before it is killed.
+const EXIT_BOUND: Duration = Duration::from_secs(10);
+
+/// Why the supervisor could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    /// Binding a listener or the control socket failed.
+    #[error(transparent)]
+    Speaker(#[from] crate::speaker::SpeakerError),
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    /// The state directory is unusable or in use by another batond.
+    #[error(transparent)]
+    State(#[from] crate::store::StoreError),
+    /// The executable's path could not be found.
+    #[error("cannot find my own executable: {0}")]
+    Exe(std::io::Error),
+}
+
+/// What the supervisor keeps between events.
+#[derive(Debug, Default)]
+struct State {
+    active: Option<Arc<Generation>>,
+    next_generation: u64,
+    backoff: Backoff,
+    upgrading: Option<Instant>,
+    last_upgrade: Option<UpgradeView>,
+    /// Generations whose exit is expected (quiesced, stopped, replaced).
+    retiring: Vec<u64>,
+    stopping: bool,
+}
+
+/// The supervisor's shared parts.
+pub struct Supervisor {
+    config_path: Option<PathBuf>,
+    config: Config,
+    /// The path this supervisor was started from: after a package upgrade, the new binary.
+    exe: PathBuf,
+    listeners: Vec<StdTcpListener>,
+    /// The state directory, locked for this supervisor.
+    _state_dir: crate::store::StateDir,
+    version: String,
+    started: Instant,
+    state: Mutex<State>,
+    exits: mpsc::UnboundedSender<(u64, String)>,
+}
+
+impl Supervisor {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn active(&self) -> Option<Arc<Generation>> {
+        self.lock().active.clone()
+    }
+
+    fn next_number(&self) -> u64 {
+        let mut s = self.lock();
+        s.next_generation += 1;
+        s.next_generation
+    }
+
+    fn spec<'a>(&'a self, number: u64, binary: &'a std::path::Path) -> LaunchSpec<'a> {
+        LaunchSpec {
+            number,
+            binary,
+            config_path: self.config_path.as_deref(),
+            state_dir: &self.config.global.state_dir,
+            listeners: &self.listeners,
+        }
+    }
+
+    /// Start a speaker and let it go live at once (first start, crash restart).
+    async fn start_speaker(self: &Arc<Self>) -> Result<(), String> {
+        let number = self.next_number();
+        let (gen, life) = Generation::launch(
+            self.spec(number, &self.exe),
+            START_READY_TIMEOUT,
+            self.exits.clone(),
+        )
+        .await?;
+        gen.send(Msg::Activate);
+        drop(life);
+        let mut s = self.lock();
+        if s.stopping {
+            gen.send(Msg::Stop);
+            s.retiring.push(number);
+        }
+        s.active = Some(Arc::new(gen));
+        Ok(())
+    }
+
+    /// Keep trying to start a speaker, with backoff, until one runs or we are stopping.
+    async fn start_until_running(self: Arc<Self>, mut delay: Duration) {
+        loop {
+            if !delay.is_zero() {
+                info!(delay_ms = delay.as_millis() as u64, "waiting before starting the speaker (crash loop)");
+                tokio::time::sleep(delay).await;
+            }
+            if self.lock().stopping {
+                return;
+            }
+            match self.start_speaker().await {
+                Ok(()) => {
+                    crate::supervisor::notify_status(&self.status_line());
+                    return;
+                }
+                Err(e) => {
+                    error!(error = %e, "the speaker did not start");
+                    let now = Instant::now();
+                    delay = self.lock().backoff.crashed(now, now);
+                }
+            }
+        }
+    }
+
+    /// A speaker process ended.
+    fn exited(self: &Arc<Self>, number: u64, how: String) {
+        let mut s = self.lock();
+        if let Some(i) = s.retiring.iter().position(|n| *n == number) {
+            s.retiring.remove(i);
+            info!(generation = number, %how, "speaker exited as asked");
+            return;
+        }
+        let Some(active) = s.active.clone().filter(|a| a.number == number) else {
+            return;
+        };
+        s.active = None;
+        if s.stopping {
+            return;
+        }
+        let delay = s.backoff.crashed(active.started, Instant::now());
+        warn!(generation = number, %how, crashes = s.backoff.total_crashes, delay_ms = delay.as_millis() as u64, "the speaker died: starting a new one with the same sockets and state");
+        drop(s);
+        notify_status(&self.status_line());
+        tokio::spawn(self.clone().start_until_running(delay));
+    }
+
+    fn status(&self) -> StatusView {
+        let s = self.lock();
+        StatusView {
+            supervisor_pid: std::process::id(),
+            supervisor_version: self.version.clone(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            speaker_pid: s.active.as_ref().map(|a| a.pid),
+            generation: s.active.as_ref().map_or(0, |a| a.number),
+            version: s.active.as_ref().map(|a| a.version.clone()),
+            speaker_uptime_secs: s.active.as_ref().map(|a| a.started.elapsed().as_secs()),
+            crashes: s.backoff.total_crashes,
+            crash_loop: s.backoff.looping(),
+            upgrading: s.upgrading.is_some(),
+            last_upgrade: s.last_upgrade.clone(),
+            state_problems: Vec::new(),
+        }
+    }
+
+    fn status_line(&self) -> String {
+        let s = self.status();
+        format!(
+            "speaker generation {} pid {} version {}; {} crashes",
+            s.generation,
+            s.speaker_pid.map_or("-".into(), |p| p.to_string()),
+            s.version.unwrap_or_else(|| "-".into()),
+            s.crashes
+        )
+    }
+
+    /// Deliberate stop: the speaker sends Cease to every peer; wait (bounded) for it to exit.
+    async fn stop(self: &Arc<Self>, exits: &mut mpsc::UnboundedReceiver<(u64, String)>) {
+        let active = {
+            let mut s = self.lock();
+            s.stopping = true;
+            let a = s.active.take();
+            if let Some(a) = &a {
+                s.retiring.push(a.number);
+            }
+            a
+        };
+        let Some(active) = active else {
+            return;
+        };
+        active.send(Msg::Stop);
+        let deadline = tokio::time::Instant::now() + EXIT_BOUND;
+        loop {
+            match tokio::time::timeout_at(deadline, exits.recv()).await {
+                Ok(Some((n, _))) if n == active.number => return,
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => {
+                    warn!(generation = active.number, "the speaker did not stop in time: killing it");
+                    active.kill();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Tell systemd (when it is listening) how things stand.
+pub fn notify_status(status: &str) {
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Status(status)]);
+}
+
+/// Run the supervisor until SIGTERM or SIGINT.
+pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), SupervisorError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(SupervisorError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(SupervisorError::Signals)?;
+    let exe = own_path().map_err(SupervisorError::Exe)?;
+    let state_dir = crate::store::StateDir::open(&config.global.state_dir)?;
+    let listeners = crate::speaker::bind_listeners(&config.global.listen)?;
+    let control = crate::speaker::bind_control_socket(&config.global.control_socket)?;
+    let (exits_tx, mut exits) = mpsc::unbounded_channel();
+    let sup = Arc::new(Supervisor {
+        config_path,
+        config,
+        exe,
+        listeners,
+        _state_dir: state_dir,
+        version: crate::version::current(),
+        started: Instant::now(),
+        state: Mutex::new(State::default()),
+        exits: exits_tx,
+    });
+    info!(pid = std::process::id(), exe = %sup.exe.display(), "supervisor running");
+    tokio::spawn(control::serve(control, sup.clone()));
+    tokio::spawn(sup.clone().start_until_running(Duration::ZERO));
+    // Ready as soon as the sockets are bound: connections queue in the kernel until the
+    // speaker accepts them.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            e = exits.recv() => match e {
+                Some((number, how)) => sup.exited(number, how),
+                None => break,
+            },
+        }
+    }
+    info!("deliberate stop: the speaker tells every peer (Cease)");
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    sup.stop(&mut exits).await;
+    let _ = std::fs::remove_file(&sup.config.global.control_socket);
+    info!("stopped");
+    Ok(())
+}
+
+/// The path this process was started from, resolved now. After a package upgrade replaced the
+/// file, this names the new binary, unlike `/proc/self/exe` (the old, deleted inode).
+fn own_path() -> std::io::Result<PathBuf> {
+    let arg0 = std::env::args_os()
+        .next()
+        .ok_or_else(|| std::io::Error::other("no argv[0]"))?;
+    let arg0 = PathBuf::from(arg0);
+    if arg0.components().count() > 1 {
+        // Absolute but not canonical: a symlink keeps pointing at whatever is installed.
+        return std::path::absolute(arg0);
+    }
+    // Found through PATH.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(&arg0))
+        .find(|p| p.is_file())
+        .map_or_else(std::env::current_exe, Ok)
+}
