@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod ctl;
+pub mod handoff;
 pub mod rib;
 pub mod session;
 pub mod speaker;

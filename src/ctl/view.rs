@@ -168,6 +168,9 @@ pub struct StatusView {
     pub generation: u64,
     /// The running speaker's version (package version and build fingerprint).
     pub version: Option<String>,
+    /// The executable the running speaker was started from.
+    #[serde(default)]
+    pub binary: Option<String>,
     /// Seconds since the running speaker started.
     pub speaker_uptime_secs: Option<u64>,
     /// Speaker crashes since the supervisor started.

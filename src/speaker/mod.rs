@@ -190,9 +190,10 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         tokio::spawn(task.run().instrument(span));
         peers.insert(p.address, tx);
     }
-    for l in listeners {
-        tokio::spawn(accept_loop(l, peers.clone()));
-    }
+    let accepting: Vec<_> = listeners
+        .into_iter()
+        .map(|l| tokio::spawn(accept_loop(l, peers.clone())))
+        .collect();
     info!(asn = config.global.asn, router_id = %config.global.router_id, peers = config.peers.len(), "speaker running");
 
     let ending = loop {
@@ -232,6 +233,11 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         }
     };
 
+    // Stop accepting first: once every process has closed the listeners, peers are refused
+    // at once instead of waiting in the accept queue.
+    for a in accepting {
+        a.abort();
+    }
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
     let mut waits = Vec::new();

@@ -95,7 +95,10 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
                     }
                 }
                 Ok((other, _)) => {
-                    warn!(kind = other.kind(), "unexpected message from the supervisor");
+                    warn!(
+                        kind = other.kind(),
+                        "unexpected message from the supervisor"
+                    );
                     continue;
                 }
                 Err(e) => {

@@ -62,7 +62,7 @@ pub struct LaunchSpec<'a> {
     /// State directory.
     pub state_dir: &'a Path,
     /// BGP listeners to hand over.
-    pub listeners: &'a [StdTcpListener],
+    pub listeners: Arc<Vec<StdTcpListener>>,
 }
 
 impl Generation {
@@ -94,9 +94,9 @@ impl Generation {
 
         let mut infos = Vec::new();
         let mut fds: Vec<BorrowedFd<'_>> = Vec::new();
-        for l in spec.listeners {
-            let (info, fd) = listener_to_send(l, ListenerKind::Bgp)
-                .map_err(|e| format!("listener: {e}"))?;
+        for l in spec.listeners.iter() {
+            let (info, fd) =
+                listener_to_send(l, ListenerKind::Bgp).map_err(|e| format!("listener: {e}"))?;
             infos.push(info);
             fds.push(fd);
         }
@@ -115,7 +115,11 @@ impl Generation {
             Ok(Ok(ack)) => ack,
             Ok(Err(e)) => {
                 kill(&mut child);
-                let status = child.wait().await.map(|s| s.to_string()).unwrap_or_default();
+                let status = child
+                    .wait()
+                    .await
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
                 return Err(format!(
                     "{} refused the handoff: {e} ({status})",
                     binary.display()
@@ -162,7 +166,10 @@ impl Generation {
             )),
             Ok(other) => {
                 gen.kill();
-                Err(format!("{} said {other:?} instead of ready", binary.display()))
+                Err(format!(
+                    "{} said {other:?} instead of ready",
+                    binary.display()
+                ))
             }
             Err(_) => {
                 gen.kill();

@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::ctl::{StatusView, UpgradeView};
 use crate::handoff::Msg;
 pub use backoff::Backoff;
-use generation::{Generation, LaunchSpec, Lifecycle};
+use generation::{Generation, LaunchSpec};
 
 /// How long a speaker may take from spawn to Ready on a plain start or crash restart.
 const START_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -70,7 +70,9 @@ pub struct Supervisor {
     config: Config,
     /// The path this supervisor was started from: after a package upgrade, the new binary.
     exe: PathBuf,
-    listeners: Vec<StdTcpListener>,
+    /// The BGP listeners, held for the life of the supervisor; dropped on a deliberate stop so
+    /// that peers are refused at once rather than left in the accept queue.
+    listeners: Mutex<Option<Arc<Vec<StdTcpListener>>>>,
     /// The state directory, locked for this supervisor.
     _state_dir: crate::store::StateDir,
     version: String,
@@ -100,7 +102,12 @@ impl Supervisor {
             binary,
             config_path: self.config_path.as_deref(),
             state_dir: &self.config.global.state_dir,
-            listeners: &self.listeners,
+            listeners: self
+                .listeners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or_default(),
         }
     }
 
@@ -128,7 +135,10 @@ impl Supervisor {
     async fn start_until_running(self: Arc<Self>, mut delay: Duration) {
         loop {
             if !delay.is_zero() {
-                info!(delay_ms = delay.as_millis() as u64, "waiting before starting the speaker (crash loop)");
+                info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "waiting before starting the speaker (crash loop)"
+                );
                 tokio::time::sleep(delay).await;
             }
             if self.lock().stopping {
@@ -179,6 +189,7 @@ impl Supervisor {
             speaker_pid: s.active.as_ref().map(|a| a.pid),
             generation: s.active.as_ref().map_or(0, |a| a.number),
             version: s.active.as_ref().map(|a| a.version.clone()),
+            binary: s.active.as_ref().map(|a| a.binary.display().to_string()),
             speaker_uptime_secs: s.active.as_ref().map(|a| a.started.elapsed().as_secs()),
             crashes: s.backoff.total_crashes,
             crash_loop: s.backoff.looping(),
@@ -210,6 +221,10 @@ impl Supervisor {
             }
             a
         };
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let Some(active) = active else {
             return;
         };
@@ -220,7 +235,10 @@ impl Supervisor {
                 Ok(Some((n, _))) if n == active.number => return,
                 Ok(Some(_)) => continue,
                 Ok(None) | Err(_) => {
-                    warn!(generation = active.number, "the speaker did not stop in time: killing it");
+                    warn!(
+                        generation = active.number,
+                        "the speaker did not stop in time: killing it"
+                    );
                     active.kill();
                     return;
                 }
@@ -248,7 +266,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
         config_path,
         config,
         exe,
-        listeners,
+        listeners: Mutex::new(Some(Arc::new(listeners))),
         _state_dir: state_dir,
         version: crate::version::current(),
         started: Instant::now(),

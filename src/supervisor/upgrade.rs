@@ -52,7 +52,11 @@ impl Supervisor {
         let binary = binary.unwrap_or_else(|| self.exe.clone());
         let view = self.upgrade_steps(binary, timeout, t0).await;
         if view.ok {
-            info!(duration_ms = view.duration_ms, generation = view.to_generation, "upgrade complete");
+            info!(
+                duration_ms = view.duration_ms,
+                generation = view.to_generation,
+                "upgrade complete"
+            );
         } else {
             warn!(reason = ?view.reason, "upgrade failed");
         }
@@ -120,7 +124,10 @@ impl Supervisor {
         self.lock().retiring.push(old.number);
         old.send(Msg::Quiesce);
         if !wait_gone(old.pid, QUIESCE_BOUND).await {
-            warn!(generation = old.number, "the old speaker did not exit after quiesce: killing it");
+            warn!(
+                generation = old.number,
+                "the old speaker did not exit after quiesce: killing it"
+            );
             old.kill();
             wait_gone(old.pid, QUIESCE_BOUND).await;
         }

@@ -1,0 +1,275 @@
+//! The messages supervisor and speaker exchange, and how their versions are negotiated.
+//!
+//! Every message is a JSON object whose `"type"` field names it (`"hello"`, `"ready"`, …).
+//!
+//! # Versions
+//!
+//! Each build speaks a range of protocol versions, [`MIN_PROTOCOL_VERSION`] to
+//! [`PROTOCOL_VERSION`]. The supervisor's `Hello` carries its range; the speaker picks the
+//! highest version both speak and answers `HelloAck { version }`, or `Incompatible` if the
+//! ranges do not meet (and then exits non-zero). From then on both sides send only what the
+//! agreed version allows. How to change the protocol later:
+//!
+//! - *Additive* (a new message type, a new field with `#[serde(default)]`): bump
+//!   [`PROTOCOL_VERSION`], keep [`MIN_PROTOCOL_VERSION`], and send the new things only when the
+//!   agreed version is high enough. Unknown fields are ignored; an unknown message type is a
+//!   [`HandoffError::UnknownMessage`] naming it (never a panic), and the channel stays usable.
+//! - *Breaking*: raise [`MIN_PROTOCOL_VERSION`] too; older peers are then refused at the
+//!   handshake with a message that names both ranges.
+//!
+//! The handshake messages (`hello`, `hello_ack`, `incompatible`) keep their `type` and their
+//! `version`/`min_version` fields forever, so that any two builds can at least tell each other
+//! why they cannot talk.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::HandoffError;
+
+/// The newest protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The oldest protocol version this build still speaks.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+
+/// Progress event: the BGP session with the peer is established.
+pub const PROGRESS_ESTABLISHED: &str = "established";
+/// Progress event: End-of-RIB was sent to the peer for every negotiated family.
+pub const PROGRESS_END_OF_RIB_SENT: &str = "end-of-rib-sent";
+/// Progress event: the peer's End-of-RIB was received for every negotiated family.
+pub const PROGRESS_END_OF_RIB_RECEIVED: &str = "end-of-rib-received";
+
+/// What a listening socket passed in a [`Hello`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenerKind {
+    /// Accepts BGP connections.
+    Bgp,
+    /// Serves the REST API.
+    Api,
+    /// A kind this build does not know (sent by a newer supervisor); the speaker should leave
+    /// it alone.
+    #[serde(other)]
+    Other,
+}
+
+/// One listening socket in a [`Hello`]; its descriptor is attached at the same index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerInfo {
+    /// The address it is bound to.
+    pub addr: SocketAddr,
+    /// What it is for.
+    pub kind: ListenerKind,
+}
+
+/// Supervisor → speaker, first message: who the speaker is and what it gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The newest protocol version the supervisor speaks.
+    pub version: u32,
+    /// The oldest protocol version the supervisor speaks.
+    pub min_version: u32,
+    /// The speaker generation, counting from 1 for the first speaker of this supervisor.
+    pub generation: u64,
+    /// The state directory (intent and RIB).
+    pub state_dir: PathBuf,
+    /// The configuration file, `None` for the embedded default configuration.
+    pub config_path: Option<PathBuf>,
+    /// The listening sockets, in the order of the attached descriptors.
+    pub listeners: Vec<ListenerInfo>,
+}
+
+impl Hello {
+    /// A `Hello` carrying this build's version range.
+    pub fn new(
+        generation: u64,
+        state_dir: PathBuf,
+        config_path: Option<PathBuf>,
+        listeners: Vec<ListenerInfo>,
+    ) -> Self {
+        Hello {
+            version: PROTOCOL_VERSION,
+            min_version: MIN_PROTOCOL_VERSION,
+            generation,
+            state_dir,
+            config_path,
+            listeners,
+        }
+    }
+}
+
+/// Speaker → supervisor: the handshake succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloAck {
+    /// The protocol version agreed on, within both sides' ranges.
+    pub version: u32,
+    /// The speaker's build (`CARGO_PKG_VERSION`, maybe more), for logs and `batonctl`.
+    pub speaker_version: String,
+}
+
+/// A message on the handoff channel. The doc of each variant says who sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Msg {
+    /// Supervisor → speaker, first message; the listening sockets are attached in order.
+    Hello(Hello),
+    /// Supervisor → speaker: go live (connect to and accept from peers). Sent right after
+    /// `Ready` on a plain start; during an upgrade only once the old speaker has let go.
+    Activate,
+    /// Supervisor → speaker: an upgrade is under way. Flush state, stop accepting, close every
+    /// BGP session *without* NOTIFICATION, leave kernel routes, answer `Quiesced`, exit 0.
+    Quiesce,
+    /// Supervisor → speaker: a deliberate stop. Send Cease/Administrative Shutdown to every
+    /// peer, then exit 0.
+    Stop,
+    /// Supervisor → speaker: a control-socket request forwarded from `batonctl`.
+    Request {
+        /// Chosen by the supervisor; the `Reply` carries it back.
+        id: u64,
+        /// The request as `batonctl` sent it.
+        body: serde_json::Value,
+    },
+    /// Speaker → supervisor: answer to `Hello` when a common version exists.
+    HelloAck(HelloAck),
+    /// Speaker → supervisor: answer to `Hello` when no common version exists (or the `Hello`
+    /// is unusable); the speaker then exits non-zero.
+    Incompatible {
+        /// Both sides' versions and what is wrong, for the operator.
+        reason: String,
+        /// The oldest version the speaker speaks.
+        min_version: u32,
+        /// The newest version the speaker speaks.
+        version: u32,
+    },
+    /// Speaker → supervisor: state loaded and validated, listening; it can take over.
+    Ready {
+        /// The peers the speaker expects to bring up (those up in the loaded state).
+        peers_up: Vec<IpAddr>,
+    },
+    /// Speaker → supervisor: something happened to one peer (see the `PROGRESS_*` constants).
+    Progress {
+        /// The peer.
+        peer: IpAddr,
+        /// What happened, e.g. [`PROGRESS_ESTABLISHED`].
+        event: String,
+    },
+    /// Speaker → supervisor: the answer to a `Request`.
+    Reply {
+        /// The request's `id`.
+        id: u64,
+        /// The answer, relayed to `batonctl` as is.
+        body: serde_json::Value,
+    },
+    /// Speaker → supervisor: state flushed and sessions closed; the speaker exits next.
+    Quiesced,
+}
+
+impl Msg {
+    /// Every message type this build knows, as spelled on the wire.
+    pub const TYPES: &'static [&'static str] = &[
+        "hello",
+        "activate",
+        "quiesce",
+        "stop",
+        "request",
+        "hello_ack",
+        "incompatible",
+        "ready",
+        "progress",
+        "reply",
+        "quiesced",
+    ];
+
+    /// The message type as spelled on the wire (the `"type"` field).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Hello(_) => "hello",
+            Msg::Activate => "activate",
+            Msg::Quiesce => "quiesce",
+            Msg::Stop => "stop",
+            Msg::Request { .. } => "request",
+            Msg::HelloAck(_) => "hello_ack",
+            Msg::Incompatible { .. } => "incompatible",
+            Msg::Ready { .. } => "ready",
+            Msg::Progress { .. } => "progress",
+            Msg::Reply { .. } => "reply",
+            Msg::Quiesced => "quiesced",
+        }
+    }
+
+    /// How many file descriptors travel with this message: one per listener for `Hello`,
+    /// none otherwise.
+    pub fn fd_count(&self) -> usize {
+        match self {
+            Msg::Hello(hello) => hello.listeners.len(),
+            _ => 0,
+        }
+    }
+
+    /// Encodes the message as JSON.
+    pub fn encode(&self) -> Result<Vec<u8>, HandoffError> {
+        serde_json::to_vec(self).map_err(|e| HandoffError::Malformed {
+            kind: self.kind().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Decodes one message. A type this build does not know gives
+    /// [`HandoffError::UnknownMessage`] naming it; anything else wrong gives
+    /// [`HandoffError::Malformed`].
+    pub fn decode(payload: &[u8]) -> Result<Msg, HandoffError> {
+        serde_json::from_slice(payload).map_err(|e| {
+            let kind = message_type(payload);
+            match kind {
+                Some(kind) if !Msg::TYPES.contains(&kind.as_str()) => {
+                    HandoffError::UnknownMessage(kind)
+                }
+                kind => HandoffError::Malformed {
+                    kind: kind.unwrap_or_else(|| "?".into()),
+                    reason: e.to_string(),
+                },
+            }
+        })
+    }
+}
+
+/// The `"type"` of a JSON object, if it is one and has a string `type`.
+pub(crate) fn message_type(payload: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Tag {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    serde_json::from_slice::<Tag>(payload).ok().map(|t| t.kind)
+}
+
+/// The version range announced by a `hello` frame, read without decoding the rest of it, so an
+/// incompatible `Hello` from a far newer supervisor can still be answered. `None` if the
+/// payload is not a `hello` with numeric `version` and `min_version`.
+pub(crate) fn hello_range(payload: &[u8]) -> Option<(u32, u32)> {
+    #[derive(Deserialize)]
+    struct Range {
+        #[serde(rename = "type")]
+        kind: String,
+        min_version: u32,
+        version: u32,
+    }
+    let range: Range = serde_json::from_slice(payload).ok()?;
+    (range.kind == "hello").then_some((range.min_version, range.version))
+}
+
+/// The version to use with a peer speaking `peer_min..=peer_max`: the highest both speak, or
+/// why there is none.
+pub fn negotiate(peer_min: u32, peer_max: u32) -> Result<u32, String> {
+    let low = peer_min.max(MIN_PROTOCOL_VERSION);
+    let high = peer_max.min(PROTOCOL_VERSION);
+    if peer_min > peer_max || low > high {
+        return Err(format!(
+            "no common handoff protocol version: the supervisor speaks {peer_min}..={peer_max}, \
+             this speaker {MIN_PROTOCOL_VERSION}..={PROTOCOL_VERSION}"
+        ));
+    }
+    Ok(high)
+}
