@@ -18,17 +18,21 @@ pub fn describe(exe: &Path) -> String {
     }
 }
 
-/// The running executable's version (read through `/proc/self/exe`, which names the inode
-/// this process runs even after the file was replaced).
+/// The running executable's version (read once through `/proc/self/exe`, which names the
+/// inode this process runs even after the file was replaced).
 pub fn current() -> String {
-    describe(Path::new("/proc/self/exe"))
+    static CURRENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CURRENT
+        .get_or_init(|| describe(Path::new("/proc/self/exe")))
+        .clone()
 }
 
 fn fingerprint(path: &Path) -> std::io::Result<u32> {
     let mut file = std::fs::File::open(path)?;
-    // FNV-1a over the whole file: stable across runs and Rust versions, unlike DefaultHasher.
-    let mut hasher = Fnv1a::default();
-    let mut buf = vec![0u8; 1 << 16];
+    // SipHash with fixed keys (std's DefaultHasher::new): the same bytes give the same
+    // fingerprint for a given toolchain, and it runs at memory speed even in debug builds.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
@@ -39,29 +43,6 @@ fn fingerprint(path: &Path) -> std::io::Result<u32> {
     let h = hasher.finish();
     Ok((h ^ (h >> 32)) as u32)
 }
-
-/// 64-bit FNV-1a.
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv1a {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= *b as u64;
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,11 @@ use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 /// sessions keep failing before Established.
 const RESTART_DELAY: Duration = Duration::from_secs(1);
 const RESTART_DELAY_MAX: Duration = Duration::from_secs(30);
+/// Before the first outgoing connection, wait this long for the peer to connect to us: a
+/// restarted speaker finds its peers' connections queued on the listener, and dialing at the
+/// same moment makes a collision that some helpers (bird2) take for a second restart, flushing
+/// the stale routes they were keeping for us.
+const FIRST_CONNECT_DELAY: Duration = Duration::from_secs(1);
 /// How long a stop waits for NOTIFICATIONs to be written.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -170,7 +175,11 @@ impl PeerTask {
 
     /// Run until stopped.
     pub async fn run(mut self) {
-        self.start_session(self.session_config.clone());
+        if self.session_config.passive {
+            self.start_session(self.session_config.clone());
+        } else {
+            self.restart_at = Some(Instant::now() + FIRST_CONNECT_DELAY);
+        }
         self.publish_state();
         loop {
             let deadline = self.next_deadline();
