@@ -11,6 +11,23 @@ use super::Supervisor;
 use crate::ctl::{Reply, Request, SpeakerInfoView};
 
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a request waits for a speaker that is (re)starting.
+const SPEAKER_WAIT: Duration = Duration::from_secs(15);
+
+/// The running speaker, waiting a little if one is starting (right after batond started, or
+/// after a crash).
+async fn wait_for_speaker(sup: &Arc<Supervisor>) -> Option<Arc<super::Generation>> {
+    let end = tokio::time::Instant::now() + SPEAKER_WAIT;
+    loop {
+        if let Some(a) = sup.active() {
+            return Some(a);
+        }
+        if tokio::time::Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// Answer requests until the process ends.
 pub async fn serve(listener: UnixListener, sup: Arc<Supervisor>) {
@@ -67,9 +84,12 @@ async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
             Err(error) => Reply::Error { error },
         },
         other => {
-            let Some(active) = sup.active() else {
+            let Some(active) = wait_for_speaker(sup).await else {
                 return Reply::Error {
-                    error: "no speaker is running right now (restarting after a crash?)".into(),
+                    error: format!(
+                        "no speaker has been running for {} s (crash loop? see batonctl status)",
+                        SPEAKER_WAIT.as_secs()
+                    ),
                 };
             };
             let body = match serde_json::to_value(&other) {
