@@ -66,13 +66,16 @@ pub struct LaunchSpec<'a> {
 }
 
 impl Generation {
-    /// Spawn a speaker, hand it the listeners, and return it once it said Ready (or why not).
-    /// Its exit is reported on `exits` as `(number, how)` whenever it happens.
+    /// Spawn a speaker, hand it the listeners, and return it once it said Ready (or why not),
+    /// all within `timeout`. Its exit is reported on `exits` as `(number, how)` whenever it
+    /// happens.
     pub async fn launch(
         spec: LaunchSpec<'_>,
-        ready_timeout: Duration,
+        timeout: Duration,
         exits: mpsc::UnboundedSender<(u64, String)>,
     ) -> Result<(Generation, mpsc::UnboundedReceiver<Lifecycle>), String> {
+        let launched = tokio::time::Instant::now();
+        let deadline = launched + timeout;
         let number = spec.number;
         let binary = spec.binary.to_path_buf();
         if !binary.exists() {
@@ -106,8 +109,9 @@ impl Generation {
             spec.config_path.map(Path::to_path_buf),
             infos,
         );
-        let ack = match tokio::time::timeout(
-            HANDSHAKE_TIMEOUT,
+        let handshake_deadline = deadline.min(tokio::time::Instant::now() + HANDSHAKE_TIMEOUT);
+        let ack = match tokio::time::timeout_at(
+            handshake_deadline,
             supervisor_handshake(&mut channel, &hello, &fds),
         )
         .await
@@ -129,8 +133,9 @@ impl Generation {
                 kill(&mut child);
                 let _ = child.wait().await;
                 return Err(format!(
-                    "{} did not answer the handoff within {HANDSHAKE_TIMEOUT:?}",
-                    binary.display()
+                    "{} did not answer the handoff within {} s",
+                    binary.display(),
+                    handshake_deadline.saturating_duration_since(launched).as_secs()
                 ));
             }
         };
@@ -158,7 +163,7 @@ impl Generation {
             pending,
             next_id: AtomicU64::new(1),
         };
-        match tokio::time::timeout(ready_timeout, life_rx.recv()).await {
+        match tokio::time::timeout_at(deadline, life_rx.recv()).await {
             Ok(Some(Lifecycle::Ready)) => Ok((gen, life_rx)),
             Ok(Some(Lifecycle::Exited(how))) => Err(format!(
                 "{} exited before it was ready ({how})",
@@ -176,7 +181,7 @@ impl Generation {
                 Err(format!(
                     "{} was not ready within {} s",
                     binary.display(),
-                    ready_timeout.as_secs()
+                    timeout.as_secs()
                 ))
             }
         }
