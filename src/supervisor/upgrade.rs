@@ -25,7 +25,9 @@ use crate::handoff::Msg;
 /// How long the old speaker may take to let go after Quiesce before it is killed.
 pub const QUIESCE_BOUND: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(100);
-const ASK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the running speaker may take to say which peers are up.
+const ASK_TIMEOUT: Duration = Duration::from_secs(2);
+const POLL_ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Supervisor {
     /// Run one upgrade; `Err` only when it was refused before starting.
@@ -94,13 +96,18 @@ impl Supervisor {
             view.duration_ms = t0.elapsed().as_millis() as u64;
             view
         };
-        let before: Vec<IpAddr> = match neighbors(&old).await {
+        let before: Vec<IpAddr> = match neighbors(&old, ASK_TIMEOUT).await {
             Ok(n) => n
                 .into_iter()
                 .filter(|n| n.state == "Established")
                 .map(|n| n.address)
                 .collect(),
-            Err(e) => return fail(view, format!("cannot ask the running speaker: {e}")),
+            Err(e) => {
+                // A hung speaker is exactly what an upgrade may be for: expect every
+                // configured peer back instead.
+                warn!(error = %e, "the running speaker does not answer: expecting every configured peer");
+                self.config.peers.iter().map(|p| p.address).collect()
+            }
         };
 
         // Step 3: the new speaker, standing by.
@@ -148,7 +155,7 @@ impl Supervisor {
             })
             .collect();
         loop {
-            if let Ok(now) = neighbors(&new).await {
+            if let Ok(now) = neighbors(&new, POLL_ASK_TIMEOUT).await {
                 let ms = t0.elapsed().as_millis() as u64;
                 for p in peers.iter_mut() {
                     let Some(n) = now.iter().find(|n| n.address == p.peer) else {
@@ -188,9 +195,9 @@ impl Supervisor {
 }
 
 /// The speaker's neighbor list.
-pub async fn neighbors(gen: &Generation) -> Result<Vec<NeighborView>, String> {
+pub async fn neighbors(gen: &Generation, timeout: Duration) -> Result<Vec<NeighborView>, String> {
     let body = serde_json::to_value(Request::Neighbors).map_err(|e| e.to_string())?;
-    let reply = gen.request(body, ASK_TIMEOUT).await?;
+    let reply = gen.request(body, timeout).await?;
     match serde_json::from_value::<Reply>(reply).map_err(|e| e.to_string())? {
         Reply::Ok(v) => serde_json::from_value(v).map_err(|e| e.to_string()),
         Reply::Error { error } => Err(error),
