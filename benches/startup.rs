@@ -1,22 +1,27 @@
 //! Start-up benchmark: how long until two real peers (a gobgpd and a bird2, each in its own
 //! network namespace) hold every one of N originated routes, for baton's first start, for its
-//! graceful restart after `kill -9`, and for bird2 doing the same work, side by side in one run
-//! on this machine. Also the originator's peak RSS and CPU time.
+//! graceful restart after `kill -9`, and for bird2 and gobgpd doing the same work, side by side
+//! in one run on this machine. Also the originator's peak RSS and CPU time.
 //!
 //! Run it with `bin/bench` (or `cargo bench --bench startup -- --routes N`); it needs root and
-//! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses.
+//! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses, and
+//! python3-grpcio for the gobgpd originator (see `startup/gobgp_origin.rs`).
 //!
 //! This is a measurement, not a test: nothing here fails on a slow figure; a scenario that does
 //! not finish within its deadline prints "timeout" and the run goes on.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "startup/gobgp_origin.rs"]
+mod gobgp_origin;
+#[path = "startup/machine.rs"]
+mod machine;
+#[path = "startup/watch.rs"]
+mod watch;
 
 use std::fmt::Write as _;
-use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::net::UnixStream;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -24,7 +29,9 @@ use common::baton::{global_toml, peer_toml, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
-use common::{poll, tool, Family};
+use common::{poll, Family};
+use machine::{cpu_time, peak_rss_kib, print_machine};
+use watch::{bird_held, gobgp_held, gobgp_updates, receiver_stats, watch_receivers, Times};
 
 /// Routes originated when `--routes` is not given.
 const DEFAULT_ROUTES: usize = 100_000;
@@ -48,8 +55,8 @@ const SETUP: Duration = Duration::from_secs(60);
 
 impl Row {
     fn set_times(&mut self, gobgpd: Times, bird: Times) {
-        (self.gobgpd, self.gobgpd_99) = (gobgpd.all, gobgpd.most);
-        (self.bird, self.bird_99) = (bird.all, bird.most);
+        (self.gobgpd, self.gobgpd_99, self.gobgpd_up) = (gobgpd.all, gobgpd.most, gobgpd.up);
+        (self.bird, self.bird_99, self.bird_up) = (bird.all, bird.most, bird.up);
     }
 }
 
@@ -64,10 +71,11 @@ struct Options {
 }
 
 /// The scenarios, in the order of the table.
-const SCENARIOS: [&str; 3] = [
+const SCENARIOS: [&str; 4] = [
     "baton first start",
     "baton restart (kill -9, GR)",
     "bird2 originating",
+    "gobgpd originating (gRPC)",
 ];
 
 fn main() {
@@ -84,13 +92,18 @@ fn main() {
          originator, graceful-restart helpers (restart time {RESTART_TIME} s)\n"
     );
 
+    let gobgpd_unavailable = gobgp_origin::unavailable();
     // runs[r][s]: run r of scenario s.
     let mut runs: Vec<Vec<Row>> = Vec::new();
     for run in 1..=options.runs {
         println!("run {run}/{}", options.runs);
         let (first, restart) = bench_baton(&options);
         let bird = bench_bird(&options);
-        runs.push(vec![first, restart, bird]);
+        let gobgpd = match &gobgpd_unavailable {
+            None => gobgp_origin::bench_gobgpd(&options),
+            Some(_) => Row::default(),
+        };
+        runs.push(vec![first, restart, bird, gobgpd]);
     }
     let column = |s: usize, f: &dyn Fn(&Row) -> Option<f64>| -> Vec<Option<f64>> {
         runs.iter().map(|r| f(&r[s])).collect()
@@ -105,6 +118,10 @@ fn main() {
         "scenario", "N", "gobgpd s", "bird2 s", "orig RSS MiB", "orig CPU s"
     );
     for (s, name) in SCENARIOS.iter().enumerate() {
+        if let (3, Some(why)) = (s, &gobgpd_unavailable) {
+            println!("{name:<28} {n:>8}  {why}");
+            continue;
+        }
         println!(
             "{name:<28} {n:>8} {:>w$} {:>w$} {:>w$} {:>w$}",
             cell(&column(s, &|r| as_secs(r.gobgpd)), 2),
@@ -113,15 +130,14 @@ fn main() {
             cell(&column(s, &|r| as_secs(r.cpu)), 2),
         );
     }
-    println!(
-        "{:<28} {n:>8}  n/a (no bulk origination without gRPC)",
-        "gobgpd originating"
-    );
     if options.runs > 1 {
         println!("(median, then min–max over {} runs)", options.runs);
     }
     println!();
     for (s, name) in SCENARIOS.iter().enumerate() {
+        if s == 3 && gobgpd_unavailable.is_some() {
+            continue;
+        }
         let mut details = vec![format!(
             "receivers' peak RSS gobgpd {} MiB, bird2 {} MiB",
             cell(&column(s, &|r| as_mib(r.gobgpd_rss_kib)), 1),
@@ -130,6 +146,11 @@ fn main() {
         details.push(format!(
             "gobgpd got {} UPDATE messages",
             cell(&column(s, &|r| r.gobgpd_updates.map(|u| u as f64)), 0)
+        ));
+        details.push(format!(
+            "Established at gobgpd {} s, bird2 {} s",
+            cell(&column(s, &|r| as_secs(r.gobgpd_up)), 2),
+            cell(&column(s, &|r| as_secs(r.bird_up)), 2)
         ));
         let most = (
             cell(&column(s, &|r| as_secs(r.gobgpd_99)), 2),
@@ -144,6 +165,10 @@ fn main() {
         let ready = cell(&column(s, &|r| as_secs(r.ready)), 2);
         if ready != "-" {
             details.push(format!("control socket up {ready} s after spawn"));
+        }
+        let injected = cell(&column(s, &|r| as_secs(r.injected)), 2);
+        if injected != "-" {
+            details.push(format!("API stream of N paths taken by {injected} s"));
         }
         println!("{name}: {}", details.join("; "));
     }
@@ -164,8 +189,12 @@ fn main() {
     );
     println!(
         "bird2 connects out no sooner than 1 s after it starts (its least connect delay), \
-         which is part of its figures. CPU: the originator's user+system time when both \
-         receivers held everything; RSS: its VmHWM (peak resident set)."
+         which is part of its figures. gobgpd cannot originate from its config: the N paths are \
+         streamed into its gRPC API (AddPathStream, {} paths per request, encoded beforehand) by \
+         benches/startup/gobgp_inject.py as soon as it answers; the injector's CPU is not \
+         counted. CPU: the originator's user+system time when both receivers held everything; \
+         RSS: its VmHWM (peak resident set).",
+        gobgp_origin::PATHS_PER_REQUEST
     );
 }
 
@@ -202,12 +231,17 @@ struct Row {
     /// Spawn to 99 % of the routes at gobgpd and at bird2 (not for the restart).
     gobgpd_99: Option<Duration>,
     bird_99: Option<Duration>,
+    /// Spawn to the session Established, as gobgpd and bird2 show it.
+    gobgpd_up: Option<Duration>,
+    bird_up: Option<Duration>,
     /// The originator's peak RSS (VmHWM), KiB.
     rss_kib: Option<u64>,
     /// The originator's CPU time (user + system) once both receivers held everything.
     cpu: Option<Duration>,
     /// Spawn to baton's control socket accepting (config parsed, speaker running).
     ready: Option<Duration>,
+    /// Spawn to gobgpd having taken the whole AddPathStream.
+    injected: Option<Duration>,
     /// UPDATE messages gobgpd received in this scenario (End-of-RIB included).
     gobgpd_updates: Option<u64>,
     /// The receivers' peak RSS, KiB.
@@ -271,8 +305,14 @@ fn usage(error: &str) -> ! {
 
 /// The i-th originated prefix: consecutive /28s from 10.0.0.0.
 fn prefix(i: usize) -> String {
+    let (addr, len) = prefix_addr(i);
+    format!("{addr}/{len}")
+}
+
+/// The i-th originated prefix as address and length.
+fn prefix_addr(i: usize) -> (Ipv4Addr, u8) {
     let base = 0x0a00_0000u32 + u32::try_from(i).expect("i < 2^20") * 16;
-    format!("{}/28", Ipv4Addr::from(base))
+    (Ipv4Addr::from(base), 28)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,223 +522,4 @@ fn start_receivers(lab: &Lab, origin: &Host) -> (Gobgpd, Bird) {
         },
     );
     (gobgpd, bird)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Measuring
-// ---------------------------------------------------------------------------------------------
-
-/// Watches both receivers, a thread each, from `start` until each holds all `n` routes from
-/// `from` (fresh ones when `fresh`); `None` for one that did not by `deadline` or when `abort`
-/// is set (the originator died).
-#[allow(clippy::too_many_arguments)] // one call per scenario; a struct would only rename these
-fn watch_receivers(
-    start: Instant,
-    deadline: Duration,
-    gobgpd: &Gobgpd,
-    bird: &Bird,
-    from: IpAddr,
-    n: usize,
-    fresh: bool,
-    abort: &AtomicBool,
-) -> (Times, Times) {
-    let n = n as u64;
-    let done = |h: Held| h.routes == n && (!fresh || h.fresh);
-    // Stale routes count too, so "99 %" means something only on a first start.
-    let most = |h: Held| !fresh && h.routes * 100 >= n * 99;
-    let gobgp = || gobgp_held(gobgpd, from);
-    let bird = || bird_held(bird);
-    std::thread::scope(|s| {
-        let g = s.spawn(move || watch(start, deadline, abort, gobgp, done, most));
-        let b = s.spawn(move || watch(start, deadline, abort, bird, done, most));
-        (
-            g.join().expect("gobgpd watcher"),
-            b.join().expect("bird watcher"),
-        )
-    })
-}
-
-/// What a receiver holds from the originator.
-#[derive(Clone, Copy, Debug)]
-struct Held {
-    /// Routes it holds (stale ones included).
-    routes: u64,
-    /// Session Established and no graceful restart of the originator pending.
-    fresh: bool,
-}
-
-/// When a receiver first held all routes, and 99 % of them.
-#[derive(Clone, Copy, Default)]
-struct Times {
-    all: Option<Duration>,
-    most: Option<Duration>,
-}
-
-/// Polls `held` until `done`, returning the times from `start` when the answers came back
-/// that first showed `most` and `done`; `None` after `deadline` or once `abort` is set. Pauses three times as long as the last query
-/// took (gobgpd walks its table to count), within [`MIN_PAUSE`, `MAX_PAUSE`].
-fn watch(
-    start: Instant,
-    deadline: Duration,
-    abort: &AtomicBool,
-    mut held: impl FnMut() -> Held,
-    done: impl Fn(Held) -> bool,
-    most: impl Fn(Held) -> bool,
-) -> Times {
-    let mut times = Times::default();
-    loop {
-        let asked = Instant::now();
-        let h = held();
-        let answered = start.elapsed();
-        if times.most.is_none() && most(h) {
-            times.most = Some(answered);
-        }
-        if done(h) {
-            times.all = Some(answered);
-            return times;
-        }
-        if abort.load(Ordering::SeqCst) {
-            return times;
-        }
-        if answered >= deadline {
-            eprintln!("timeout: still {h:?} after {answered:.1?}");
-            return times;
-        }
-        let pause = (asked.elapsed() * 3).clamp(MIN_PAUSE, MAX_PAUSE);
-        std::thread::sleep(pause.min(deadline - answered));
-    }
-}
-
-/// What gobgpd holds from `from`: its received counter (stale routes included) and whether the
-/// session is Established with End-of-RIB received on it (gobgpd drops the stale routes it
-/// still holds when End-of-RIB comes; its neighbor JSON shows no "peer restarting" state).
-fn gobgp_held(gobgpd: &Gobgpd, from: IpAddr) -> Held {
-    let Some(v) = gobgpd.neighbor_json(from) else {
-        return Held {
-            routes: 0,
-            fresh: false,
-        };
-    };
-    let Some(family) = v["afi_safis"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|a| a["state"]["family"]["afi"].as_u64() == Some(1))
-    else {
-        return Held {
-            routes: 0,
-            fresh: false,
-        };
-    };
-    let established = v["state"]["session_state"].as_u64() == Some(6);
-    let end_of_rib = family["mp_graceful_restart"]["state"]["end_of_rib_received"] == true;
-    Held {
-        routes: family["state"]["received"].as_u64().unwrap_or(0),
-        fresh: established && end_of_rib,
-    }
-}
-
-/// UPDATE messages gobgpd has received from `from`, over every session so far.
-fn gobgp_updates(gobgpd: &Gobgpd, from: IpAddr) -> Option<u64> {
-    gobgpd.neighbor_json(from)?["state"]["messages"]["received"]["update"].as_u64()
-}
-
-/// Fills in what the receivers show after a scenario: their peak RSS, and how many UPDATE
-/// messages gobgpd received since it had counted `updates_before`.
-fn receiver_stats(row: &mut Row, gobgpd: &Gobgpd, bird: &Bird, from: IpAddr, before: u64) {
-    row.gobgpd_rss_kib = peak_rss_kib(gobgpd.pid());
-    row.bird_rss_kib = peak_rss_kib(bird.pid());
-    row.gobgpd_updates = gobgp_updates(gobgpd, from).map(|u| u.saturating_sub(before));
-}
-
-/// What bird holds from the originator: the imported count of its channel, and whether the
-/// session is Established with no graceful restart pending.
-fn bird_held(bird: &Bird) -> Held {
-    let out = bird.birdc(&["show", "protocols", "all", BIRD_PROTOCOL]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let routes = text
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix("Routes:"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let established = text
-        .lines()
-        .any(|l| l.trim_start().starts_with("BGP state:") && l.contains("Established"));
-    Held {
-        routes,
-        fresh: established && !text.contains("graceful restart active"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes and the machine
-// ---------------------------------------------------------------------------------------------
-
-/// Peak resident set size (VmHWM) of `pid`, KiB.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-}
-
-/// User + system CPU time of `pid` (all its threads), from /proc/PID/stat.
-fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start at field 3, "state".
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // USER_HZ is 100 on every Linux architecture we run on.
-    Some(Duration::from_millis(ticks * 10))
-}
-
-/// Cores, CPU, memory, kernel, and the versions of the three daemons.
-fn print_machine() {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']));
-    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_gib = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    println!(
-        "machine: nproc {cores}, {model}, {mem_gib:.1} GiB RAM, Linux {}",
-        kernel.trim()
-    );
-    let git = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| format!(", git {}", String::from_utf8_lossy(&o.stdout).trim()))
-        .unwrap_or_default();
-    println!(
-        "versions: batond {}{git} ({}), {}, {}",
-        env!("CARGO_PKG_VERSION"),
-        env!("CARGO_BIN_EXE_batond"),
-        version_of("gobgpd"),
-        version_of("bird")
-    );
-}
-
-/// First line of `PROGRAM --version` (bird prints it on stderr).
-fn version_of(program: &str) -> String {
-    let Ok(out) = Command::new(tool(program)).arg("--version").output() else {
-        return format!("{program}: not found");
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.lines().next().unwrap_or(program).trim().to_string()
 }
