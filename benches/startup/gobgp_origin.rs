@@ -1,0 +1,211 @@
+//! gobgpd as the originator. Its config file cannot hold routes and `gobgp global rib add` manages
+//! about 100 routes/s, so routes go in through its gRPC API, as a controller would put them:
+//! `AddPathStream` requests encoded here (protobuf is a few varints and length-prefixed fields),
+//! carried by `gobgp_inject.py`, which needs Debian's python3-grpcio and no generated code.
+//!
+//! Field numbers are those of gobgp 3.x's `api/gobgp.proto` and `api/attribute.proto` (package
+//! `apipb`): AddPathStreamRequest { table_type = 1 (GLOBAL = 0); paths = 3 }, Path { nlri = 1;
+//! pattrs = 2; family = 9 }, Family { afi = 1; safi = 2 }, Any { type_url = 1; value = 2 },
+//! IPAddressPrefix { prefix_len = 1; prefix = 2 }, OriginAttribute { origin = 1 },
+//! AsPathAttribute { segments = 1 }, NextHopAttribute { next_hop = 1 }.
+
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use super::common::netns::Lab;
+use super::machine::{cpu_time, peak_rss_kib};
+use super::watch::{receiver_stats, watch_receivers};
+use super::{
+    prefix_addr, start_receivers, Options, Row, BIRD_AS, GOBGP_AS, ORIGIN_AS, RESTART_TIME,
+};
+
+/// The interpreter python3-grpcio is installed for.
+const PYTHON: &str = "/usr/bin/python3";
+/// The injector, next to this file.
+const INJECTOR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/benches/startup/gobgp_inject.py"
+);
+/// Paths per AddPathStreamRequest.
+pub const PATHS_PER_REQUEST: usize = 1000;
+
+/// Why the gobgpd scenario cannot run here, if it cannot.
+pub fn unavailable() -> Option<String> {
+    let ok = Command::new(PYTHON)
+        .args(["-c", "import grpc"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (!ok).then(|| {
+        format!("n/a: no gRPC client ({PYTHON} cannot import grpc: apt-get install python3-grpcio)")
+    })
+}
+
+/// gobgpd originating N routes, streamed into its API as soon as it answers, to the same two
+/// receivers. The clock starts when gobgpd is spawned; the requests are encoded before.
+pub fn bench_gobgpd(options: &Options) -> Row {
+    let n = options.routes;
+    let lab = Lab::new();
+    let origin = lab.host("origin");
+    let (gobgpd, bird) = start_receivers(&lab, &origin);
+    let from = IpAddr::from(origin.ipv4);
+
+    let requests = origin.dir().join("add-path-stream.bin");
+    fs::write(&requests, encode_requests(n, origin.ipv4)).expect("write the requests");
+    let mut neighbors = Vec::new();
+    for (host, asn) in [(gobgpd.host(), GOBGP_AS), (bird.host(), BIRD_AS)] {
+        let mut neighbor = GobgpNeighbor::new(host.ipv4.into(), asn);
+        neighbor.graceful_restart = Some(RESTART_TIME);
+        neighbors.push(neighbor);
+    }
+    let config = GobgpConfig {
+        asn: ORIGIN_AS,
+        neighbors,
+        ..GobgpConfig::default()
+    };
+
+    let abort = AtomicBool::new(false);
+    println!("  gobgpd originating");
+    let start = Instant::now();
+    let mut row = Row::default();
+    let (g, b, originator) = std::thread::scope(|s| {
+        let watchers = s.spawn(|| {
+            watch_receivers(
+                start,
+                options.deadline,
+                &gobgpd,
+                &bird,
+                from,
+                n,
+                false,
+                &abort,
+            )
+        });
+        let originator = s.spawn(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Gobgpd::start(&origin, config)
+            }))
+        });
+        // Runs until gobgpd has taken the whole stream (it waits for the API by itself).
+        let api = "127.0.0.1:50051";
+        match origin
+            .command(PYTHON)
+            .arg(INJECTOR)
+            .arg(api)
+            .arg(&requests)
+            .output()
+        {
+            Ok(out) if out.status.success() => row.injected = Some(start.elapsed()),
+            Ok(out) => {
+                eprintln!(
+                    "gobgp_inject.py failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                abort.store(true, Ordering::SeqCst);
+            }
+            Err(e) => {
+                eprintln!("cannot run {PYTHON} {INJECTOR}: {e}");
+                abort.store(true, Ordering::SeqCst);
+            }
+        }
+        let originator = originator.join().expect("gobgpd originator thread");
+        if originator.is_err() {
+            abort.store(true, Ordering::SeqCst);
+        }
+        let (g, b) = watchers.join().expect("receiver watchers");
+        (g, b, originator)
+    });
+    row.set_times(g, b);
+    if let Ok(origin_gobgpd) = originator {
+        row.cpu = cpu_time(origin_gobgpd.pid());
+        row.rss_kib = peak_rss_kib(origin_gobgpd.pid());
+        if g.all.is_none() || b.all.is_none() {
+            origin_gobgpd.dump_logs();
+        }
+    }
+    receiver_stats(&mut row, &gobgpd, &bird, from, 0);
+    let _ = fs::remove_file(Path::new(&requests));
+    row
+}
+
+/// The N paths as AddPathStreamRequests to the global table, each framed by its length
+/// (4 bytes, big-endian) for the injector.
+fn encode_requests(n: usize, next_hop: Ipv4Addr) -> Vec<u8> {
+    // Attributes shared by every path: ORIGIN IGP, an empty AS_PATH (gobgpd prepends its AS
+    // towards eBGP peers), NEXT_HOP.
+    let mut next_hop_attr = Vec::new();
+    put_bytes(&mut next_hop_attr, 1, next_hop.to_string().as_bytes());
+    let mut attrs = Vec::new();
+    for (name, value) in [
+        ("OriginAttribute", &[][..]),
+        ("AsPathAttribute", &[][..]),
+        ("NextHopAttribute", &next_hop_attr[..]),
+    ] {
+        put_bytes(&mut attrs, 2, &any(name, value));
+    }
+    let mut family = Vec::new();
+    put_uint(&mut family, 1, 1); // AFI_IP
+    put_uint(&mut family, 2, 1); // SAFI_UNICAST
+
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let mut request = Vec::new();
+        for j in i..n.min(i + PATHS_PER_REQUEST) {
+            let (addr, len) = prefix_addr(j);
+            let mut nlri = Vec::new();
+            put_uint(&mut nlri, 1, u64::from(len));
+            put_bytes(&mut nlri, 2, addr.to_string().as_bytes());
+            let mut path = Vec::new();
+            put_bytes(&mut path, 1, &any("IPAddressPrefix", &nlri));
+            path.extend_from_slice(&attrs);
+            put_bytes(&mut path, 9, &family);
+            put_bytes(&mut request, 3, &path);
+        }
+        let len = u32::try_from(request.len()).expect("a request is far below 4 GiB");
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&request);
+        i += PATHS_PER_REQUEST;
+    }
+    out
+}
+
+/// A `google.protobuf.Any` holding message `value` of type `apipb.NAME`.
+fn any(name: &str, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_bytes(
+        &mut out,
+        1,
+        format!("type.googleapis.com/apipb.{name}").as_bytes(),
+    );
+    put_bytes(&mut out, 2, value);
+    out
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v & 0x7f) as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A length-delimited field (wire type 2).
+fn put_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    put_varint(out, u64::from(field) << 3 | 2);
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// A varint field (wire type 0); zero is the default and left out, as protobuf does.
+fn put_uint(out: &mut Vec<u8>, field: u32, v: u64) {
+    if v != 0 {
+        put_varint(out, u64::from(field) << 3);
+        put_varint(out, v);
+    }
+}

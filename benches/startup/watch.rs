@@ -1,0 +1,157 @@
+//! Watching the receivers: what gobgpd and bird2 hold from the originator, asked through their
+//! CLIs in a thread each, and when they first showed the session up, 99 % of the routes, and all
+//! of them.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::common::bird::Bird;
+use super::common::gobgp::Gobgpd;
+use super::machine::peak_rss_kib;
+use super::{Row, BIRD_PROTOCOL, MAX_PAUSE, MIN_PAUSE};
+
+/// Watches both receivers, a thread each, from `start` until each holds all `n` routes from
+/// `from` (fresh ones when `fresh`); `None` for one that did not by `deadline` or when `abort`
+/// is set (the originator died).
+#[allow(clippy::too_many_arguments)] // one call per scenario; a struct would only rename these
+pub fn watch_receivers(
+    start: Instant,
+    deadline: Duration,
+    gobgpd: &Gobgpd,
+    bird: &Bird,
+    from: IpAddr,
+    n: usize,
+    fresh: bool,
+    abort: &AtomicBool,
+) -> (Times, Times) {
+    let n = n as u64;
+    let done = |h: Held| h.routes == n && (!fresh || h.fresh);
+    // Stale routes count too, so "99 %" means something only on a first start.
+    let most = |h: Held| !fresh && h.routes * 100 >= n * 99;
+    let gobgp = || gobgp_held(gobgpd, from);
+    let bird = || bird_held(bird);
+    std::thread::scope(|s| {
+        let g = s.spawn(move || watch(start, deadline, abort, gobgp, done, most));
+        let b = s.spawn(move || watch(start, deadline, abort, bird, done, most));
+        (
+            g.join().expect("gobgpd watcher"),
+            b.join().expect("bird watcher"),
+        )
+    })
+}
+
+/// What a receiver holds from the originator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Held {
+    /// Routes it holds (stale ones included).
+    pub routes: u64,
+    /// Session Established.
+    pub established: bool,
+    /// Session Established and no graceful restart of the originator pending.
+    pub fresh: bool,
+}
+
+/// When a receiver first showed the session Established, held 99 % of the routes, and all.
+#[derive(Clone, Copy, Default)]
+pub struct Times {
+    pub up: Option<Duration>,
+    pub most: Option<Duration>,
+    pub all: Option<Duration>,
+}
+
+/// Polls `held` until `done`, returning the times from `start` when the answers came back
+/// that first showed `most` and `done`; `None` after `deadline` or once `abort` is set. Pauses three times as long as the last query
+/// took (gobgpd walks its table to count), within [`MIN_PAUSE`, `MAX_PAUSE`].
+fn watch(
+    start: Instant,
+    deadline: Duration,
+    abort: &AtomicBool,
+    mut held: impl FnMut() -> Held,
+    done: impl Fn(Held) -> bool,
+    most: impl Fn(Held) -> bool,
+) -> Times {
+    let mut times = Times::default();
+    loop {
+        let asked = Instant::now();
+        let h = held();
+        let answered = start.elapsed();
+        if times.up.is_none() && h.established {
+            times.up = Some(answered);
+        }
+        if times.most.is_none() && most(h) {
+            times.most = Some(answered);
+        }
+        if done(h) {
+            times.all = Some(answered);
+            return times;
+        }
+        if abort.load(Ordering::SeqCst) {
+            return times;
+        }
+        if answered >= deadline {
+            eprintln!("timeout: still {h:?} after {answered:.1?}");
+            return times;
+        }
+        let pause = (asked.elapsed() * 3).clamp(MIN_PAUSE, MAX_PAUSE);
+        std::thread::sleep(pause.min(deadline - answered));
+    }
+}
+
+/// What gobgpd holds from `from`: its received counter (stale routes included) and whether the
+/// session is Established with End-of-RIB received on it (gobgpd drops the stale routes it
+/// still holds when End-of-RIB comes; its neighbor JSON shows no "peer restarting" state).
+pub fn gobgp_held(gobgpd: &Gobgpd, from: IpAddr) -> Held {
+    let Some(v) = gobgpd.neighbor_json(from) else {
+        return Held::default();
+    };
+    let Some(family) = v["afi_safis"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["state"]["family"]["afi"].as_u64() == Some(1))
+    else {
+        return Held::default();
+    };
+    let established = v["state"]["session_state"].as_u64() == Some(6);
+    let end_of_rib = family["mp_graceful_restart"]["state"]["end_of_rib_received"] == true;
+    Held {
+        routes: family["state"]["received"].as_u64().unwrap_or(0),
+        established,
+        fresh: established && end_of_rib,
+    }
+}
+
+/// UPDATE messages gobgpd has received from `from`, over every session so far.
+pub fn gobgp_updates(gobgpd: &Gobgpd, from: IpAddr) -> Option<u64> {
+    gobgpd.neighbor_json(from)?["state"]["messages"]["received"]["update"].as_u64()
+}
+
+/// Fills in what the receivers show after a scenario: their peak RSS, and how many UPDATE
+/// messages gobgpd received since it had counted `updates_before`.
+pub fn receiver_stats(row: &mut Row, gobgpd: &Gobgpd, bird: &Bird, from: IpAddr, before: u64) {
+    row.gobgpd_rss_kib = peak_rss_kib(gobgpd.pid());
+    row.bird_rss_kib = peak_rss_kib(bird.pid());
+    row.gobgpd_updates = gobgp_updates(gobgpd, from).map(|u| u.saturating_sub(before));
+}
+
+/// What bird holds from the originator: the imported count of its channel, and whether the
+/// session is Established with no graceful restart pending.
+pub fn bird_held(bird: &Bird) -> Held {
+    let out = bird.birdc(&["show", "protocols", "all", BIRD_PROTOCOL]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let routes = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("Routes:"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let established = text
+        .lines()
+        .any(|l| l.trim_start().starts_with("BGP state:") && l.contains("Established"));
+    Held {
+        routes,
+        established,
+        fresh: established && !text.contains("graceful restart active"),
+    }
+}
