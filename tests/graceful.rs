@@ -38,7 +38,7 @@ fn kill_9_keeps_our_routes_at_gobgpd_and_bird_and_the_restart_refreshes_them_wit
         });
         baton.kill();
         poll::until_true(SESSION_UP, "gobgpd to mark our routes stale", || {
-            t.held().gobgp_stale == 2 * N
+            t.held_in_detail().gobgp_stale == 2 * N
         });
         assert!(t
             .bird
