@@ -53,7 +53,13 @@ fn table_held(t: &GrLab) {
 }
 
 /// Counts TCP connects from `host` to `to` in a tight loop until stopped: (attempts, refused).
-fn connect_loop(host: &Host, to: SocketAddr, stop: &AtomicBool, tries: &AtomicUsize, refused: &AtomicUsize) {
+fn connect_loop(
+    host: &Host,
+    to: SocketAddr,
+    stop: &AtomicBool,
+    tries: &AtomicUsize,
+    refused: &AtomicUsize,
+) {
     let file = std::fs::File::open(format!("/var/run/netns/{}", host.ns)).expect("netns");
     nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
     let start = Instant::now();
@@ -89,8 +95,13 @@ fn upgrade_to_another_build_flaps_nothing_and_refuses_no_connection() {
             })
         });
         s.spawn(|| connect_loop(&client, listener, &stop, &tries, &refused));
-        let result = upgrade(&baton, &["--binary", next.to_str().unwrap(), "--timeout", "90"]);
-        poll::until_true(TABLE_ARRIVES, "peers to hold every route fresh", || t.all_fresh());
+        let result = upgrade(
+            &baton,
+            &["--binary", next.to_str().unwrap(), "--timeout", "90"],
+        );
+        poll::until_true(TABLE_ARRIVES, "peers to hold every route fresh", || {
+            t.all_fresh()
+        });
         monitor.stop();
         stop.store(true, Ordering::SeqCst);
         result
@@ -99,13 +110,23 @@ fn upgrade_to_another_build_flaps_nothing_and_refuses_no_connection() {
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["peers"].as_array().unwrap().len(), 3, "{report}");
     let after = status(&baton);
-    assert_eq!(after["generation"], before["generation"].as_u64().unwrap() + 1);
+    assert_eq!(
+        after["generation"],
+        before["generation"].as_u64().unwrap() + 1
+    );
     assert_ne!(after["version"], before["version"]);
     assert_eq!(after["binary"], next.display().to_string());
     assert_eq!(after["supervisor_pid"], before["supervisor_pid"]);
     monitor.assert_no_gap("our routes at gobgpd and bird during the upgrade");
-    assert!(tries.load(Ordering::SeqCst) > 20, "the connect loop barely ran");
-    assert_eq!(refused.load(Ordering::SeqCst), 0, "connections refused during the upgrade");
+    assert!(
+        tries.load(Ordering::SeqCst) > 20,
+        "the connect loop barely ran"
+    );
+    assert_eq!(
+        refused.load(Ordering::SeqCst),
+        0,
+        "connections refused during the upgrade"
+    );
     eprintln!("upgrade report: {report}");
 }
 
@@ -146,13 +167,20 @@ fn failed_upgrades_leave_the_running_speaker_untouched() {
             assert!(!ok, "upgrade to {binary} succeeded: {text}");
             assert_eq!(report["ok"], false, "{text}");
             let reason = report["reason"].as_str().unwrap_or_default();
-            assert!(reason.contains(why), "{binary}: reason {reason:?} lacks {why:?}");
+            assert!(
+                reason.contains(why),
+                "{binary}: reason {reason:?} lacks {why:?}"
+            );
             assert!(started.elapsed() < Duration::from_secs(20));
             let now = status(&baton);
             assert_eq!(now["speaker_pid"], before["speaker_pid"], "{binary}");
             assert_eq!(now["version"], before["version"], "{binary}");
             assert_eq!(now["last_upgrade"]["ok"], false);
-            assert_eq!(established(&baton), sessions, "sessions dropped by {binary}");
+            assert_eq!(
+                established(&baton),
+                sessions,
+                "sessions dropped by {binary}"
+            );
         }
         monitor.stop();
     });
@@ -168,10 +196,17 @@ fn a_second_upgrade_is_refused_while_one_runs() {
     std::fs::write(&hang, "#!/bin/sh\nexec sleep 600\n").unwrap();
     std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::thread::scope(|s| {
-        let first = s.spawn(|| upgrade(&baton, &["--binary", hang.to_str().unwrap(), "--timeout", "6"]));
-        poll::until_true(Duration::from_secs(10), "the first upgrade to be running", || {
-            status(&baton)["upgrading"] == true
+        let first = s.spawn(|| {
+            upgrade(
+                &baton,
+                &["--binary", hang.to_str().unwrap(), "--timeout", "6"],
+            )
         });
+        poll::until_true(
+            Duration::from_secs(10),
+            "the first upgrade to be running",
+            || status(&baton)["upgrading"] == true,
+        );
         let (ok, _, text) = upgrade(&baton, &["--timeout", "5"]);
         assert!(!ok);
         assert!(text.contains("already in progress"), "{text}");
@@ -187,17 +222,25 @@ fn an_old_speaker_that_does_not_let_go_is_killed_and_the_upgrade_completes() {
     table_held(&t);
     let old = status(&baton)["speaker_pid"].as_u64().unwrap() as i32;
     // A frozen speaker cannot quiesce.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(old), nix::sys::signal::Signal::SIGSTOP)
-        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
     let next = second_build(t.lab.dir());
-    let (ok, report, text) = upgrade(&baton, &["--binary", next.to_str().unwrap(), "--timeout", "90"]);
+    let (ok, report, text) = upgrade(
+        &baton,
+        &["--binary", next.to_str().unwrap(), "--timeout", "90"],
+    );
     assert!(ok, "{text}");
     assert_eq!(report["ok"], true);
     assert!(
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(old), None).is_err(),
         "the old speaker still exists"
     );
-    poll::until_true(TABLE_ARRIVES, "peers to hold every route fresh", || t.all_fresh());
+    poll::until_true(TABLE_ARRIVES, "peers to hold every route fresh", || {
+        t.all_fresh()
+    });
 }
 
 #[test]
@@ -216,14 +259,19 @@ fn a_killed_speaker_is_restarted_at_once_and_peers_never_withdraw() {
             })
         });
         let killed = Instant::now();
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(old), nix::sys::signal::Signal::SIGKILL)
-            .unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(old),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
         poll::until_true(Duration::from_secs(10), "a new speaker", || {
             let s = status(&baton);
             s["generation"].as_u64() > before["generation"].as_u64() && s["speaker_pid"].is_u64()
         });
         let restarted_after = killed.elapsed();
-        poll::until_true(TABLE_ARRIVES, "peers to hold every route fresh", || t.all_fresh());
+        poll::until_true(TABLE_ARRIVES, "peers to hold every route fresh", || {
+            t.all_fresh()
+        });
         let eor: Vec<(IpAddr, u64)> = baton
             .ctl(&["neighbor"])
             .as_array()
@@ -240,9 +288,15 @@ fn a_killed_speaker_is_restarted_at_once_and_peers_never_withdraw() {
         (restarted_after, eor)
     });
     monitor.assert_no_gap("our routes while the speaker was killed and restarted");
-    assert!(restarted_after < Duration::from_secs(5), "restarted after {restarted_after:?}");
+    assert!(
+        restarted_after < Duration::from_secs(5),
+        "restarted after {restarted_after:?}"
+    );
     for (peer, ms) in eor {
-        assert!(ms < 5_000, "{peer}: End-of-RIB {ms} ms after Established with {N} routes");
+        assert!(
+            ms < 5_000,
+            "{peer}: End-of-RIB {ms} ms after Established with {N} routes"
+        );
     }
     assert_eq!(status(&baton)["crashes"], 1);
 }
@@ -259,16 +313,30 @@ fn a_route_added_at_run_time_survives_kill_9_of_speaker_and_supervisor() {
     let t = GrLab::new(10, 120, 120);
     let mut baton = t.start_baton();
     table_held(&t);
-    let out = baton.ctl_output(&["route", "add", "203.0.113.0/24", "community", "65001:7", "med", "7"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = baton.ctl_output(&[
+        "route",
+        "add",
+        "203.0.113.0/24",
+        "community",
+        "65001:7",
+        "med",
+        "7",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     poll::until_true(TABLE_ARRIVES, "gobgpd to hold the run-time route", || {
         gobgp_holds(&t, "203.0.113.0/24")
     });
     let speaker = status(&baton)["speaker_pid"].as_u64().unwrap() as i32;
     baton.kill();
-    poll::until_true(Duration::from_secs(5), "the speaker to die with its supervisor", || {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(speaker), None).is_err()
-    });
+    poll::until_true(
+        Duration::from_secs(5),
+        "the speaker to die with its supervisor",
+        || nix::sys::signal::kill(nix::unistd::Pid::from_raw(speaker), None).is_err(),
+    );
     let baton = t.restart_baton();
     poll::until_true(TABLE_ARRIVES, "the run-time route back, fresh", || {
         gobgp_holds(&t, "203.0.113.0/24") && t.all_fresh()
@@ -292,10 +360,15 @@ fn corrupt_then_restart(damage: fn(&Path)) {
     let baton = t.restart_baton();
     let problems = poll::until(Duration::from_secs(15), "the speaker to run", || {
         let s = status(&baton);
-        s["speaker_pid"].is_u64().then(|| s["state_problems"].clone())
+        s["speaker_pid"]
+            .is_u64()
+            .then(|| s["state_problems"].clone())
     });
     let text = problems.to_string();
-    assert!(text.contains("intent.state") && text.contains(".prev"), "{problems}");
+    assert!(
+        text.contains("intent.state") && text.contains(".prev"),
+        "{problems}"
+    );
     // The previous good copy had the first route only.
     poll::until_true(TABLE_ARRIVES, "the route from the last good state", || {
         gobgp_holds(&t, "198.51.100.0/24") && t.all_held(&t.held())

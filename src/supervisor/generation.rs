@@ -135,7 +135,9 @@ impl Generation {
                 return Err(format!(
                     "{} did not answer the handoff within {} s",
                     binary.display(),
-                    handshake_deadline.saturating_duration_since(launched).as_secs()
+                    handshake_deadline
+                        .saturating_duration_since(launched)
+                        .as_secs()
                 ));
             }
         };
