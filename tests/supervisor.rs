@@ -424,12 +424,17 @@ fn an_upgrade_takes_up_a_changed_listener_set() {
     assert!(refused_from(&client, added));
     let old = format!("listen = [\"{kept}\", \"{dropped}\"]");
     assert!(t.toml.contains(&old), "the lab's listen line changed");
-    let new_config = t.toml.replace(&old, &format!("listen = [\"{kept}\", \"{added}\"]"));
+    let new_config = t
+        .toml
+        .replace(&old, &format!("listen = [\"{kept}\", \"{added}\"]"));
     std::fs::write(&t.paths.config, new_config).unwrap();
     let (ok, report, text) = upgrade(&baton, &["--timeout", "60"]);
     assert!(ok, "{text}");
     assert_eq!(report["ok"], true);
     assert!(!refused_from(&client, kept), "the kept listener");
     assert!(!refused_from(&client, added), "the new listener");
-    assert!(refused_from(&client, dropped), "the dropped listener still accepts");
+    assert!(
+        refused_from(&client, dropped),
+        "the dropped listener still accepts"
+    );
 }

@@ -6,6 +6,7 @@ mod control;
 mod intent;
 mod marker;
 mod peer;
+mod rib_saver;
 mod rib_task;
 mod status;
 pub mod supervised;
@@ -20,6 +21,7 @@ use tracing::{info, warn, Instrument};
 
 use crate::config::Config;
 use crate::ctl::{Reply, Request};
+use crate::store::StateDir;
 use crate::wire::{notif, Notification};
 use peer::{PeerEvent, PeerTask};
 use rib_task::RibCmd;
@@ -174,6 +176,13 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     if restarting {
         info!("the previous speaker ended without a deliberate stop (crash, kill or upgrade): restarting gracefully, Restart bit set");
     }
+    let state_dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
+    if let Some(dir) = &state_dir {
+        if restarting {
+            restore_rib(dir, &rib_tx, &config);
+        }
+        tokio::spawn(rib_saver::run(rib_tx.clone(), dir.clone()));
+    }
 
     let mut peers: HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>> = HashMap::new();
     for p in &config.peers {
@@ -240,6 +249,14 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     }
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
+    if ending == Ending::Silent {
+        // The next speaker takes over from this RIB.
+        if let Some(dir) = &state_dir {
+            if let Err(e) = rib_saver::save(&rib_tx, dir, None).await {
+                warn!(error = %e, "cannot save the RIB snapshot");
+            }
+        }
+    }
     let mut waits = Vec::new();
     for tx in peers.values() {
         let (done_tx, done_rx) = oneshot::channel();
@@ -266,6 +283,35 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         Ending::Silent => info!("stopped silently: peers keep our routes (graceful restart)"),
     }
     Ok(ending)
+}
+
+/// After a restart: take the routes peers had sent as stale, until each peer's End-of-RIB or
+/// its selection deferral time (RFC 4724 §4.1).
+fn restore_rib(dir: &StateDir, rib: &mpsc::UnboundedSender<RibCmd>, config: &Config) {
+    match dir.load_rib() {
+        Ok(Some(loaded)) => {
+            for p in &loaded.problems {
+                warn!(problem = %p, "RIB snapshot");
+            }
+            let _ = rib.send(RibCmd::Restore(Box::new(loaded.value)));
+            for p in &config.peers {
+                let (rib, address) = (rib.clone(), p.address);
+                let deferral = std::time::Duration::from_secs(
+                    p.graceful_restart.selection_deferral_time.into(),
+                );
+                tokio::spawn(async move {
+                    tokio::time::sleep(deferral).await;
+                    let families = vec![
+                        crate::wire::Family::IPV4_UNICAST,
+                        crate::wire::Family::IPV6_UNICAST,
+                    ];
+                    let _ = rib.send(RibCmd::PurgeStale(address, families));
+                });
+            }
+        }
+        Ok(None) => {}
+        Err(e) => warn!(error = %e, "RIB snapshot unusable: relearning from the peers"),
+    }
 }
 
 /// Create the control socket (mode 0600), replacing a stale one.
