@@ -356,10 +356,17 @@ fn after_a_restart_we_keep_what_peers_had_sent_as_stale_until_their_end_of_rib()
         baton.adj_in_route(peer, "203.0.113.0/24")
     });
     assert_eq!(restored["stale"], true, "{restored}");
-    assert!(baton.best_route("203.0.113.0/24").is_some(), "stale routes stay usable");
-    poll::until_true(SESSION_UP, "the route fresh after gobgpd's End-of-RIB", || {
-        baton
-            .adj_in_route(peer, "203.0.113.0/24")
-            .is_some_and(|r| r["stale"] == false)
-    });
+    assert!(
+        baton.best_route("203.0.113.0/24").is_some(),
+        "stale routes stay usable"
+    );
+    poll::until_true(
+        SESSION_UP,
+        "the route fresh after gobgpd's End-of-RIB",
+        || {
+            baton
+                .adj_in_route(peer, "203.0.113.0/24")
+                .is_some_and(|r| r["stale"] == false)
+        },
+    );
 }
