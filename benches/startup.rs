@@ -411,7 +411,7 @@ fn measure_baton(
             s.spawn(|| watch_receivers(start, deadline, gobgpd, bird, from, n, fresh, &abort));
         // Bounded by the watchers' own deadline.
         while !watchers.is_finished() {
-            if !baton.daemon().is_running() {
+            if !baton.is_running() {
                 abort.store(true, Ordering::SeqCst);
                 break;
             }

@@ -81,7 +81,7 @@ fn peers_withdraw_when_baton_stays_down_past_its_restart_time() {
 
 #[test]
 fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
-    let mut t = GrLab::new(N, 120, 120);
+    let t = GrLab::new(N, 120, 120);
     let mut baton = t.start_baton();
     poll::until_true(SESSION_UP, "peers to hold every route", || {
         t.all_held(&t.held())
@@ -107,7 +107,7 @@ fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
         .unwrap_or(0);
     assert!(received >= 1, "gobgpd received no NOTIFICATION:\n{text}");
     // gobgpd shows the RFC 9003 message only in its own record of what it received.
-    let log = t.gobgpd.daemon().log();
+    let log = t.gobgpd.log();
     assert!(
         log.lines().any(|l| l.contains("received notification")
             && l.contains("Code=6")
@@ -296,7 +296,7 @@ fn with_the_n_bit_a_deliberate_stop_is_a_hard_reset_and_peers_still_withdraw_at_
     let mut n = GobgpNeighbor::new(a.ipv4.into(), 65001);
     n.graceful_restart = Some(120);
     n.notification = true;
-    let mut gobgpd = Gobgpd::start(
+    let gobgpd = Gobgpd::start(
         &g,
         GobgpConfig {
             asn: 65002,
@@ -322,7 +322,7 @@ fn with_the_n_bit_a_deliberate_stop_is_a_hard_reset_and_peers_still_withdraw_at_
     poll::until_true(Duration::from_secs(3), "gobgpd to withdraw at once", || {
         gobgpd.adj_in(a.ipv4.into(), Family::Ipv4Unicast).is_empty()
     });
-    let log = gobgpd.daemon().log();
+    let log = gobgpd.log();
     assert!(
         log.lines()
             .any(|l| l.contains("received notification") && l.contains("Subcode=9")),

@@ -129,36 +129,6 @@ impl Baton {
         &self.paths
     }
 
-    /// The supervisor's pid.
-    pub fn pid(&self) -> u32 {
-        self.daemon.pid()
-    }
-
-    /// SIGTERM (a deliberate stop: peers get a Cease) and wait for it to exit.
-    pub fn stop(&mut self) {
-        self.daemon.stop();
-    }
-
-    /// SIGKILL the supervisor (its speaker, in the same namespace, is left to the test).
-    pub fn kill(&mut self) {
-        self.daemon.kill();
-    }
-
-    /// The supervisor process, for other signals and exit checks.
-    pub fn daemon(&mut self) -> &mut Daemon {
-        &mut self.daemon
-    }
-
-    /// Its whole log so far.
-    pub fn log(&self) -> String {
-        self.daemon.log()
-    }
-
-    /// Prints the tail of its log.
-    pub fn dump_logs(&self) {
-        self.daemon.dump_logs();
-    }
-
     /// Runs `batonctl --socket SOCK ARGS` in the namespace, whatever its outcome.
     pub fn ctl_output(&self, args: &[&str]) -> Output {
         self.host
@@ -249,5 +219,20 @@ impl Baton {
             .iter()
             .find(|r| r["prefix"] == prefix && r["best"] == true)
             .cloned()
+    }
+}
+
+/// The process: `pid()`, `stop()` (SIGTERM and wait), `kill()` (SIGKILL and wait), `log()`,
+/// `dump_logs()`.
+impl std::ops::Deref for Baton {
+    type Target = Daemon;
+    fn deref(&self) -> &Daemon {
+        &self.daemon
+    }
+}
+
+impl std::ops::DerefMut for Baton {
+    fn deref_mut(&mut self) -> &mut Daemon {
+        &mut self.daemon
     }
 }

@@ -198,31 +198,6 @@ impl Bird {
         &self.config
     }
 
-    /// Its pid.
-    pub fn pid(&self) -> u32 {
-        self.daemon.pid()
-    }
-
-    /// SIGTERM (bird closes its sessions with a Cease) and wait for it to exit.
-    pub fn stop(&mut self) {
-        self.daemon.stop();
-    }
-
-    /// SIGKILL: its peers see the TCP connection drop, with no NOTIFICATION.
-    pub fn kill(&mut self) {
-        self.daemon.kill();
-    }
-
-    /// The process, for other signals and exit checks.
-    pub fn daemon(&mut self) -> &mut Daemon {
-        &mut self.daemon
-    }
-
-    /// Prints the tail of its log.
-    pub fn dump_logs(&self) {
-        self.daemon.dump_logs();
-    }
-
     /// Runs `birdc -s SOCK ARGS`.
     pub fn birdc(&self, args: &[&str]) -> Output {
         Command::new(tool("birdc"))
@@ -501,4 +476,19 @@ fn tuples(text: &str) -> Vec<Vec<u32>> {
                 .collect()
         })
         .collect()
+}
+
+/// The process: `pid()`, `stop()` (SIGTERM and wait), `kill()` (SIGKILL and wait), `log()`,
+/// `dump_logs()`.
+impl std::ops::Deref for Bird {
+    type Target = Daemon;
+    fn deref(&self) -> &Daemon {
+        &self.daemon
+    }
+}
+
+impl std::ops::DerefMut for Bird {
+    fn deref_mut(&mut self) -> &mut Daemon {
+        &mut self.daemon
+    }
 }

@@ -219,31 +219,6 @@ impl Gobgpd {
         &self.config
     }
 
-    /// Its pid.
-    pub fn pid(&self) -> u32 {
-        self.daemon.pid()
-    }
-
-    /// SIGTERM (gobgpd sends Cease to every peer) and wait for it to exit.
-    pub fn stop(&mut self) {
-        self.daemon.stop();
-    }
-
-    /// SIGKILL: its peers see the TCP connection drop, with no NOTIFICATION.
-    pub fn kill(&mut self) {
-        self.daemon.kill();
-    }
-
-    /// The process, for other signals and exit checks.
-    pub fn daemon(&mut self) -> &mut Daemon {
-        &mut self.daemon
-    }
-
-    /// Prints the tail of its log.
-    pub fn dump_logs(&self) {
-        self.daemon.dump_logs();
-    }
-
     /// Runs `gobgp -u 127.0.0.1 -p PORT ARGS` in the namespace.
     pub fn gobgp(&self, args: &[&str]) -> Output {
         let port = self.config.api_port.to_string();
@@ -595,4 +570,19 @@ fn parse_path(prefix: &str, p: &Value) -> GobgpRoute {
     }
     r.next_hop = next_hop.unwrap_or_else(|| panic!("gobgp path without a next hop: {p}"));
     r
+}
+
+/// The process: `pid()`, `stop()` (SIGTERM and wait), `kill()` (SIGKILL and wait), `log()`,
+/// `dump_logs()`.
+impl std::ops::Deref for Gobgpd {
+    type Target = Daemon;
+    fn deref(&self) -> &Daemon {
+        &self.daemon
+    }
+}
+
+impl std::ops::DerefMut for Gobgpd {
+    fn deref_mut(&mut self) -> &mut Daemon {
+        &mut self.daemon
+    }
 }
