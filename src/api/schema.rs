@@ -129,6 +129,8 @@ pub(crate) struct NeighborViewDoc {
     state: String,
     /// Seconds since the session reached Established.
     uptime_secs: Option<u64>,
+    /// Milliseconds from Established to our End-of-RIB written (the whole table before it).
+    end_of_rib_sent_ms: Option<u64>,
     /// The neighbor's BGP identifier, once known.
     remote_id: Option<String>,
     /// Last reason the session went down.

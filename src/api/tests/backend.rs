@@ -150,6 +150,7 @@ pub(super) fn neighbor_view(peer: &Peer, enabled: bool) -> NeighborView {
         description: peer.description.clone(),
         state: if enabled { "Active" } else { "Idle" }.into(),
         uptime_secs: None,
+        end_of_rib_sent_ms: None,
         remote_id: None,
         last_error: None,
         established_count: 0,
