@@ -55,6 +55,10 @@ fn check(config: &Config) -> Result<(), Failure> {
             ),
         ));
     }
+    if let Some(api) = &config.api {
+        api.read_token()
+            .map_err(|message| (FieldPath::key("api").field("token_file"), message))?;
+    }
     if let Some(api) = config.api.as_ref().and_then(|api| api.listen) {
         if let Some(j) = config.global.listen.iter().position(|l| *l == api) {
             return Err((

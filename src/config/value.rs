@@ -123,6 +123,11 @@ pub(super) fn path<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error>
     Ok(path)
 }
 
+/// An optional filesystem path (the key given means the path): not empty.
+pub(super) fn optional_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    path(d).map(Some)
+}
+
 /// The families of a peer: a list with at least one known family name.
 pub(super) fn families<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Family>, D::Error> {
     let families = text_list::deserialize(d)?;
