@@ -5,7 +5,7 @@
 //! The configuration wins for what it names: a run-time route for a prefix the config also
 //! originates is shadowed by the config's. Run-time routes survive restarts and reloads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tracing::warn;
 
@@ -86,14 +86,30 @@ impl IntentKeeper {
         self.routes().into_iter().map(|(r, _)| r).collect()
     }
 
+    /// The source of every originated prefix (the configuration's win, as in
+    /// [`routes`](Self::routes)).
+    pub fn sources(&self) -> HashMap<Prefix, RouteSource> {
+        let api = self
+            .intent
+            .api_routes
+            .iter()
+            .map(|r| (r.prefix, RouteSource::Api));
+        let config = self.intent.config.routes.iter();
+        api.chain(config.map(|r| (r.prefix, RouteSource::Config)))
+            .collect()
+    }
+
     /// Add (or replace) run-time routes; saved and fsynced before this returns Ok.
     pub fn announce(&mut self, routes: Vec<Route>) -> Result<(), String> {
         let mut next = self.intent.clone();
-        for r in routes {
-            next.api_routes.retain(|x| x.prefix != r.prefix);
-            next.api_routes.push(r);
-        }
+        let replaced: HashSet<Prefix> = routes.iter().map(|r| r.prefix).collect();
+        next.api_routes.retain(|x| !replaced.contains(&x.prefix));
+        next.api_routes.extend(routes);
         next.api_routes.sort_by_key(|r| r.prefix);
+        // A prefix given twice: the last one wins (the sort is stable).
+        next.api_routes.reverse();
+        next.api_routes.dedup_by_key(|r| r.prefix);
+        next.api_routes.reverse();
         self.commit(next)
     }
 
@@ -101,7 +117,8 @@ impl IntentKeeper {
     pub fn withdraw(&mut self, prefixes: &[Prefix]) -> Result<usize, String> {
         let mut next = self.intent.clone();
         let before = next.api_routes.len();
-        next.api_routes.retain(|r| !prefixes.contains(&r.prefix));
+        let gone: HashSet<&Prefix> = prefixes.iter().collect();
+        next.api_routes.retain(|r| !gone.contains(&r.prefix));
         let removed = before - next.api_routes.len();
         self.commit(next)?;
         Ok(removed)

@@ -1,6 +1,7 @@
 //! The speaker: wires listeners, peer tasks, the RIB task and the control socket together on
 //! tokio, and stops them the way the operator meant (a deliberate stop sends Cease).
 
+mod api_backend;
 mod conn;
 mod control;
 mod intent;
@@ -87,6 +88,8 @@ pub enum Command {
 pub struct Supervised {
     /// The listening sockets, bound by the supervisor.
     pub listeners: Vec<std::net::TcpListener>,
+    /// The REST API's listening socket, bound by the supervisor (`[api] listen`).
+    pub api_listener: Option<std::net::TcpListener>,
     /// Commands; when the sender goes away (supervisor gone), the speaker ends silently.
     pub commands: mpsc::UnboundedReceiver<Command>,
     /// Fired once the state is loaded and the speaker could go live.
@@ -102,9 +105,14 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(SpeakerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(SpeakerError::Signals)?;
-    let (std_listeners, mut commands, ready) = match supervised {
-        Some(s) => (s.listeners, Some(s.commands), Some(s.ready)),
-        None => (bind_listeners(&config.global.listen)?, None, None),
+    let (std_listeners, api_listener, mut commands, ready) = match supervised {
+        Some(s) => (s.listeners, s.api_listener, Some(s.commands), Some(s.ready)),
+        None => (
+            bind_listeners(&config.global.listen)?,
+            bind_api_listener(&config)?,
+            None,
+            None,
+        ),
     };
     let listeners = std_listeners
         .into_iter()
@@ -195,6 +203,22 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         .map(|l| tokio::spawn(accept_loop(l, peers.clone())))
         .collect();
     info!(asn = config.global.asn, router_id = %config.global.router_id, peers = config.peers.len(), "speaker running");
+    // The API is served only while live: during an upgrade, requests wait in the listener's
+    // queue from the moment the old speaker stops until the new one is activated.
+    let api = match api_listener {
+        Some(l) => {
+            let backend = api_backend::SpeakerBackend::new(ctl.clone(), &config, peers.clone());
+            let router = api_backend::router(&config, Arc::new(backend));
+            match api_backend::ApiServer::start(l, router) {
+                Ok(server) => Some(server),
+                Err(e) => {
+                    warn!(error = %e, "cannot serve the REST API");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
 
     let ending = loop {
         let cmd = async {
@@ -233,6 +257,10 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         }
     };
 
+    // No more API changes; those in flight finish (and are saved) first.
+    if let Some(api) = api {
+        api.stop().await;
+    }
     // Stop accepting first: once every process has closed the listeners, peers are refused
     // at once instead of waiting in the accept queue.
     for a in accepting {
@@ -273,6 +301,14 @@ pub fn bind_control_socket(
     path: &std::path::Path,
 ) -> Result<tokio::net::UnixListener, SpeakerError> {
     control::bind(path)
+}
+
+/// Bind the REST API's listening socket, if `[api] listen` is set (like a BGP listener).
+pub fn bind_api_listener(config: &Config) -> Result<Option<std::net::TcpListener>, SpeakerError> {
+    let Some(addr) = config.api.as_ref().and_then(|a| a.listen) else {
+        return Ok(None);
+    };
+    Ok(bind_listeners(&[addr])?.pop())
 }
 
 /// Bind the BGP listening sockets (SO_REUSEADDR, IPv6 only on IPv6 addresses, non-blocking),

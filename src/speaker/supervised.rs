@@ -37,11 +37,17 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
     };
     let config = with_state_dir(config, accepted.hello.state_dir.clone());
     let mut listeners = Vec::new();
+    let mut api_listener = None;
     for (info, fd) in accepted.listeners {
-        if info.kind == ListenerKind::Bgp {
-            listeners.push(listener_from_fd(fd)?.into_std().map_err(|e| {
+        let to_std = |fd| {
+            listener_from_fd(fd)?.into_std().map_err(|e| {
                 crate::handoff::HandoffError::NotAListener(format!("{}: {e}", info.addr))
-            })?);
+            })
+        };
+        match info.kind {
+            ListenerKind::Bgp => listeners.push(to_std(fd)?),
+            ListenerKind::Api => api_listener = Some(to_std(fd)?),
+            ListenerKind::Other => {}
         }
     }
     info!(
@@ -127,6 +133,7 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
         config,
         Some(Supervised {
             listeners,
+            api_listener,
             commands,
             ready: ready_tx,
         }),
