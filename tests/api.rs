@@ -522,3 +522,117 @@ fn with_a_token_file_requests_need_the_bearer_token() {
         "{log}"
     );
 }
+
+#[test]
+fn a_neighbor_added_disabled_enabled_changed_and_deleted_through_the_api() {
+    let lab = Lab::new();
+    let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+    let mut gobgpd = Gobgpd::start(
+        &g,
+        GobgpConfig {
+            asn: PEER_AS,
+            neighbors: vec![GobgpNeighbor::new(a.ipv4.into(), OUR_AS)],
+            ..GobgpConfig::default()
+        },
+    );
+    let paths = Baton::paths(&a);
+    let mut toml = global_toml(
+        &paths,
+        OUR_AS,
+        &a.ipv4.to_string(),
+        &[format!("{}:179", a.ipv4)],
+    );
+    toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n\n");
+    toml += &format!("[[route]]\nprefix = \"{CONFIG_PREFIX}\"\n\n");
+    let mut baton = Baton::start(&a, &toml);
+    let api = |method: &str, path: &str, body: Option<&Value>| http(&a, method, path, body, None);
+    let neighbor = format!("/v1/neighbors/{}", g.ipv4);
+    let holds_ours = |gobgpd: &Gobgpd| {
+        gobgpd
+            .adj_in(a.ipv4.into(), Family::Ipv4Unicast)
+            .iter()
+            .any(|r| r.prefix == CONFIG_PREFIX)
+    };
+    let established =
+        |gobgpd: &Gobgpd| gobgpd.neighbor_state(a.ipv4.into()).as_deref() == Some("established");
+
+    assert_eq!(api("GET", &neighbor, None).status, 404);
+    let added = api(
+        "POST",
+        "/v1/neighbors",
+        Some(&json!({"address": g.ipv4.to_string(), "remote_as": PEER_AS, "connect_retry": 1})),
+    );
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["families"][0]["family"], "ipv4-unicast");
+    let again = api(
+        "POST",
+        "/v1/neighbors",
+        Some(&json!({"address": g.ipv4.to_string(), "remote_as": PEER_AS})),
+    );
+    assert_eq!(again.status, 409, "{}", again.body);
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to hold our route", || {
+        holds_ours(&gobgpd)
+    });
+
+    // Disabled: a Cease with our message, no session, and it stays so across kill -9.
+    let disabled = api("POST", &format!("{neighbor}/disable"), None);
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    poll::until_true(SESSION_UP, "gobgpd to lose the session", || {
+        !established(&gobgpd)
+    });
+    let view = api("GET", &neighbor, None);
+    assert_eq!(view.body["state"], "Idle", "{}", view.body);
+    assert_eq!(view.body["last_error"], "administratively disabled");
+    // gobgpd shows the RFC 9003 message only in its own record of what it received.
+    let log = gobgpd.daemon().log();
+    assert!(
+        log.lines().any(|l| l.contains("received notification")
+            && l.contains("Subcode=2")
+            && l.contains("Communicated-Reason=\"baton: neighbor disabled\"")),
+        "gobgpd did not record our Cease/Administrative Shutdown with its message"
+    );
+    baton.kill();
+    baton = Baton::spawn_at(&a, paths.clone(), &toml, &[]);
+    baton.wait_ready(Duration::from_secs(30));
+    let view = api("GET", &neighbor, None);
+    assert_eq!(
+        view.status, 200,
+        "the added neighbor is kept: {}",
+        view.body
+    );
+    assert_eq!(view.body["last_error"], "administratively disabled");
+
+    let enabled = api("POST", &format!("{neighbor}/enable"), None);
+    assert_eq!(enabled.status, 200, "{}", enabled.body);
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to hold our route again", || {
+        holds_ours(&gobgpd)
+    });
+
+    // A change restarts the session with the new settings.
+    let changed = api(
+        "PATCH",
+        &neighbor,
+        Some(&json!({"description": "changed", "hold_time": 30})),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["description"], "changed");
+    poll::until_true(SESSION_UP, "the session back with hold time 30", || {
+        gobgpd.neighbor_json(a.ipv4.into()).is_some_and(|n| {
+            n["state"]["session_state"].as_u64() == Some(6)
+                && n["timers"]["state"]["negotiated_hold_time"].as_u64() == Some(30)
+        })
+    });
+
+    let deleted = api("DELETE", &neighbor, None);
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    poll::until_true(SESSION_UP, "gobgpd to lose the session for good", || {
+        !established(&gobgpd)
+    });
+    assert_eq!(api("GET", &neighbor, None).status, 404);
+    assert_eq!(
+        api("GET", "/v1/neighbors", None).body["neighbors"],
+        json!([])
+    );
+}

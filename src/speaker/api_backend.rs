@@ -6,7 +6,6 @@
 //! Also here: serving the API while the speaker is live ([`ApiServer`]), so an upgrade hands
 //! the socket from the old speaker to the new one without refusing a connection.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,13 +13,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use super::control::Ctl;
-use super::intent::{IntentKeeper, RouteSource};
+use super::intent::{IntentKeeper, PeerSource, RouteSource};
 use super::peer::PeerEvent;
+use super::peer_set::PeerSet;
 use super::rib_task::RibCmd;
 use crate::api::{
     AnnounceReport, ApiError, ApiOptions, Backend, BackendError, PeerPatch, StatusView,
@@ -28,7 +28,7 @@ use crate::api::{
 };
 use crate::config::{Config, Peer, Route};
 use crate::ctl::{NeighborView, RouteView};
-use crate::wire::{Family, Prefix};
+use crate::wire::{notif, Family, Notification, Prefix};
 
 /// How long a stopping speaker waits for API requests in flight to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,17 +39,14 @@ pub struct SpeakerBackend {
     asn: u32,
     router_id: Ipv4Addr,
     started: Instant,
-    /// The peer tasks, for what only they can do (ask a peer for its routes again).
-    peers: HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>>,
+    /// The peer tasks, started and stopped as neighbors are added, enabled, disabled, changed
+    /// or deleted.
+    peers: PeerSet,
 }
 
 impl SpeakerBackend {
     /// A backend over `ctl` for the speaker configured by `config`, with its peer tasks.
-    pub fn new(
-        ctl: Ctl,
-        config: &Config,
-        peers: HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>>,
-    ) -> SpeakerBackend {
+    pub fn new(ctl: Ctl, config: &Config, peers: PeerSet) -> SpeakerBackend {
         SpeakerBackend {
             ctl,
             asn: config.global.asn,
@@ -59,12 +56,26 @@ impl SpeakerBackend {
         }
     }
 
-    fn known(&self, addr: IpAddr) -> Result<&Peer, BackendError> {
+    /// The neighbor at `addr`: its settings, where it comes from, whether it is enabled.
+    fn known(&self, addr: IpAddr) -> Result<(Peer, PeerSource, bool), BackendError> {
         self.ctl
-            .peers
-            .iter()
-            .find(|p| p.address == addr)
+            .intent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .peer(addr)
             .ok_or(BackendError::UnknownNeighbor(addr))
+    }
+
+    /// The neighbor at `addr`, refused (409) if the configuration file names it: what the file
+    /// says is changed in the file.
+    fn added_at_run_time(&self, addr: IpAddr, what: &str) -> Result<(Peer, bool), BackendError> {
+        match self.known(addr)? {
+            (_, PeerSource::Config, _) => Err(BackendError::Conflict {
+                field: None,
+                message: format!("neighbor {addr} is in the configuration file: {what} it there"),
+            }),
+            (peer, PeerSource::Api, enabled) => Ok((peer, enabled)),
+        }
     }
 
     async fn rib_call<T>(
@@ -157,7 +168,7 @@ impl Backend for SpeakerBackend {
             asn: self.asn,
             router_id: self.router_id,
             uptime_secs: self.started.elapsed().as_secs(),
-            neighbors: self.ctl.peers.len(),
+            neighbors: self.ctl.peers().len(),
             established,
             config_routes,
             api_routes,
@@ -184,37 +195,99 @@ impl Backend for SpeakerBackend {
     }
 
     async fn add_neighbor(&self, peer: Peer) -> Result<NeighborView, BackendError> {
-        if self.known(peer.address).is_ok() {
-            return Err(BackendError::DuplicateNeighbor(peer.address));
-        }
-        Err(not_yet("adding neighbors at run time"))
+        let _turn = self.peers.changing().await;
+        let addr = peer.address;
+        let saved = peer.clone();
+        self.change_intent(move |keeper| {
+            if keeper.peer(addr).is_some() {
+                return Err(BackendError::DuplicateNeighbor(addr));
+            }
+            keeper.put_peer(saved).map_err(BackendError::Unavailable)?;
+            Ok(((), false))
+        })
+        .await?;
+        self.peers.start(peer, false);
+        self.neighbor(addr).await
     }
 
     async fn update_neighbor(
         &self,
         addr: IpAddr,
-        _patch: PeerPatch,
+        patch: PeerPatch,
     ) -> Result<NeighborView, BackendError> {
-        self.known(addr)?;
-        Err(not_yet("changing neighbors at run time"))
+        let _turn = self.peers.changing().await;
+        let (old, enabled) = self.added_at_run_time(addr, "change")?;
+        let mut new = old.clone();
+        patch.apply(&mut new);
+        crate::config::check_peer(&new, crate::config::FieldPath::default()).map_err(
+            |(field, message)| BackendError::Invalid {
+                field: Some(field.to_string()).filter(|f| !f.is_empty()),
+                message,
+            },
+        )?;
+        if new != old {
+            let saved = new.clone();
+            self.change_intent(move |keeper| {
+                keeper.put_peer(saved).map_err(BackendError::Unavailable)?;
+                Ok(((), false))
+            })
+            .await?;
+            if enabled {
+                let cease = Notification::new(notif::CEASE, notif::OTHER_CONFIG_CHANGE);
+                self.peers.stop(addr, Some(cease)).await;
+                self.peers.start(new, false);
+            }
+        }
+        self.neighbor(addr).await
     }
 
     async fn delete_neighbor(&self, addr: IpAddr) -> Result<(), BackendError> {
-        self.known(addr)?;
-        Err(not_yet("deleting neighbors at run time"))
+        let _turn = self.peers.changing().await;
+        self.added_at_run_time(addr, "delete")?;
+        self.change_intent(move |keeper| {
+            keeper
+                .remove_peer(addr)
+                .map_err(BackendError::Unavailable)?;
+            Ok(((), false))
+        })
+        .await?;
+        let cease = Notification::new(notif::CEASE, notif::PEER_DECONFIGURED);
+        self.peers.stop(addr, Some(cease)).await;
+        self.ctl.status.remove(addr);
+        Ok(())
     }
 
-    async fn set_enabled(&self, addr: IpAddr, _enabled: bool) -> Result<(), BackendError> {
-        self.known(addr)?;
-        Err(not_yet("enabling and disabling neighbors at run time"))
+    async fn set_enabled(&self, addr: IpAddr, enabled: bool) -> Result<(), BackendError> {
+        let _turn = self.peers.changing().await;
+        let (peer, _, was) = self.known(addr)?;
+        if was != enabled {
+            self.change_intent(move |keeper| {
+                keeper
+                    .set_enabled(addr, enabled)
+                    .map_err(BackendError::Unavailable)?;
+                Ok(((), false))
+            })
+            .await?;
+        }
+        let running = self.peers.get(addr).is_some();
+        if enabled && !running {
+            self.peers.start(peer, false);
+        } else if !enabled && running {
+            let cease = Notification::cease_with_message(notif::ADMIN_SHUTDOWN, DISABLE_MESSAGE);
+            self.peers.stop(addr, Some(cease)).await;
+            self.ctl
+                .status
+                .update(addr, |s| s.last_error = Some(super::DISABLED.into()));
+        }
+        Ok(())
     }
 
     async fn soft_reset(&self, addr: IpAddr) -> Result<(), BackendError> {
         self.known(addr)?;
-        let task = self
-            .peers
-            .get(&addr)
-            .ok_or_else(|| BackendError::Unavailable(format!("no task runs {addr}")))?;
+        let task = self.peers.get(addr).ok_or_else(|| BackendError::Conflict {
+            field: None,
+            message: format!("neighbor {addr} is disabled"),
+        })?;
         let (tx, rx) = oneshot::channel();
         task.send(PeerEvent::AskRefresh(tx))
             .map_err(|_| BackendError::Unavailable(format!("the task of {addr} has ended")))?;
@@ -360,9 +433,8 @@ impl Backend for SpeakerBackend {
     }
 }
 
-fn not_yet(what: &str) -> BackendError {
-    BackendError::Unavailable(format!("not implemented yet: {what}"))
-}
+/// The message of the Cease / Administrative Shutdown a disabled neighbor gets (RFC 9003).
+const DISABLE_MESSAGE: &str = "baton: neighbor disabled";
 
 /// The REST API, served on its listener from when the speaker goes live until it stops.
 pub struct ApiServer {

@@ -7,7 +7,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::intent::{IntentKeeper, RouteSource};
+use super::intent::{IntentKeeper, PeerSource, RouteSource};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use super::SpeakerError;
@@ -33,8 +33,6 @@ pub fn bind(path: &Path) -> Result<UnixListener, SpeakerError> {
 /// What the control requests read: the configured peers, their status, and the RIB task.
 #[derive(Clone)]
 pub struct Ctl {
-    /// Configured peers, in config order.
-    pub peers: Vec<Peer>,
     /// Live session status.
     pub status: StatusBoard,
     /// The RIB task.
@@ -80,7 +78,17 @@ impl Ctl {
         }
     }
 
-    /// Every configured peer's view (config order): session status and route counters.
+    /// Every peer (the configuration's in file order, then those added at run time), with its
+    /// source and whether it is enabled.
+    pub fn peers(&self) -> Vec<(Peer, PeerSource, bool)> {
+        self.intent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .peers()
+    }
+
+    /// Every peer's view (the order of [`peers`](Self::peers)): session status and route
+    /// counters.
     pub async fn neighbor_views(&self) -> Result<Vec<NeighborView>, String> {
         let gone = "the RIB task is not running".to_string();
         let (tx, rx) = oneshot::channel();
@@ -90,9 +98,9 @@ impl Ctl {
         let counters = rx.await.map_err(|_| gone)?;
         let snapshot = self.status.snapshot();
         let views = self
-            .peers
+            .peers()
             .iter()
-            .map(|p| {
+            .map(|(p, _, _)| {
                 let s = snapshot.get(&p.address).cloned().unwrap_or_default();
                 NeighborView {
                     address: p.address,

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tracing::warn;
 
-use crate::config::{Config, Route};
+use std::net::IpAddr;
+
+use crate::config::{Config, Peer, Route};
 use crate::store::{Intent, StateDir};
 use crate::wire::Prefix;
 
@@ -17,6 +19,15 @@ use crate::wire::Prefix;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteSource {
     /// `[[route]]` in the configuration.
+    Config,
+    /// Added at run time.
+    Api,
+}
+
+/// Where a peer of the intent comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerSource {
+    /// `[[peer]]` in the configuration.
     Config,
     /// Added at run time.
     Api,
@@ -97,6 +108,60 @@ impl IntentKeeper {
         let config = self.intent.config.routes.iter();
         api.chain(config.map(|r| (r.prefix, RouteSource::Config)))
             .collect()
+    }
+
+    /// Every peer with its source and whether it is enabled: the config's, in file order, then
+    /// the run-time ones (by address) for addresses the config does not name.
+    pub fn peers(&self) -> Vec<(Peer, PeerSource, bool)> {
+        let config = &self.intent.config.peers;
+        let configured = |a: IpAddr| config.iter().any(|p| p.address == a);
+        let enabled = |a: IpAddr| !self.intent.disabled_peers.contains(&a);
+        let mut api: Vec<&Peer> = self
+            .intent
+            .api_peers
+            .iter()
+            .filter(|p| !configured(p.address))
+            .collect();
+        api.sort_by_key(|p| p.address);
+        config
+            .iter()
+            .map(|p| (p, PeerSource::Config))
+            .chain(api.into_iter().map(|p| (p, PeerSource::Api)))
+            .map(|(p, source)| (p.clone(), source, enabled(p.address)))
+            .collect()
+    }
+
+    /// The peer at `addr`, with its source and whether it is enabled.
+    pub fn peer(&self, addr: IpAddr) -> Option<(Peer, PeerSource, bool)> {
+        self.peers().into_iter().find(|(p, _, _)| p.address == addr)
+    }
+
+    /// Add or replace a run-time peer; saved before this returns Ok.
+    pub fn put_peer(&mut self, peer: Peer) -> Result<(), String> {
+        let mut next = self.intent.clone();
+        next.api_peers.retain(|p| p.address != peer.address);
+        next.api_peers.push(peer);
+        next.api_peers.sort_by_key(|p| p.address);
+        self.commit(next)
+    }
+
+    /// Remove a run-time peer (and its disabled mark); saved before this returns Ok.
+    pub fn remove_peer(&mut self, addr: IpAddr) -> Result<(), String> {
+        let mut next = self.intent.clone();
+        next.api_peers.retain(|p| p.address != addr);
+        next.disabled_peers.retain(|a| *a != addr);
+        self.commit(next)
+    }
+
+    /// Mark a peer enabled or disabled; saved before this returns Ok.
+    pub fn set_enabled(&mut self, addr: IpAddr, enabled: bool) -> Result<(), String> {
+        let mut next = self.intent.clone();
+        next.disabled_peers.retain(|a| *a != addr);
+        if !enabled {
+            next.disabled_peers.push(addr);
+            next.disabled_peers.sort();
+        }
+        self.commit(next)
     }
 
     /// Add (or replace) run-time routes; saved and fsynced before this returns Ok.

@@ -7,22 +7,22 @@ mod control;
 mod intent;
 mod marker;
 mod peer;
+mod peer_set;
 mod rib_task;
 mod status;
 pub mod supervised;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{info, warn, Instrument};
+use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::ctl::{Reply, Request};
 use crate::wire::{notif, Notification};
-use peer::{PeerEvent, PeerTask};
+use peer_set::PeerSet;
 use rib_task::RibCmd;
 use status::StatusBoard;
 
@@ -99,6 +99,9 @@ pub struct Supervised {
 /// The message sent with Cease / Administrative Shutdown on a deliberate stop (RFC 9003).
 pub const SHUTDOWN_MESSAGE: &str = "baton: administrative shutdown";
 
+/// Why a disabled peer has no session, as its status says.
+const DISABLED: &str = "administratively disabled";
+
 /// Run the speaker: standalone (binds its listeners and control socket, runs until SIGTERM or
 /// SIGINT) or under a supervisor.
 pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Ending, SpeakerError> {
@@ -136,7 +139,6 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     let _ = rib_tx.send(RibCmd::SetOriginated(originated));
     let status = StatusBoard::default();
     let ctl = control::Ctl {
-        peers: config.peers.clone(),
         status: status.clone(),
         rib: rib_tx.clone(),
         intent: intent.clone(),
@@ -183,26 +185,26 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         info!("the previous speaker ended without a deliberate stop (crash, kill or upgrade): restarting gracefully, Restart bit set");
     }
 
-    let mut peers: HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>> = HashMap::new();
-    for p in &config.peers {
+    let peers = PeerSet::new(
+        config.global.asn,
+        config.global.router_id,
+        rib_tx.clone(),
+        status.clone(),
+    );
+    let all_peers = ctl.peers();
+    for (p, _, enabled) in &all_peers {
         status.update(p.address, |_| {});
-        let (task, tx) = PeerTask::new(
-            p.clone(),
-            config.global.asn,
-            config.global.router_id,
-            restarting,
-            rib_tx.clone(),
-            status.clone(),
-        );
-        let span = tracing::info_span!("peer", peer = %p.address);
-        tokio::spawn(task.run().instrument(span));
-        peers.insert(p.address, tx);
+        if *enabled {
+            peers.start(p.clone(), restarting);
+        } else {
+            status.update(p.address, |s| s.last_error = Some(DISABLED.into()));
+        }
     }
     let accepting: Vec<_> = listeners
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(l, peers.clone())))
         .collect();
-    info!(asn = config.global.asn, router_id = %config.global.router_id, peers = config.peers.len(), "speaker running");
+    info!(asn = config.global.asn, router_id = %config.global.router_id, peers = all_peers.len(), "speaker running");
     // The API is served only while live: during an upgrade, requests wait in the listener's
     // queue from the moment the old speaker stops until the new one is activated.
     let api = match api_listener {
@@ -268,19 +270,7 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     }
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
-    let mut waits = Vec::new();
-    for tx in peers.values() {
-        let (done_tx, done_rx) = oneshot::channel();
-        if tx
-            .send(PeerEvent::Stop(notification.clone(), done_tx))
-            .is_ok()
-        {
-            waits.push(done_rx);
-        }
-    }
-    for w in waits {
-        let _ = w.await;
-    }
+    peers.stop_all(notification).await;
     drop(rib_tx);
     rib.abort();
     if commands.is_none() {
@@ -337,11 +327,9 @@ pub fn bind_listeners(addrs: &[SocketAddr]) -> Result<Vec<std::net::TcpListener>
         .collect()
 }
 
-/// Hand each accepted connection to the task of the peer it comes from; refuse strangers.
-async fn accept_loop(
-    listener: TcpListener,
-    peers: HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>>,
-) {
+/// Hand each accepted connection to the task of the peer it comes from; refuse strangers
+/// (and disabled peers).
+async fn accept_loop(listener: TcpListener, peers: PeerSet) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
@@ -349,10 +337,10 @@ async fn accept_loop(
                     IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
                     v4 => v4,
                 };
-                match peers.get(&ip) {
+                match peers.get(ip) {
                     Some(tx) => {
                         let _ = stream.set_nodelay(true);
-                        let _ = tx.send(PeerEvent::Incoming(stream));
+                        let _ = tx.send(peer::PeerEvent::Incoming(stream));
                     }
                     None => warn!(%from, "connection from an unconfigured address refused"),
                 }
