@@ -10,12 +10,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use common::baton::{global_toml, peer_toml, Baton};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, GobgpRoute, Gobgpd};
+use common::gr_lab::gr_toml;
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 
@@ -52,15 +54,24 @@ struct ApiLab {
 }
 
 impl ApiLab {
-    /// `api_extra`: more lines of the `[api]` table.
-    fn new(api_extra: &str) -> ApiLab {
+    /// Without graceful restart: gobgpd drops our routes as soon as the session goes.
+    fn new() -> ApiLab {
+        ApiLab::with(false)
+    }
+
+    /// With graceful restart on both sides (needed for an upgrade without a flap), or not.
+    fn with(graceful_restart: bool) -> ApiLab {
         let lab = Lab::new();
         let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+        let mut neighbor = GobgpNeighbor::new(a.ipv4.into(), OUR_AS);
+        if graceful_restart {
+            neighbor.graceful_restart = Some(120);
+        }
         let gobgpd = Gobgpd::start(
             &g,
             GobgpConfig {
                 asn: PEER_AS,
-                neighbors: vec![GobgpNeighbor::new(a.ipv4.into(), OUR_AS)],
+                neighbors: vec![neighbor],
                 ..GobgpConfig::default()
             },
         );
@@ -71,8 +82,11 @@ impl ApiLab {
             &a.ipv4.to_string(),
             &[format!("{}:179", a.ipv4)],
         );
-        toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n{api_extra}\n\n");
+        toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n\n");
         toml += &peer_toml(g.ipv4.into(), PEER_AS, "ipv4-unicast", "");
+        if graceful_restart {
+            toml += &gr_toml(120, "");
+        }
         toml += &format!("[[route]]\nprefix = \"{CONFIG_PREFIX}\"\n\n");
         let baton = Baton::start(&a, &toml);
         gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
@@ -223,7 +237,7 @@ fn batch_prefix(i: usize) -> String {
 
 #[test]
 fn an_announced_route_reaches_gobgpd_with_exactly_its_attributes_and_a_delete_withdraws_it() {
-    let t = ApiLab::new("");
+    let t = ApiLab::new();
     let prefix = "198.18.200.0/24";
     let reply = t.request(
         "POST",
@@ -348,7 +362,7 @@ fn an_announced_route_reaches_gobgpd_with_exactly_its_attributes_and_a_delete_wi
 
 #[test]
 fn a_batch_of_10000_routes_arrives_whole_and_leaves_whole() {
-    let t = ApiLab::new("");
+    let t = ApiLab::new();
     let n = 10_000;
     let routes: Vec<Value> = (0..n)
         .map(|i| json!({"prefix": batch_prefix(i), "communities": ["65001:100"]}))
@@ -382,7 +396,7 @@ fn a_batch_of_10000_routes_arrives_whole_and_leaves_whole() {
 
 #[test]
 fn a_refused_request_names_the_field_and_changes_nothing() {
-    let t = ApiLab::new("");
+    let t = ApiLab::new();
     // One bad value in a batch: the whole batch is refused.
     let bad = json!({"routes": [
         {"prefix": "198.18.210.0/24"},
@@ -448,7 +462,7 @@ fn a_refused_request_names_the_field_and_changes_nothing() {
 
 #[test]
 fn an_acknowledged_announce_survives_kill_9_of_the_whole_daemon() {
-    let mut t = ApiLab::new("");
+    let mut t = ApiLab::new();
     let prefix = "198.18.230.0/24";
     let speaker = t.baton.ctl(&["status"])["speaker_pid"]
         .as_u64()
@@ -634,5 +648,102 @@ fn a_neighbor_added_disabled_enabled_changed_and_deleted_through_the_api() {
     assert_eq!(
         api("GET", "/v1/neighbors", None).body["neighbors"],
         json!([])
+    );
+}
+
+#[test]
+fn during_an_upgrade_api_requests_wait_for_the_new_speaker_and_no_acknowledged_change_is_lost() {
+    let t = ApiLab::with(true);
+    // A second build: the same program with bytes appended, so it reports another version.
+    let next = t.a.dir().join("batond-next");
+    let mut bytes = std::fs::read(env!("CARGO_BIN_EXE_batond")).expect("read batond");
+    bytes.extend_from_slice(b"\nbaton test build 2\n");
+    std::fs::write(&next, bytes).expect("write the second build");
+    std::fs::set_permissions(&next, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let old_version = t.get("/v1/status").body["version"].clone();
+
+    let stop = AtomicBool::new(false);
+    let (upgrade, acknowledged, versions) = std::thread::scope(|s| {
+        let client = s.spawn(|| {
+            let (mut acknowledged, mut versions) = (Vec::new(), Vec::new());
+            // Bounded: stops when told, or after 5,000 routes.
+            for i in 0..5_000 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let prefix = format!("198.19.{}.{}/32", 128 + i / 256, i % 256);
+                let reply = t.request("POST", "/v1/routes", Some(&json!({ "prefix": prefix })));
+                assert_eq!(reply.status, 200, "route {i}: {}", reply.body);
+                acknowledged.push(prefix);
+                let status = t.get("/v1/status");
+                assert_eq!(status.status, 200, "{}", status.body);
+                versions.push(status.body["version"].clone());
+            }
+            (acknowledged, versions)
+        });
+        // Let the client get going on the old speaker first.
+        poll::until_true(
+            ROUTE_ARRIVES,
+            "the client to announce through the old speaker",
+            || t.get("/v1/status").body["api_routes"].as_u64() >= Some(3),
+        );
+        let out = t.baton.ctl_output(&[
+            "upgrade",
+            "--binary",
+            next.to_str().unwrap(),
+            "--timeout",
+            "90",
+            "--json",
+        ]);
+        // A few more requests on the new speaker, then stop.
+        let served = t.get("/v1/status").body["api_routes"].as_u64().unwrap_or(0);
+        poll::until_true(
+            ROUTE_ARRIVES,
+            "the client to announce through the new speaker",
+            || t.get("/v1/status").body["api_routes"].as_u64() >= Some(served + 3),
+        );
+        stop.store(true, Ordering::SeqCst);
+        let (acknowledged, versions) = client.join().expect("the API client");
+        (out, acknowledged, versions)
+    });
+    let report: Value = serde_json::from_slice(&upgrade.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        report["ok"],
+        true,
+        "upgrade failed: {report} {}",
+        String::from_utf8_lossy(&upgrade.stderr)
+    );
+    let new_version = t.get("/v1/status").body["version"].clone();
+    assert_ne!(new_version, old_version);
+    assert!(
+        versions.contains(&old_version) && versions.contains(&new_version),
+        "{versions:?}"
+    );
+
+    // Every acknowledged route is there, in the new speaker and at gobgpd.
+    let status = t.get("/v1/status");
+    assert_eq!(
+        status.body["api_routes"],
+        acknowledged.len(),
+        "{}",
+        status.body
+    );
+    let rib = t.get("/v1/rib/ipv4-unicast");
+    let api: Vec<&str> = rib.body["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "api")
+        .filter_map(|r| r["prefix"].as_str())
+        .collect();
+    assert_eq!(api.len(), acknowledged.len());
+    poll::until_true(
+        ROUTE_ARRIVES,
+        "gobgpd to hold every acknowledged route",
+        || t.count_at_gobgpd() == acknowledged.len() + 1,
+    );
+    eprintln!(
+        "{} routes announced across the upgrade: {report}",
+        acknowledged.len()
     );
 }
