@@ -1,7 +1,9 @@
 //! The REST API's [`Backend`] over the running speaker: it reads what the control socket reads
-//! ([`Ctl`]: peer status, the RIB task) and changes originated routes the way `batonctl route`
-//! does, through the [`IntentKeeper`] — saved and fsynced before the RIB hears of it, so a 2xx
-//! survives a crash.
+//! ([`Ctl`]: peer status, the RIB task) and changes originated routes and neighbors through the
+//! [`IntentKeeper`] — saved and fsynced before the RIB or the peer tasks hear of it, so a 2xx
+//! survives a crash. Neighbors named by the configuration file can be enabled, disabled and
+//! soft-reset, not changed or deleted (the file says what they are); neighbors added through
+//! the API can be all of that.
 //!
 //! Also here: serving the API while the speaker is live ([`ApiServer`]), so an upgrade hands
 //! the socket from the old speaker to the new one without refusing a connection.
@@ -30,8 +32,9 @@ use crate::config::{Config, Peer, Route};
 use crate::ctl::{NeighborView, RouteView};
 use crate::wire::{notif, Family, Notification, Prefix};
 
-/// How long a stopping speaker waits for API requests in flight to finish.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a stopping speaker waits for API requests in flight to finish: well within the
+/// supervisor's bound on a quiescing speaker (5 s), which also has sessions to close.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The speaker, as the REST API sees it.
 pub struct SpeakerBackend {
@@ -115,9 +118,9 @@ impl SpeakerBackend {
     }
 
     /// Run `change` on the intent on a blocking thread (it writes and fsyncs the state file)
-    /// and, if it changed something (it says so with `true`), hand the resulting originated
-    /// routes to the RIB, under the intent's lock so that concurrent changes reach the RIB in
-    /// the order they were saved.
+    /// and, if it changed the originated routes (it says so with `true`), hand them to the RIB,
+    /// under the intent's lock so that concurrent changes reach the RIB in the order they were
+    /// saved.
     async fn change_intent<T: Send + 'static>(
         &self,
         change: impl FnOnce(&mut IntentKeeper) -> Result<(T, bool), BackendError> + Send + 'static,
