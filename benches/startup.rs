@@ -79,6 +79,12 @@ const SCENARIOS: [&str; 4] = [
 ];
 
 fn main() {
+    // `cargo test --all-targets` (bin/test) builds and runs bench targets too, without
+    // `--bench`: figures are for bin/bench, not for the test suite.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("startup bench: not run by cargo test; use bin/bench");
+        return;
+    }
     let options = parse_args();
     let n = options.routes;
     println!(

@@ -329,3 +329,44 @@ fn with_the_n_bit_a_deliberate_stop_is_a_hard_reset_and_peers_still_withdraw_at_
         "gobgpd did not receive a Hard Reset"
     );
 }
+
+#[test]
+fn after_a_restart_we_keep_what_peers_had_sent_as_stale_until_their_end_of_rib() {
+    let lab = Lab::new();
+    let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+    let gobgpd = gobgpd_speaker(&g, &a, 30, None);
+    let peer = IpAddr::from(g.ipv4);
+    let mut baton = helper_lab_baton(&a, &[(peer, 65002)], "");
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    gobgpd.global_rib_add("203.0.113.0/24", &["community", "65002:1"]);
+    poll::until_true(SESSION_UP, "baton to learn the route", || {
+        baton.adj_in_route(peer, "203.0.113.0/24").is_some()
+    });
+    let paths = baton.paths_of().clone();
+    let snapshot = paths.state_dir.join("rib.state");
+    poll::until_true(SESSION_UP, "the RIB snapshot to be saved", || {
+        std::fs::read_to_string(&snapshot).is_ok_and(|s| s.contains("203.0.113.0/24"))
+    });
+    baton.kill();
+    let toml = std::fs::read_to_string(&paths.config).unwrap();
+    let mut baton = Baton::spawn_at(&a, paths, &toml, &[]);
+    baton.wait_ready(SESSION_UP);
+    // gobgpd keeps a lost session idle for 5 s: until it is back, we hold its route as stale.
+    let restored = poll::until(Duration::from_secs(5), "the restored route", || {
+        baton.adj_in_route(peer, "203.0.113.0/24")
+    });
+    assert_eq!(restored["stale"], true, "{restored}");
+    assert!(
+        baton.best_route("203.0.113.0/24").is_some(),
+        "stale routes stay usable"
+    );
+    poll::until_true(
+        SESSION_UP,
+        "the route fresh after gobgpd's End-of-RIB",
+        || {
+            baton
+                .adj_in_route(peer, "203.0.113.0/24")
+                .is_some_and(|r| r["stale"] == false)
+        },
+    );
+}

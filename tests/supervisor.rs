@@ -394,3 +394,47 @@ fn a_flipped_byte_is_reported_and_the_last_good_state_used() {
         std::fs::write(path, bytes).unwrap();
     });
 }
+
+/// One TCP connect from `host` to `to`: refused or not.
+fn refused_from(host: &Host, to: SocketAddr) -> bool {
+    let ns = host.ns.clone();
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(format!("/var/run/netns/{ns}")).expect("netns");
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        matches!(
+            TcpStream::connect_timeout(&to, Duration::from_secs(2)),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
+        )
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn an_upgrade_takes_up_a_changed_listener_set() {
+    let t = GrLab::new(10, 120, 120);
+    let client = t.lab.host("client");
+    let baton = t.start_baton();
+    table_held(&t);
+    let (kept, added, dropped): (SocketAddr, SocketAddr, SocketAddr) = (
+        (t.a.ipv4, 179).into(),
+        (t.a.ipv4, 1179).into(),
+        (t.a.ipv6, 179).into(),
+    );
+    assert!(refused_from(&client, added));
+    let old = format!("listen = [\"{kept}\", \"{dropped}\"]");
+    assert!(t.toml.contains(&old), "the lab's listen line changed");
+    let new_config = t
+        .toml
+        .replace(&old, &format!("listen = [\"{kept}\", \"{added}\"]"));
+    std::fs::write(&t.paths.config, new_config).unwrap();
+    let (ok, report, text) = upgrade(&baton, &["--timeout", "60"]);
+    assert!(ok, "{text}");
+    assert_eq!(report["ok"], true);
+    assert!(!refused_from(&client, kept), "the kept listener");
+    assert!(!refused_from(&client, added), "the new listener");
+    assert!(
+        refused_from(&client, dropped),
+        "the dropped listener still accepts"
+    );
+}

@@ -17,6 +17,7 @@ mod attrs;
 mod decision;
 mod export;
 mod loc;
+mod snapshot;
 mod state;
 mod table;
 #[cfg(test)]

@@ -320,21 +320,40 @@ impl Rib {
     }
 
     fn announce(&mut self, peer: PeerRef, prefix: Prefix, attrs: SharedAttrs, accepted: bool) {
-        let adj_in = self.adj_in.entry(peer.address).or_default();
-        adj_in.insert(
+        self.insert_learned(
+            peer,
             prefix,
             InRoute {
-                attrs: attrs.clone(),
+                attrs,
                 accepted,
                 stale: false,
             },
         );
+    }
+
+    /// Put a learned route in the peer's Adj-RIB-In and, if accepted, in the Loc-RIB.
+    pub(super) fn insert_learned(&mut self, peer: PeerRef, prefix: Prefix, route: InRoute) {
+        let (attrs, accepted) = (route.attrs.clone(), route.accepted);
+        self.adj_in
+            .entry(peer.address)
+            .or_default()
+            .insert(prefix, route);
         let source = Source::Peer(peer);
         if accepted {
             self.loc.upsert(prefix, Candidate { source, attrs });
         } else {
             self.loc.remove(&prefix, source);
         }
+    }
+
+    /// The shared copy of an attribute set.
+    pub(super) fn intern(&mut self, attrs: PathAttrs) -> SharedAttrs {
+        self.interner.intern(attrs)
+    }
+
+    /// Our AS.
+    pub fn local_as(&self) -> u32 {
+        self.local_as
     }
 
     fn withdraw(&mut self, peer: PeerRef, prefix: &Prefix) -> usize {

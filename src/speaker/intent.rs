@@ -36,7 +36,7 @@ pub enum PeerSource {
 /// The intent and the directory it is saved in.
 #[derive(Debug)]
 pub struct IntentKeeper {
-    dir: Option<StateDir>,
+    dir: Option<std::sync::Arc<StateDir>>,
     intent: Intent,
     /// What loading found wrong (torn or corrupt files), for `batonctl status`.
     pub problems: Vec<String>,
@@ -50,7 +50,7 @@ impl IntentKeeper {
         let dir = match StateDir::join(&config.global.state_dir)
             .or_else(|_| StateDir::open(&config.global.state_dir))
         {
-            Ok(d) => Some(d),
+            Ok(d) => Some(std::sync::Arc::new(d)),
             Err(e) => {
                 problems.push(format!("state not kept: {e}"));
                 None
@@ -90,6 +90,11 @@ impl IntentKeeper {
             by_prefix.insert(r.prefix, (r.clone(), RouteSource::Config));
         }
         by_prefix.into_values().collect()
+    }
+
+    /// The state directory, when usable (the RIB snapshot lives there too).
+    pub fn state_dir(&self) -> Option<std::sync::Arc<StateDir>> {
+        self.dir.clone()
     }
 
     /// Every originated route.

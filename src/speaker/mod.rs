@@ -8,6 +8,7 @@ mod intent;
 mod marker;
 mod peer;
 mod peer_set;
+mod rib_saver;
 mod rib_task;
 mod status;
 pub mod supervised;
@@ -21,6 +22,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::ctl::{Reply, Request};
+use crate::store::StateDir;
 use crate::wire::{notif, Notification};
 use peer_set::PeerSet;
 use rib_task::RibCmd;
@@ -184,6 +186,13 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     if restarting {
         info!("the previous speaker ended without a deliberate stop (crash, kill or upgrade): restarting gracefully, Restart bit set");
     }
+    let state_dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
+    if let Some(dir) = &state_dir {
+        if restarting {
+            restore_rib(dir, &rib_tx, &config);
+        }
+        tokio::spawn(rib_saver::run(rib_tx.clone(), dir.clone()));
+    }
 
     let peers = PeerSet::new(
         config.global.asn,
@@ -270,6 +279,14 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     }
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
+    if ending == Ending::Silent {
+        // The next speaker takes over from this RIB.
+        if let Some(dir) = &state_dir {
+            if let Err(e) = rib_saver::save(&rib_tx, dir, None).await {
+                warn!(error = %e, "cannot save the RIB snapshot");
+            }
+        }
+    }
     peers.stop_all(notification).await;
     drop(rib_tx);
     rib.abort();
@@ -284,6 +301,35 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         Ending::Silent => info!("stopped silently: peers keep our routes (graceful restart)"),
     }
     Ok(ending)
+}
+
+/// After a restart: take the routes peers had sent as stale, until each peer's End-of-RIB or
+/// its selection deferral time (RFC 4724 §4.1).
+fn restore_rib(dir: &StateDir, rib: &mpsc::UnboundedSender<RibCmd>, config: &Config) {
+    match dir.load_rib() {
+        Ok(Some(loaded)) => {
+            for p in &loaded.problems {
+                warn!(problem = %p, "RIB snapshot");
+            }
+            let _ = rib.send(RibCmd::Restore(Box::new(loaded.value)));
+            for p in &config.peers {
+                let (rib, address) = (rib.clone(), p.address);
+                let deferral = std::time::Duration::from_secs(
+                    p.graceful_restart.selection_deferral_time.into(),
+                );
+                tokio::spawn(async move {
+                    tokio::time::sleep(deferral).await;
+                    let families = vec![
+                        crate::wire::Family::IPV4_UNICAST,
+                        crate::wire::Family::IPV6_UNICAST,
+                    ];
+                    let _ = rib.send(RibCmd::PurgeStale(address, families));
+                });
+            }
+        }
+        Ok(None) => {}
+        Err(e) => warn!(error = %e, "RIB snapshot unusable: relearning from the peers"),
+    }
 }
 
 /// Create the control socket (mode 0600), replacing a stale one.

@@ -11,6 +11,7 @@ use super::peer::PeerEvent;
 use crate::config::Route;
 use crate::ctl::{AdjInView, FamilyCountersView, RibView, RouteView};
 use crate::rib::{PeerRef, PeerSession, Rib};
+use crate::store::RibSnapshot;
 use crate::wire::{Family, Prefix, Update};
 
 /// A request to the RIB task.
@@ -39,6 +40,16 @@ pub enum RibCmd {
     Refresh(IpAddr, Family),
     /// Replace the originated routes (config load or reload).
     SetOriginated(Vec<Route>),
+    /// The RIB for the state directory, if it changed since change number `since` (`None`:
+    /// whatever it is), with its current change number.
+    Snapshot {
+        /// The change number of the last snapshot taken.
+        since: Option<u64>,
+        /// Where to answer.
+        reply: oneshot::Sender<Option<(u64, RibSnapshot)>>,
+    },
+    /// Take the routes peers had sent the previous speaker, as stale (after a restart).
+    Restore(Box<RibSnapshot>),
     /// Per-peer, per-family counters.
     Counters(oneshot::Sender<BTreeMap<IpAddr, Vec<FamilyCountersView>>>),
     /// The RIB contents for display.
@@ -66,8 +77,27 @@ pub enum RibCmd {
 pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
     let mut rib = Rib::new(local_as);
     let mut outs: HashMap<IpAddr, (u64, mpsc::UnboundedSender<PeerEvent>)> = HashMap::new();
+    // Counts changes, so the state saver only writes a RIB that changed.
+    let mut changes: u64 = 0;
     while let Some(cmd) = rx.recv().await {
+        if !matches!(
+            cmd,
+            RibCmd::Counters(_) | RibCmd::Dump { .. } | RibCmd::Snapshot { .. }
+        ) {
+            changes += 1;
+        }
         match cmd {
+            RibCmd::Snapshot { since, reply } => {
+                let fresh = (since != Some(changes)).then(|| (changes, rib.snapshot()));
+                let _ = reply.send(fresh);
+            }
+            RibCmd::Restore(snapshot) => {
+                let n = rib.restore(&snapshot);
+                tracing::info!(
+                    routes = n,
+                    "restored the routes peers had sent, as stale until their End-of-RIB"
+                );
+            }
             RibCmd::PeerUp {
                 session,
                 session_id,
@@ -102,7 +132,10 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             RibCmd::Update(peer, update) => {
                 let outcome = rib.apply_update(peer, *update);
                 if let Some(family) = outcome.end_of_rib {
-                    tracing::info!(peer = %peer.address, %family, "End-of-RIB received");
+                    // Whatever is still stale from this peer in this family (kept through its
+                    // restart, or restored through ours) was not re-announced: it is gone.
+                    let purged = rib.purge_stale(peer.address, &[family]);
+                    tracing::info!(peer = %peer.address, %family, purged, "End-of-RIB received");
                 }
             }
             RibCmd::Refresh(addr, family) => {

@@ -46,7 +46,23 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
         };
         match info.kind {
             ListenerKind::Bgp => listeners.push(to_std(fd)?),
-            ListenerKind::Api => api_listener = Some(to_std(fd)?),
+            ListenerKind::Api => {
+                // The supervisor binds `[api] listen` once, at its start: a configuration
+                // read since (an upgrade reloads it) that moved or removed it takes a restart
+                // of batond.
+                match config.api.as_ref().and_then(|a| a.listen) {
+                    Some(addr) if addr != info.addr => warn!(
+                        configured = %addr, bound = %info.addr,
+                        "[api] listen changed: the API stays on the address bound at batond's start until batond restarts"
+                    ),
+                    None => {
+                        warn!(bound = %info.addr, "[api] listen was removed: not serving the API (the socket closes when batond restarts)");
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+                api_listener = Some(to_std(fd)?);
+            }
             ListenerKind::Other => {}
         }
     }

@@ -105,14 +105,47 @@ impl Supervisor {
             binary,
             config_path: self.config_path.as_deref(),
             state_dir: &self.config.global.state_dir,
-            listeners: self
-                .listeners
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-                .unwrap_or_default(),
+            listeners: self.current_listeners(),
             api_listener: self.api_listener.clone(),
         }
+    }
+
+    fn current_listeners(&self) -> Arc<Vec<StdTcpListener>> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_default()
+    }
+
+    /// The listeners for a speaker about to start with a configuration listening on `wanted`:
+    /// the sockets already bound for addresses it keeps (the same sockets, so no connection is
+    /// ever refused), newly bound ones for new addresses. Sockets for addresses it drops are
+    /// closed only when [`use_listeners`](Self::use_listeners) replaces the set, after the
+    /// handoff.
+    fn listeners_for(
+        &self,
+        wanted: &[std::net::SocketAddr],
+    ) -> Result<Arc<Vec<StdTcpListener>>, String> {
+        let current = self.current_listeners();
+        let mut out = Vec::new();
+        for addr in wanted {
+            match current.iter().find(|l| l.local_addr().ok() == Some(*addr)) {
+                Some(l) => out.push(l.try_clone().map_err(|e| format!("{addr}: {e}"))?),
+                None => {
+                    info!(%addr, "binding a new listening address");
+                    out.extend(
+                        crate::speaker::bind_listeners(&[*addr]).map_err(|e| e.to_string())?,
+                    );
+                }
+            }
+        }
+        Ok(Arc::new(out))
+    }
+
+    /// From now on, speakers get `set`; listeners not in it are closed here.
+    fn use_listeners(&self, set: Arc<Vec<StdTcpListener>>) {
+        *self.listeners.lock().unwrap_or_else(|e| e.into_inner()) = Some(set);
     }
 
     /// Start a speaker and let it go live at once (first start, crash restart).

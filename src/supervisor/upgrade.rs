@@ -110,21 +110,38 @@ impl Supervisor {
             }
         };
 
+        // The new speaker reads the configuration file as it is now: it may listen elsewhere.
+        let config = match &self.config_path {
+            Some(path) => match crate::config::load(path) {
+                Ok(c) => c,
+                Err(e) => {
+                    return fail(
+                        view,
+                        format!("the configuration is invalid, nothing was changed: {e}"),
+                    )
+                }
+            },
+            None => self.config.clone(),
+        };
+        let listeners = match self.listeners_for(&config.global.listen) {
+            Ok(l) => l,
+            Err(e) => return fail(view, format!("cannot listen: {e}; nothing was changed")),
+        };
+
         // Step 3: the new speaker, standing by.
         let number = self.next_number();
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let (new, _life) =
-            match Generation::launch(self.spec(number, &binary), remaining, self.exits.clone())
-                .await
-            {
-                Ok(x) => x,
-                Err(reason) => {
-                    return fail(
-                        view,
-                        format!("{reason}; the running speaker was left untouched"),
-                    )
-                }
-            };
+        let mut spec = self.spec(number, &binary);
+        spec.listeners = listeners.clone();
+        let (new, _life) = match Generation::launch(spec, remaining, self.exits.clone()).await {
+            Ok(x) => x,
+            Err(reason) => {
+                return fail(
+                    view,
+                    format!("{reason}; the running speaker was left untouched"),
+                )
+            }
+        };
         let new = Arc::new(new);
 
         // Step 4: the old speaker lets go, silently.
@@ -139,9 +156,10 @@ impl Supervisor {
             wait_gone(old.pid, QUIESCE_BOUND).await;
         }
 
-        // Step 5: the new one goes live.
+        // Step 5: the new one goes live; listeners the new configuration dropped close now.
         new.send(Msg::Activate);
         self.lock().active = Some(new.clone());
+        self.use_listeners(listeners);
         view.to_generation = new.number;
         view.to_version = Some(new.version.clone());
 
