@@ -9,8 +9,10 @@
 //! config/   TOML schema and validation with file, line and field in every error
 //! speaker/  the tokio driver: listeners, connections, timers, the RIB task, control socket
 //! ctl/      the control-socket protocol shared by the speaker and `batonctl`
+//! api/      the REST API: an axum router over a backend trait the speaker implements
 //! ```
 
+pub mod api;
 pub mod config;
 pub mod ctl;
 pub mod handoff;

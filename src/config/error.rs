@@ -111,22 +111,22 @@ pub(super) enum Segment {
 
 /// The path of a field from the top of the file, displayed as `peer[1].families[0]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(super) struct FieldPath(Vec<Segment>);
+pub(crate) struct FieldPath(Vec<Segment>);
 
 impl FieldPath {
     /// The path of a top-level key.
-    pub(super) fn key(key: &str) -> FieldPath {
+    pub(crate) fn key(key: &str) -> FieldPath {
         FieldPath(vec![Segment::Key(key.to_string())])
     }
 
     /// This path followed by `key`.
-    pub(super) fn field(mut self, key: &str) -> FieldPath {
+    pub(crate) fn field(mut self, key: &str) -> FieldPath {
         self.0.push(Segment::Key(key.to_string()));
         self
     }
 
     /// This path followed by element `index`.
-    pub(super) fn at(mut self, index: usize) -> FieldPath {
+    pub(crate) fn at(mut self, index: usize) -> FieldPath {
         self.0.push(Segment::Index(index));
         self
     }
@@ -220,17 +220,29 @@ pub(super) fn from_toml(
     file: &str,
     error: serde_path_to_error::Error<toml::de::Error>,
 ) -> ConfigError {
-    let mut path = FieldPath::from_serde(error.path());
+    let path = FieldPath::from_serde(error.path());
     let error = error.into_inner();
     // TOML syntax errors span several lines (`invalid table header\nexpected ...`).
-    let mut message = error
+    let message = error
         .message()
         .trim()
         .lines()
         .map(str::trim)
         .collect::<Vec<_>>()
         .join("; ");
-    // Serde names the field in the message; we name it in the path, so the message need not.
+    let (path, message) = name_the_field(path, message);
+    let span = error.span().or_else(|| path.span_in(text));
+    ConfigError::Invalid {
+        file: file.to_string(),
+        position: span.map(|s| Position::of_offset(text, s.start)),
+        field: (!path.0.is_empty()).then(|| path.to_string()),
+        message,
+    }
+}
+
+/// Serde names a missing or unknown field in its message; we name it in the path instead, so
+/// the message need not.
+fn name_the_field(mut path: FieldPath, mut message: String) -> (FieldPath, String) {
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some((name, _)) = rest.split_once('`') {
             path = path.field(name);
@@ -244,13 +256,17 @@ pub(super) fn from_toml(
             message = format!("unknown field{expected}");
         }
     }
-    let span = error.span().or_else(|| path.span_in(text));
-    ConfigError::Invalid {
-        file: file.to_string(),
-        position: span.map(|s| Position::of_offset(text, s.start)),
-        field: (!path.0.is_empty()).then(|| path.to_string()),
-        message,
-    }
+    (path, message)
+}
+
+/// The field path (`routes[3].communities[0]`, or `None` at the top) and the one-line message
+/// of a serde error on any format, named the way config errors name them.
+pub(crate) fn serde_field(
+    path: &serde_path_to_error::Path,
+    message: String,
+) -> (Option<String>, String) {
+    let (path, message) = name_the_field(FieldPath::from_serde(path), message);
+    ((!path.0.is_empty()).then(|| path.to_string()), message)
 }
 
 /// The error for a check on the deserialized config that failed at `path`.

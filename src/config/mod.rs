@@ -29,6 +29,11 @@ use std::path::Path;
 pub use error::{ConfigError, Position};
 pub use schema::{Api, Config, Global, GracefulRestart, Peer, Route, CONTROL_SOCKET_NAME};
 
+// For the REST API, which validates peers and routes exactly as the config file does.
+pub(crate) use error::{serde_field, FieldPath};
+pub(crate) use validate::{check_peer, check_route, check_routes, complete_peer};
+pub(crate) use value::parse_text;
+
 /// Parse and validate a configuration. `file_name` is only used to name the file in errors.
 pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
     let deserializer = toml::Deserializer::new(text);

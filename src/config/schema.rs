@@ -58,6 +58,33 @@ pub struct Api {
     /// Address the API listens on; `None` disables it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    /// A file holding the bearer token every request must carry (`Authorization: Bearer
+    /// <token>`); `None` means no token is needed. Relative paths are relative to the working
+    /// directory. The file is read when the configuration is loaded and at each speaker start.
+    #[serde(
+        default,
+        deserialize_with = "value::optional_path",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub token_file: Option<PathBuf>,
+}
+
+impl Api {
+    /// The bearer token in [`token_file`](Self::token_file), without surrounding whitespace;
+    /// `Ok(None)` when no file is set. Errs (with the path) if the file cannot be read, is not
+    /// UTF-8, or holds nothing but whitespace.
+    pub fn read_token(&self) -> Result<Option<String>, String> {
+        let Some(path) = &self.token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(format!("the token file {} is empty", path.display()));
+        }
+        Ok(Some(token.to_string()))
+    }
 }
 
 /// `[[peer]]`: one BGP neighbour.

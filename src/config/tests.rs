@@ -84,6 +84,7 @@ as_path_prepend = 10
         },
         api: Some(Api {
             listen: Some(sock("127.0.0.1:8179")),
+            token_file: None,
         }),
         peers: vec![Peer {
             address: ip("2001:db8::2"),
@@ -193,7 +194,48 @@ fn empty_listen_and_empty_api_are_allowed() {
     let text = GLOBAL.replace("[\"198.18.0.1:179\"]", "[]") + "[api]\n";
     let config = parse_ok(&text);
     assert!(config.global.listen.is_empty());
-    assert_eq!(config.api, Some(Api { listen: None }));
+    assert_eq!(config.api, Some(Api::default()));
+}
+
+#[test]
+fn the_api_token_is_read_from_its_file_without_surrounding_whitespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "  s3cret-token\n").unwrap();
+    let text = format!(
+        "{GLOBAL}[api]\ntoken_file = {:?}\n",
+        file.display().to_string()
+    );
+    let api = parse_ok(&text).api.unwrap();
+    assert_eq!(api.token_file.as_deref(), Some(file.as_path()));
+    assert_eq!(api.read_token(), Ok(Some("s3cret-token".to_string())));
+    assert_eq!(Api::default().read_token(), Ok(None));
+}
+
+#[test]
+fn an_empty_or_unreadable_token_file_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, " \n").unwrap();
+    let text = format!(
+        "{GLOBAL}[api]\nlisten = \"127.0.0.1:8179\"\ntoken_file = {:?}\n",
+        file.display().to_string()
+    );
+    let err = parse(&text, "baton.toml").unwrap_err();
+    assert_eq!(err.field(), Some("api.token_file"), "{err}");
+    assert_eq!(err.position().map(|p| p.line), Some(7), "{err}");
+    assert!(err.to_string().contains("is empty"), "{err}");
+    // A directory cannot be read as a file.
+    let text = format!(
+        "{GLOBAL}[api]\ntoken_file = {:?}\n",
+        dir.path().display().to_string()
+    );
+    let err = parse(&text, "baton.toml").unwrap_err();
+    assert_eq!(err.field(), Some("api.token_file"), "{err}");
+    assert!(
+        err.to_string().contains("cannot read the token file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -262,6 +304,8 @@ fn cases() -> Vec<Case> {
         case("control socket too long", global_with("listen", &format!("[]\nstate_dir = \"/{}\"", "s".repeat(100))), 5, Some("global.state_dir"), "Unix sockets allow at most 107"),
         case("api listen without port", format!("{GLOBAL}[api]\nlisten = \"127.0.0.1\"\n"), 6, Some("api.listen"), "invalid socket address syntax"),
         case("api listen on a BGP address", format!("{GLOBAL}[api]\nlisten = \"198.18.0.1:179\"\n"), 6, Some("api.listen"), "also a BGP listen address (global.listen[0])"),
+        case("api token_file missing", format!("{GLOBAL}[api]\ntoken_file = \"/nonexistent/baton-token\"\n"), 6, Some("api.token_file"), "cannot read the token file /nonexistent/baton-token"),
+        case("api token_file empty path", format!("{GLOBAL}[api]\ntoken_file = \"\"\n"), 6, Some("api.token_file"), "the path is empty"),
         case("missing remote_as", format!("{GLOBAL}[[peer]]\naddress = \"198.18.0.2\"\n"), 5, Some("peer[0].remote_as"), "missing required field"),
         case("peer address multicast", PEER.replace("198.18.0.2", "224.0.0.5") + GLOBAL, 2, Some("peer[0].address"), "not a unicast address"),
         case("duplicate peer", format!("{GLOBAL}{PEER}\n[[peer]]\naddress = \"198.18.0.2\"\nremote_as = 65003\n"), 10, Some("peer[1].address"), "198.18.0.2 is already the address of peer[0]"),

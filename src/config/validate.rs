@@ -9,10 +9,10 @@ use std::hash::Hash;
 use std::net::IpAddr;
 
 use super::error::FieldPath;
-use super::schema::{Config, CONTROL_SOCKET_NAME};
+use super::schema::{Config, Peer, Route, CONTROL_SOCKET_NAME};
 
 /// A failed check: the field to blame and what is wrong with it.
-pub(super) type Failure = (FieldPath, String);
+pub(crate) type Failure = (FieldPath, String);
 
 /// The longest Unix socket path `bind` takes (`sun_path` is 108 bytes with its NUL).
 const MAX_SOCKET_PATH: usize = 107;
@@ -38,7 +38,7 @@ pub(super) fn complete_and_check(config: &mut Config) -> Result<(), Failure> {
         ));
     }
     for peer in &mut config.peers {
-        peer.families = peer.session_families();
+        complete_peer(peer);
     }
     check(config)
 }
@@ -54,6 +54,10 @@ fn check(config: &Config) -> Result<(), Failure> {
                 config.global.listen[i]
             ),
         ));
+    }
+    if let Some(api) = &config.api {
+        api.read_token()
+            .map_err(|message| (FieldPath::key("api").field("token_file"), message))?;
     }
     if let Some(api) = config.api.as_ref().and_then(|api| api.listen) {
         if let Some(j) = config.global.listen.iter().position(|l| *l == api) {
@@ -75,59 +79,82 @@ fn check(config: &Config) -> Result<(), Failure> {
         ));
     }
     for (i, peer) in config.peers.iter().enumerate() {
-        let at = FieldPath::key("peer").at(i);
-        if let Some(local) = peer.local_address {
-            if local.is_ipv4() != peer.address.is_ipv4() {
-                return Err((
-                    at.field("local_address"),
-                    format!(
-                        "{local} is {} but the peer address {} is {}",
-                        family_word(local),
-                        peer.address,
-                        family_word(peer.address)
-                    ),
-                ));
-            }
-        }
-        if let Some((j, first)) = first_duplicate(peer.families.iter().copied()) {
+        check_peer(peer, FieldPath::key("peer").at(i))?;
+    }
+    check_routes(&config.routes, "route")
+}
+
+/// Fill in the defaults of one peer that depend on other keys: `families` from `address`.
+pub(crate) fn complete_peer(peer: &mut Peer) {
+    peer.families = peer.session_families();
+}
+
+/// The checks that relate the values of one peer; `at` is the path of the peer itself (empty
+/// for a peer that stands alone, as in an API request).
+pub(crate) fn check_peer(peer: &Peer, at: FieldPath) -> Result<(), Failure> {
+    if let Some(local) = peer.local_address {
+        if local.is_ipv4() != peer.address.is_ipv4() {
             return Err((
-                at.field("families").at(j),
+                at.field("local_address"),
                 format!(
-                    "{} is listed twice (also families[{first}])",
-                    peer.families[j]
+                    "{local} is {} but the peer address {} is {}",
+                    family_word(local),
+                    peer.address,
+                    family_word(peer.address)
                 ),
             ));
         }
     }
-
-    if let Some((i, first)) = first_duplicate(config.routes.iter().map(|r| r.prefix)) {
+    if let Some((j, first)) = first_duplicate(peer.families.iter().copied()) {
         return Err((
-            FieldPath::key("route").at(i).field("prefix"),
+            at.field("families").at(j),
             format!(
-                "{} is already originated by route[{first}]",
-                config.routes[i].prefix
+                "{} is listed twice (also families[{first}])",
+                peer.families[j]
             ),
         ));
     }
-    for (i, route) in config.routes.iter().enumerate() {
-        let Some(next_hop) = route.next_hop else {
-            continue;
-        };
-        let at = FieldPath::key("route").at(i).field("next_hop");
-        if next_hop.is_ipv4() != route.prefix.addr().is_ipv4() {
-            return Err((
-                at,
-                format!(
-                    "next hop {next_hop} is {} but prefix {} is {}",
-                    family_word(next_hop),
-                    route.prefix,
-                    family_word(route.prefix.addr())
-                ),
-            ));
-        }
-        if next_hop.is_unspecified() || next_hop.is_multicast() {
-            return Err((at, format!("{next_hop} is not a usable next hop")));
-        }
+    Ok(())
+}
+
+/// The checks on a list of routes, written under the top-level key `key`: no prefix twice, and
+/// [`check_route`] on each.
+pub(crate) fn check_routes(routes: &[Route], key: &str) -> Result<(), Failure> {
+    if let Some((i, first)) = first_duplicate(routes.iter().map(|r| r.prefix)) {
+        return Err((
+            FieldPath::key(key).at(i).field("prefix"),
+            format!(
+                "{} is already originated by {key}[{first}]",
+                routes[i].prefix
+            ),
+        ));
+    }
+    for (i, route) in routes.iter().enumerate() {
+        check_route(route, FieldPath::key(key).at(i))?;
+    }
+    Ok(())
+}
+
+/// The checks that relate the values of one route; `at` is the path of the route itself (empty
+/// for a route that stands alone).
+pub(crate) fn check_route(route: &Route, at: FieldPath) -> Result<(), Failure> {
+    let Some(next_hop) = route.next_hop else {
+        return Ok(());
+    };
+    let at = at.field("next_hop");
+    if next_hop.is_ipv4() != route.prefix.addr().is_ipv4() {
+        return Err((
+            at,
+            format!(
+                "next hop {next_hop} is {} but prefix {} is {}",
+                family_word(next_hop),
+                route.prefix,
+                family_word(route.prefix.addr())
+            ),
+        ));
+    }
+    if next_hop.is_unspecified() || next_hop.is_multicast() {
+        return Err((at, format!("{next_hop} is not a usable next hop")));
     }
     Ok(())
 }

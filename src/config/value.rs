@@ -123,6 +123,11 @@ pub(super) fn path<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error>
     Ok(path)
 }
 
+/// An optional filesystem path (the key given means the path): not empty.
+pub(super) fn optional_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    path(d).map(Some)
+}
+
 /// The families of a peer: a list with at least one known family name.
 pub(super) fn families<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Family>, D::Error> {
     let families = text_list::deserialize(d)?;
@@ -135,7 +140,7 @@ pub(super) fn families<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Family>, D
 }
 
 /// A type written in the config as a string, through its `FromStr` and `Display` impls.
-pub(super) trait Text: FromStr + fmt::Display {
+pub(crate) trait Text: FromStr + fmt::Display {
     /// What a valid value looks like, for "invalid type" errors.
     const EXPECTING: &'static str;
 
@@ -181,6 +186,12 @@ impl Text for Family {
     }
 }
 
+/// Parse an operator-written value the way the config file does, with the same explanation
+/// when it is refused (a prefix with host bits names the masked prefix).
+pub(crate) fn parse_text<T: Text>(text: &str) -> Result<T, String> {
+    text.parse().map_err(T::explain)
+}
+
 struct TextVisitor<T>(PhantomData<T>);
 
 impl<T: Text> Visitor<'_> for TextVisitor<T> {
@@ -191,7 +202,7 @@ impl<T: Text> Visitor<'_> for TextVisitor<T> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        v.parse().map_err(|e| E::custom(T::explain(e)))
+        parse_text(v).map_err(E::custom)
     }
 }
 

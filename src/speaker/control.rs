@@ -7,7 +7,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::intent::{IntentKeeper, RouteSource};
+use super::intent::{IntentKeeper, PeerSource, RouteSource};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use super::SpeakerError;
@@ -33,8 +33,6 @@ pub fn bind(path: &Path) -> Result<UnixListener, SpeakerError> {
 /// What the control requests read: the configured peers, their status, and the RIB task.
 #[derive(Clone)]
 pub struct Ctl {
-    /// Configured peers, in config order.
-    pub peers: Vec<Peer>,
     /// Live session status.
     pub status: StatusBoard,
     /// The RIB task.
@@ -80,47 +78,67 @@ impl Ctl {
         }
     }
 
+    /// Every peer (the configuration's in file order, then those added at run time), with its
+    /// source and whether it is enabled.
+    pub fn peers(&self) -> Vec<(Peer, PeerSource, bool)> {
+        self.intent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .peers()
+    }
+
+    /// Every peer's view (the order of [`peers`](Self::peers)): session status and route
+    /// counters.
+    pub async fn neighbor_views(&self) -> Result<Vec<NeighborView>, String> {
+        let gone = "the RIB task is not running".to_string();
+        let (tx, rx) = oneshot::channel();
+        self.rib
+            .send(RibCmd::Counters(tx))
+            .map_err(|_| gone.clone())?;
+        let counters = rx.await.map_err(|_| gone)?;
+        let snapshot = self.status.snapshot();
+        let views = self
+            .peers()
+            .iter()
+            .map(|(p, _, _)| {
+                let s = snapshot.get(&p.address).cloned().unwrap_or_default();
+                NeighborView {
+                    address: p.address,
+                    remote_as: p.remote_as,
+                    description: p.description.clone(),
+                    state: s.state.to_string(),
+                    uptime_secs: s.established_at.map(|t| t.elapsed().as_secs()),
+                    end_of_rib_sent_ms: s
+                        .established_at
+                        .zip(s.end_of_rib_sent_at)
+                        .map(|(up, eor)| eor.saturating_duration_since(up).as_millis() as u64),
+                    remote_id: s.remote_id.map(|r| r.to_string()),
+                    last_error: s.last_error,
+                    established_count: s.established_count,
+                    graceful_restart: s.graceful_restart.to_string(),
+                    families: counters.get(&p.address).cloned().unwrap_or_else(|| {
+                        p.session_families()
+                            .iter()
+                            .map(|f| FamilyCountersView {
+                                family: f.name(),
+                                received: 0,
+                                accepted: 0,
+                                advertised: 0,
+                            })
+                            .collect()
+                    }),
+                }
+            })
+            .collect();
+        Ok(views)
+    }
+
     async fn execute_inner(&self, req: Request) -> Result<serde_json::Value, String> {
-        let (peers, status, rib) = (&self.peers, &self.status, &self.rib);
+        let rib = &self.rib;
         let gone = |_| "the RIB task is not running".to_string();
         match req {
             Request::Neighbors => {
-                let (tx, rx) = oneshot::channel();
-                rib.send(RibCmd::Counters(tx)).map_err(|_| gone(()))?;
-                let counters = rx.await.map_err(|_| gone(()))?;
-                let snapshot = status.snapshot();
-                let views: Vec<NeighborView> = peers
-                    .iter()
-                    .map(|p| {
-                        let s = snapshot.get(&p.address).cloned().unwrap_or_default();
-                        NeighborView {
-                            address: p.address,
-                            remote_as: p.remote_as,
-                            description: p.description.clone(),
-                            state: s.state.to_string(),
-                            uptime_secs: s.established_at.map(|t| t.elapsed().as_secs()),
-                            end_of_rib_sent_ms: s
-                                .established_at
-                                .zip(s.end_of_rib_sent_at)
-                                .map(|(up, eor)| eor.saturating_duration_since(up).as_millis() as u64),
-                            remote_id: s.remote_id.map(|r| r.to_string()),
-                            last_error: s.last_error,
-                            established_count: s.established_count,
-                            graceful_restart: s.graceful_restart.to_string(),
-                            families: counters.get(&p.address).cloned().unwrap_or_else(|| {
-                                p.session_families()
-                                    .iter()
-                                    .map(|f| FamilyCountersView {
-                                        family: f.name(),
-                                        received: 0,
-                                        accepted: 0,
-                                        advertised: 0,
-                                    })
-                                    .collect()
-                            }),
-                        }
-                    })
-                    .collect();
+                let views = self.neighbor_views().await?;
                 serde_json::to_value(views).map_err(|e| e.to_string())
             }
             Request::RouteAdd { routes } => {

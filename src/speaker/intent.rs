@@ -5,11 +5,13 @@
 //! The configuration wins for what it names: a run-time route for a prefix the config also
 //! originates is shadowed by the config's. Run-time routes survive restarts and reloads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tracing::warn;
 
-use crate::config::{Config, Route};
+use std::net::IpAddr;
+
+use crate::config::{Config, Peer, Route};
 use crate::store::{Intent, StateDir};
 use crate::wire::Prefix;
 
@@ -17,6 +19,15 @@ use crate::wire::Prefix;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteSource {
     /// `[[route]]` in the configuration.
+    Config,
+    /// Added at run time.
+    Api,
+}
+
+/// Where a peer of the intent comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerSource {
+    /// `[[peer]]` in the configuration.
     Config,
     /// Added at run time.
     Api,
@@ -91,14 +102,84 @@ impl IntentKeeper {
         self.routes().into_iter().map(|(r, _)| r).collect()
     }
 
+    /// The source of every originated prefix (the configuration's win, as in
+    /// [`routes`](Self::routes)).
+    pub fn sources(&self) -> HashMap<Prefix, RouteSource> {
+        let api = self
+            .intent
+            .api_routes
+            .iter()
+            .map(|r| (r.prefix, RouteSource::Api));
+        let config = self.intent.config.routes.iter();
+        api.chain(config.map(|r| (r.prefix, RouteSource::Config)))
+            .collect()
+    }
+
+    /// Every peer with its source and whether it is enabled: the config's, in file order, then
+    /// the run-time ones (by address) for addresses the config does not name.
+    pub fn peers(&self) -> Vec<(Peer, PeerSource, bool)> {
+        let config = &self.intent.config.peers;
+        let configured = |a: IpAddr| config.iter().any(|p| p.address == a);
+        let enabled = |a: IpAddr| !self.intent.disabled_peers.contains(&a);
+        let mut api: Vec<&Peer> = self
+            .intent
+            .api_peers
+            .iter()
+            .filter(|p| !configured(p.address))
+            .collect();
+        api.sort_by_key(|p| p.address);
+        config
+            .iter()
+            .map(|p| (p, PeerSource::Config))
+            .chain(api.into_iter().map(|p| (p, PeerSource::Api)))
+            .map(|(p, source)| (p.clone(), source, enabled(p.address)))
+            .collect()
+    }
+
+    /// The peer at `addr`, with its source and whether it is enabled.
+    pub fn peer(&self, addr: IpAddr) -> Option<(Peer, PeerSource, bool)> {
+        self.peers().into_iter().find(|(p, _, _)| p.address == addr)
+    }
+
+    /// Add or replace a run-time peer; saved before this returns Ok.
+    pub fn put_peer(&mut self, peer: Peer) -> Result<(), String> {
+        let mut next = self.intent.clone();
+        next.api_peers.retain(|p| p.address != peer.address);
+        next.api_peers.push(peer);
+        next.api_peers.sort_by_key(|p| p.address);
+        self.commit(next)
+    }
+
+    /// Remove a run-time peer (and its disabled mark); saved before this returns Ok.
+    pub fn remove_peer(&mut self, addr: IpAddr) -> Result<(), String> {
+        let mut next = self.intent.clone();
+        next.api_peers.retain(|p| p.address != addr);
+        next.disabled_peers.retain(|a| *a != addr);
+        self.commit(next)
+    }
+
+    /// Mark a peer enabled or disabled; saved before this returns Ok.
+    pub fn set_enabled(&mut self, addr: IpAddr, enabled: bool) -> Result<(), String> {
+        let mut next = self.intent.clone();
+        next.disabled_peers.retain(|a| *a != addr);
+        if !enabled {
+            next.disabled_peers.push(addr);
+            next.disabled_peers.sort();
+        }
+        self.commit(next)
+    }
+
     /// Add (or replace) run-time routes; saved and fsynced before this returns Ok.
     pub fn announce(&mut self, routes: Vec<Route>) -> Result<(), String> {
         let mut next = self.intent.clone();
-        for r in routes {
-            next.api_routes.retain(|x| x.prefix != r.prefix);
-            next.api_routes.push(r);
-        }
+        let replaced: HashSet<Prefix> = routes.iter().map(|r| r.prefix).collect();
+        next.api_routes.retain(|x| !replaced.contains(&x.prefix));
+        next.api_routes.extend(routes);
         next.api_routes.sort_by_key(|r| r.prefix);
+        // A prefix given twice: the last one wins (the sort is stable).
+        next.api_routes.reverse();
+        next.api_routes.dedup_by_key(|r| r.prefix);
+        next.api_routes.reverse();
         self.commit(next)
     }
 
@@ -106,7 +187,8 @@ impl IntentKeeper {
     pub fn withdraw(&mut self, prefixes: &[Prefix]) -> Result<usize, String> {
         let mut next = self.intent.clone();
         let before = next.api_routes.len();
-        next.api_routes.retain(|r| !prefixes.contains(&r.prefix));
+        let gone: HashSet<&Prefix> = prefixes.iter().collect();
+        next.api_routes.retain(|r| !gone.contains(&r.prefix));
         let removed = before - next.api_routes.len();
         self.commit(next)?;
         Ok(removed)
@@ -121,5 +203,103 @@ impl IntentKeeper {
         }
         self.intent = next;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path) -> Config {
+        let text = format!(
+            "[global]\nasn = 65001\nrouter_id = \"198.18.0.1\"\nlisten = []\nstate_dir = {:?}\n\n\
+             [[peer]]\naddress = \"198.18.0.2\"\nremote_as = 65002\n\n\
+             [[route]]\nprefix = \"198.18.100.0/24\"\n",
+            dir.display().to_string()
+        );
+        crate::config::parse(&text, "baton.toml").unwrap()
+    }
+
+    fn route(prefix: &str, med: Option<u32>) -> Route {
+        let mut r: Route = serde_json::from_value(serde_json::json!({ "prefix": prefix })).unwrap();
+        r.med = med;
+        r
+    }
+
+    #[test]
+    fn the_last_of_a_prefix_given_twice_wins_and_everything_is_kept_across_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut keeper = IntentKeeper::open(&config);
+        keeper
+            .announce(vec![
+                route("198.18.7.0/24", Some(1)),
+                route("198.18.8.0/24", None),
+            ])
+            .unwrap();
+        keeper
+            .announce(vec![
+                route("198.18.7.0/24", Some(2)),
+                route("198.18.7.0/24", Some(3)),
+            ])
+            .unwrap();
+        let mut added = Peer::new("198.18.0.9".parse().unwrap(), 65009);
+        crate::config::complete_peer(&mut added);
+        keeper.put_peer(added.clone()).unwrap();
+        keeper
+            .set_enabled("198.18.0.2".parse().unwrap(), false)
+            .unwrap();
+        drop(keeper);
+
+        let keeper = IntentKeeper::open(&config);
+        let routes = keeper.routes();
+        let meds: Vec<_> = routes
+            .iter()
+            .map(|(r, s)| (r.prefix.to_string(), r.med, *s))
+            .collect();
+        assert_eq!(
+            meds,
+            vec![
+                ("198.18.7.0/24".to_string(), Some(3), RouteSource::Api),
+                ("198.18.8.0/24".to_string(), None, RouteSource::Api),
+                ("198.18.100.0/24".to_string(), None, RouteSource::Config),
+            ]
+        );
+        let peers: Vec<_> = keeper
+            .peers()
+            .into_iter()
+            .map(|(p, s, enabled)| (p.address.to_string(), s, enabled))
+            .collect();
+        assert_eq!(
+            peers,
+            vec![
+                ("198.18.0.2".to_string(), PeerSource::Config, false),
+                ("198.18.0.9".to_string(), PeerSource::Api, true),
+            ]
+        );
+        assert_eq!(keeper.peer(added.address).unwrap().0, added);
+    }
+
+    #[test]
+    fn the_configuration_wins_over_a_run_time_peer_or_route_of_the_same_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut keeper = IntentKeeper::open(&config);
+        keeper
+            .put_peer(Peer::new("198.18.0.2".parse().unwrap(), 65111))
+            .unwrap();
+        keeper
+            .announce(vec![route("198.18.100.0/24", Some(9))])
+            .unwrap();
+        let (peer, source, _) = keeper.peer("198.18.0.2".parse().unwrap()).unwrap();
+        assert_eq!((peer.remote_as, source), (65002, PeerSource::Config));
+        assert_eq!(keeper.peers().len(), 1);
+        let prefix: Prefix = "198.18.100.0/24".parse().unwrap();
+        assert_eq!(keeper.sources()[&prefix], RouteSource::Config);
+        assert_eq!(keeper.originated().len(), 1);
+        assert_eq!(keeper.originated()[0].med, None);
+        // Removing the run-time peer leaves the configured one.
+        keeper.remove_peer("198.18.0.2".parse().unwrap()).unwrap();
+        assert_eq!(keeper.peers().len(), 1);
     }
 }

@@ -1,29 +1,30 @@
 //! The speaker: wires listeners, peer tasks, the RIB task and the control socket together on
 //! tokio, and stops them the way the operator meant (a deliberate stop sends Cease).
 
+mod api_backend;
 mod conn;
 mod control;
 mod intent;
 mod marker;
 mod peer;
+mod peer_set;
 mod rib_saver;
 mod rib_task;
 mod status;
 pub mod supervised;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{info, warn, Instrument};
+use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::ctl::{Reply, Request};
 use crate::store::StateDir;
 use crate::wire::{notif, Notification};
-use peer::{PeerEvent, PeerTask};
+use peer_set::PeerSet;
 use rib_task::RibCmd;
 use status::StatusBoard;
 
@@ -89,6 +90,8 @@ pub enum Command {
 pub struct Supervised {
     /// The listening sockets, bound by the supervisor.
     pub listeners: Vec<std::net::TcpListener>,
+    /// The REST API's listening socket, bound by the supervisor (`[api] listen`).
+    pub api_listener: Option<std::net::TcpListener>,
     /// Commands; when the sender goes away (supervisor gone), the speaker ends silently.
     pub commands: mpsc::UnboundedReceiver<Command>,
     /// Fired once the state is loaded and the speaker could go live.
@@ -98,15 +101,23 @@ pub struct Supervised {
 /// The message sent with Cease / Administrative Shutdown on a deliberate stop (RFC 9003).
 pub const SHUTDOWN_MESSAGE: &str = "baton: administrative shutdown";
 
+/// Why a disabled peer has no session, as its status says.
+const DISABLED: &str = "administratively disabled";
+
 /// Run the speaker: standalone (binds its listeners and control socket, runs until SIGTERM or
 /// SIGINT) or under a supervisor.
 pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Ending, SpeakerError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(SpeakerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(SpeakerError::Signals)?;
-    let (std_listeners, mut commands, ready) = match supervised {
-        Some(s) => (s.listeners, Some(s.commands), Some(s.ready)),
-        None => (bind_listeners(&config.global.listen)?, None, None),
+    let (std_listeners, api_listener, mut commands, ready) = match supervised {
+        Some(s) => (s.listeners, s.api_listener, Some(s.commands), Some(s.ready)),
+        None => (
+            bind_listeners(&config.global.listen)?,
+            bind_api_listener(&config)?,
+            None,
+            None,
+        ),
     };
     let listeners = std_listeners
         .into_iter()
@@ -130,7 +141,6 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
     let _ = rib_tx.send(RibCmd::SetOriginated(originated));
     let status = StatusBoard::default();
     let ctl = control::Ctl {
-        peers: config.peers.clone(),
         status: status.clone(),
         rib: rib_tx.clone(),
         intent: intent.clone(),
@@ -184,26 +194,42 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         tokio::spawn(rib_saver::run(rib_tx.clone(), dir.clone()));
     }
 
-    let mut peers: HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>> = HashMap::new();
-    for p in &config.peers {
+    let peers = PeerSet::new(
+        config.global.asn,
+        config.global.router_id,
+        rib_tx.clone(),
+        status.clone(),
+    );
+    let all_peers = ctl.peers();
+    for (p, _, enabled) in &all_peers {
         status.update(p.address, |_| {});
-        let (task, tx) = PeerTask::new(
-            p.clone(),
-            config.global.asn,
-            config.global.router_id,
-            restarting,
-            rib_tx.clone(),
-            status.clone(),
-        );
-        let span = tracing::info_span!("peer", peer = %p.address);
-        tokio::spawn(task.run().instrument(span));
-        peers.insert(p.address, tx);
+        if *enabled {
+            peers.start(p.clone(), restarting);
+        } else {
+            status.update(p.address, |s| s.last_error = Some(DISABLED.into()));
+        }
     }
     let accepting: Vec<_> = listeners
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(l, peers.clone())))
         .collect();
-    info!(asn = config.global.asn, router_id = %config.global.router_id, peers = config.peers.len(), "speaker running");
+    info!(asn = config.global.asn, router_id = %config.global.router_id, peers = all_peers.len(), "speaker running");
+    // The API is served only while live: during an upgrade, requests wait in the listener's
+    // queue from the moment the old speaker stops until the new one is activated.
+    let api = match api_listener {
+        Some(l) => {
+            let backend = api_backend::SpeakerBackend::new(ctl.clone(), &config, peers.clone());
+            let router = api_backend::router(&config, Arc::new(backend));
+            match api_backend::ApiServer::start(l, router) {
+                Ok(server) => Some(server),
+                Err(e) => {
+                    warn!(error = %e, "cannot serve the REST API");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
 
     let ending = loop {
         let cmd = async {
@@ -242,6 +268,10 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         }
     };
 
+    // No more API changes; those in flight finish (and are saved) first.
+    if let Some(api) = api {
+        api.stop().await;
+    }
     // Stop accepting first: once every process has closed the listeners, peers are refused
     // at once instead of waiting in the accept queue.
     for a in accepting {
@@ -257,19 +287,7 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
             }
         }
     }
-    let mut waits = Vec::new();
-    for tx in peers.values() {
-        let (done_tx, done_rx) = oneshot::channel();
-        if tx
-            .send(PeerEvent::Stop(notification.clone(), done_tx))
-            .is_ok()
-        {
-            waits.push(done_rx);
-        }
-    }
-    for w in waits {
-        let _ = w.await;
-    }
+    peers.stop_all(notification).await;
     drop(rib_tx);
     rib.abort();
     if commands.is_none() {
@@ -321,6 +339,14 @@ pub fn bind_control_socket(
     control::bind(path)
 }
 
+/// Bind the REST API's listening socket, if `[api] listen` is set (like a BGP listener).
+pub fn bind_api_listener(config: &Config) -> Result<Option<std::net::TcpListener>, SpeakerError> {
+    let Some(addr) = config.api.as_ref().and_then(|a| a.listen) else {
+        return Ok(None);
+    };
+    Ok(bind_listeners(&[addr])?.pop())
+}
+
 /// Bind the BGP listening sockets (SO_REUSEADDR, IPv6 only on IPv6 addresses, non-blocking),
 /// as plain std sockets so they can be handed to another process.
 pub fn bind_listeners(addrs: &[SocketAddr]) -> Result<Vec<std::net::TcpListener>, SpeakerError> {
@@ -347,11 +373,9 @@ pub fn bind_listeners(addrs: &[SocketAddr]) -> Result<Vec<std::net::TcpListener>
         .collect()
 }
 
-/// Hand each accepted connection to the task of the peer it comes from; refuse strangers.
-async fn accept_loop(
-    listener: TcpListener,
-    peers: HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>>,
-) {
+/// Hand each accepted connection to the task of the peer it comes from; refuse strangers
+/// (and disabled peers).
+async fn accept_loop(listener: TcpListener, peers: PeerSet) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
@@ -359,10 +383,10 @@ async fn accept_loop(
                     IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
                     v4 => v4,
                 };
-                match peers.get(&ip) {
+                match peers.get(ip) {
                     Some(tx) => {
                         let _ = stream.set_nodelay(true);
-                        let _ = tx.send(PeerEvent::Incoming(stream));
+                        let _ = tx.send(peer::PeerEvent::Incoming(stream));
                     }
                     None => warn!(%from, "connection from an unconfigured address refused"),
                 }

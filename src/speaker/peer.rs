@@ -56,6 +56,10 @@ pub enum PeerEvent {
     },
     /// Stop every connection, sending this NOTIFICATION (or none), then end the task.
     Stop(Option<Notification>, oneshot::Sender<()>),
+    /// Soft reset, inbound (RFC 2918): ask the peer for its routes again, in every negotiated
+    /// family, if it supports ROUTE-REFRESH. Answers with the negotiated families and whether
+    /// they were asked for, or `None` when no session is Established.
+    AskRefresh(oneshot::Sender<Option<(Vec<wire::Family>, bool)>>),
 }
 
 impl From<(u64, ReadEvent)> for PeerEvent {
@@ -323,8 +327,40 @@ impl PeerTask {
                     });
                 }
             }
+            PeerEvent::AskRefresh(reply) => {
+                let _ = reply.send(self.ask_refresh());
+            }
             PeerEvent::Stop(..) => unreachable!("handled in run"),
         }
+    }
+
+    /// Send the Established peer a ROUTE-REFRESH for each negotiated family (if it said it
+    /// takes them): see [`PeerEvent::AskRefresh`].
+    fn ask_refresh(&mut self) -> Option<(Vec<wire::Family>, bool)> {
+        let id = self.established?;
+        let c = self.conns.iter().find(|c| c.id == id)?;
+        let State::Established(neg) = c.session.state() else {
+            return None;
+        };
+        let families = neg.families.clone();
+        let writer = c.writer.clone().filter(|_| neg.route_refresh);
+        let Some(writer) = writer else {
+            return Some((families, false));
+        };
+        let mut buf = BytesMut::new();
+        for family in &families {
+            let rr = wire::RouteRefresh {
+                family: *family,
+                subtype: 0,
+            };
+            wire::encode(&Message::RouteRefresh(rr), &c.codec(), &mut buf);
+        }
+        info!(
+            ?families,
+            "asking the peer for its routes again (ROUTE-REFRESH)"
+        );
+        let asked = writer.send(WriteItem::Bytes(buf.freeze())).is_ok();
+        Some((families, asked))
     }
 
     /// A connection from the peer arrived (RFC 4271 §8.2.1.1 and §6.8).

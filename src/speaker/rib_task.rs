@@ -61,6 +61,16 @@ pub enum RibCmd {
         /// Where to answer.
         reply: oneshot::Sender<RibView>,
     },
+    /// What we advertise to one peer (its Adj-RIB-Out), sorted by prefix; each route's
+    /// `source` is where the best path came from (`local` or a peer address).
+    DumpAdjOut {
+        /// The peer.
+        peer: IpAddr,
+        /// Only this prefix.
+        prefix: Option<Prefix>,
+        /// Where to answer.
+        reply: oneshot::Sender<Vec<RouteView>>,
+    },
 }
 
 /// Run the RIB until every sender is gone.
@@ -159,6 +169,13 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             } => {
                 let _ = reply.send(dump(&rib, family, prefix));
             }
+            RibCmd::DumpAdjOut {
+                peer,
+                prefix,
+                reply,
+            } => {
+                let _ = reply.send(dump_adj_out(&rib, peer, prefix));
+            }
         }
     }
 }
@@ -239,4 +256,23 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
         loc_rib: loc_rib.into_iter().map(|(_, v)| v).collect(),
         adj_rib_in,
     }
+}
+
+fn dump_adj_out(rib: &Rib, peer: IpAddr, only: Option<Prefix>) -> Vec<RouteView> {
+    let Some(out) = rib.adj_out(&peer) else {
+        return Vec::new();
+    };
+    let mut routes: Vec<(Prefix, RouteView)> = out
+        .iter()
+        .filter(|(p, _)| only.is_none_or(|o| o == **p))
+        .map(|(prefix, attrs)| {
+            let source = match rib.loc().best(prefix).map(|c| c.source) {
+                Some(crate::rib::Source::Peer(p)) => p.address.to_string(),
+                _ => "local".to_string(),
+            };
+            (*prefix, RouteView::new(prefix, source, attrs))
+        })
+        .collect();
+    routes.sort_by_key(|a| a.0);
+    routes.into_iter().map(|(_, v)| v).collect()
 }

@@ -50,6 +50,14 @@ impl StatusBoard {
         f(map.entry(peer).or_default());
     }
 
+    /// Forget `peer` (deleted).
+    pub fn remove(&self, peer: IpAddr) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&peer);
+    }
+
     /// A copy of every status.
     pub fn snapshot(&self) -> BTreeMap<IpAddr, PeerStatus> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()

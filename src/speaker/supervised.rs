@@ -37,11 +37,33 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
     };
     let config = with_state_dir(config, accepted.hello.state_dir.clone());
     let mut listeners = Vec::new();
+    let mut api_listener = None;
     for (info, fd) in accepted.listeners {
-        if info.kind == ListenerKind::Bgp {
-            listeners.push(listener_from_fd(fd)?.into_std().map_err(|e| {
+        let to_std = |fd| {
+            listener_from_fd(fd)?.into_std().map_err(|e| {
                 crate::handoff::HandoffError::NotAListener(format!("{}: {e}", info.addr))
-            })?);
+            })
+        };
+        match info.kind {
+            ListenerKind::Bgp => listeners.push(to_std(fd)?),
+            ListenerKind::Api => {
+                // The supervisor binds `[api] listen` once, at its start: a configuration
+                // read since (an upgrade reloads it) that moved or removed it takes a restart
+                // of batond.
+                match config.api.as_ref().and_then(|a| a.listen) {
+                    Some(addr) if addr != info.addr => warn!(
+                        configured = %addr, bound = %info.addr,
+                        "[api] listen changed: the API stays on the address bound at batond's start until batond restarts"
+                    ),
+                    None => {
+                        warn!(bound = %info.addr, "[api] listen was removed: not serving the API (the socket closes when batond restarts)");
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+                api_listener = Some(to_std(fd)?);
+            }
+            ListenerKind::Other => {}
         }
     }
     info!(
@@ -127,6 +149,7 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
         config,
         Some(Supervised {
             listeners,
+            api_listener,
             commands,
             ready: ready_tx,
         }),

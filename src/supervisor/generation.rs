@@ -63,6 +63,8 @@ pub struct LaunchSpec<'a> {
     pub state_dir: &'a Path,
     /// BGP listeners to hand over.
     pub listeners: Arc<Vec<StdTcpListener>>,
+    /// The REST API listener to hand over, when `[api] listen` is set.
+    pub api_listener: Option<Arc<StdTcpListener>>,
 }
 
 impl Generation {
@@ -100,6 +102,12 @@ impl Generation {
         for l in spec.listeners.iter() {
             let (info, fd) =
                 listener_to_send(l, ListenerKind::Bgp).map_err(|e| format!("listener: {e}"))?;
+            infos.push(info);
+            fds.push(fd);
+        }
+        if let Some(l) = spec.api_listener.as_deref() {
+            let (info, fd) =
+                listener_to_send(l, ListenerKind::Api).map_err(|e| format!("listener: {e}"))?;
             infos.push(info);
             fds.push(fd);
         }

@@ -73,6 +73,9 @@ pub struct Supervisor {
     /// The BGP listeners, held for the life of the supervisor; dropped on a deliberate stop so
     /// that peers are refused at once rather than left in the accept queue.
     listeners: Mutex<Option<Arc<Vec<StdTcpListener>>>>,
+    /// The REST API listener (`[api] listen`), held likewise: requests queue in the kernel
+    /// while no speaker serves it (between an old speaker and a new one).
+    api_listener: Option<Arc<StdTcpListener>>,
     /// The state directory, locked for this supervisor.
     _state_dir: crate::store::StateDir,
     version: String,
@@ -103,6 +106,7 @@ impl Supervisor {
             config_path: self.config_path.as_deref(),
             state_dir: &self.config.global.state_dir,
             listeners: self.current_listeners(),
+            api_listener: self.api_listener.clone(),
         }
     }
 
@@ -293,6 +297,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     let exe = own_path().map_err(SupervisorError::Exe)?;
     let state_dir = crate::store::StateDir::open(&config.global.state_dir)?;
     let listeners = crate::speaker::bind_listeners(&config.global.listen)?;
+    let api_listener = crate::speaker::bind_api_listener(&config)?.map(Arc::new);
     let control = crate::speaker::bind_control_socket(&config.global.control_socket)?;
     let (exits_tx, mut exits) = mpsc::unbounded_channel();
     let sup = Arc::new(Supervisor {
@@ -300,6 +305,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
         config,
         exe,
         listeners: Mutex::new(Some(Arc::new(listeners))),
+        api_listener,
         _state_dir: state_dir,
         version: crate::version::current(),
         started: Instant::now(),

@@ -1,0 +1,219 @@
+//! baton's REST API: an axum [`Router`] over an abstract [`Backend`], so the daemon plugs its
+//! own state in and tests plug in a fake.
+//!
+//! Operators who drive ExaBGP usually wrap it in a home-made REST service with little input
+//! checking. Here every request is checked completely, with the configuration file's own rules,
+//! before anything is applied: a refused request, or a batch with one bad route in it, changes
+//! nothing, and the error names the field (`routes[3].communities[0]`).
+//!
+//! ```text
+//! GET    /v1/status
+//! GET    /v1/neighbors                     POST /v1/neighbors
+//! GET    /v1/neighbors/{addr}              PATCH, DELETE /v1/neighbors/{addr}
+//! POST   /v1/neighbors/{addr}/enable|disable|soft-reset
+//! GET    /v1/neighbors/{addr}/adj-in|adj-out?prefix=
+//! GET    /v1/rib/{family}?prefix=
+//! POST   /v1/routes                        DELETE /v1/routes
+//! GET    /v1/openapi.json
+//! ```
+//!
+//! Layout: `backend.rs` what the daemon provides; `request.rs` reading and checking requests;
+//! `handlers.rs` the endpoints; `error.rs` the JSON errors and the one status mapping;
+//! `schema.rs` the OpenAPI schemas of types shared with `config` and `ctl`.
+
+mod backend;
+mod error;
+mod handlers;
+mod request;
+mod schema;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio::net::TcpListener;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use backend::{
+    AnnounceReport, Backend, BackendError, PeerPatch, StatusView, WithdrawReport, SOURCE_API,
+    SOURCE_CONFIG,
+};
+pub use error::{ApiError, ErrorBody};
+
+/// The path of the OpenAPI document, which needs no token.
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
+/// How the API is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiOptions {
+    /// When set, every request but [`OPENAPI_PATH`] needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// The largest request body accepted, in bytes; larger ones get 413.
+    pub body_limit: usize,
+}
+
+impl ApiOptions {
+    /// The default body limit: 16 MiB, room for about 100,000 routes in one batch.
+    pub const DEFAULT_BODY_LIMIT: usize = 16 << 20;
+
+    /// Options with this token and the default body limit.
+    pub fn new(token: Option<String>) -> ApiOptions {
+        ApiOptions {
+            token,
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions::new(None)
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+struct AppState {
+    backend: Arc<dyn Backend>,
+    body_limit: usize,
+    /// The OpenAPI document, serialized once.
+    openapi: Bytes,
+}
+
+/// The title, description and security scheme; the paths and schemas come from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "baton REST API",
+        description = "Control a baton BGP speaker: neighbors, RIBs, and the routes it \
+                       originates. Every request is validated completely before anything is \
+                       applied; errors are `{\"error\": ..., \"field\": ...}`."
+    ),
+    modifiers(&BearerToken),
+    security((), ("bearer" = [])),
+    tags(
+        (name = "status", description = "The speaker"),
+        (name = "neighbors", description = "BGP neighbors and their sessions"),
+        (name = "routes", description = "RIBs and originated routes"),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the optional bearer token.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, doc: &mut OpenApiDoc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Required when the daemon is configured with an API token",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every endpoint, registered with its OpenAPI entry.
+fn endpoints() -> OpenApiRouter<AppState> {
+    use handlers::*;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(status))
+        .routes(routes!(list_neighbors, add_neighbor))
+        .routes(routes!(get_neighbor, update_neighbor, delete_neighbor))
+        .routes(routes!(enable_neighbor))
+        .routes(routes!(disable_neighbor))
+        .routes(routes!(soft_reset_neighbor))
+        .routes(routes!(adj_in))
+        .routes(routes!(adj_out))
+        .routes(routes!(rib))
+        .routes(routes!(announce, withdraw))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI document of the API, as `GET /v1/openapi.json` serves it.
+pub fn openapi() -> OpenApiDoc {
+    endpoints().split_for_parts().1
+}
+
+/// The API over `backend`. Serve it with [`serve`], or nest it in a larger router.
+pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
+    let (router, doc) = endpoints().split_for_parts();
+    let openapi = match doc.to_json() {
+        Ok(json) => Bytes::from(json),
+        // The document is plain data; serializing it cannot fail.
+        Err(e) => Bytes::from(format!(
+            "{{\"error\": \"cannot serialize the document: {e}\"}}"
+        )),
+    };
+    let state = AppState {
+        backend,
+        body_limit: options.body_limit,
+        openapi,
+    };
+    let router = router
+        .fallback(handlers::no_such_path)
+        .method_not_allowed_fallback(handlers::no_such_method)
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .with_state(state);
+    match options.token {
+        Some(token) => router.layer(middleware::from_fn_with_state(
+            Arc::<str>::from(token),
+            require_token,
+        )),
+        None => router,
+    }
+}
+
+/// Serve `router` on `listener` until `shutdown` completes, then finish the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Refuse a request without the right bearer token (401), except for the OpenAPI document.
+async fn require_token(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
+    if request.uri().path() == OPENAPI_PATH {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match given {
+        Some(t) if same_secret(t.as_bytes(), token.as_bytes()) => next.run(request).await,
+        Some(_) => ApiError::unauthorized("wrong bearer token").into_response(),
+        None => ApiError::unauthorized("this API needs an Authorization: Bearer <token> header")
+            .into_response(),
+    }
+}
+
+/// Compare secrets in a time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

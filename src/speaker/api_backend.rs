@@ -1,0 +1,502 @@
+//! The REST API's [`Backend`] over the running speaker: it reads what the control socket reads
+//! ([`Ctl`]: peer status, the RIB task) and changes originated routes and neighbors through the
+//! [`IntentKeeper`] — saved and fsynced before the RIB or the peer tasks hear of it, so a 2xx
+//! survives a crash. Neighbors named by the configuration file can be enabled, disabled and
+//! soft-reset, not changed or deleted (the file says what they are); neighbors added through
+//! the API can be all of that.
+//!
+//! Also here: serving the API while the speaker is live ([`ApiServer`]), so an upgrade hands
+//! the socket from the old speaker to the new one without refusing a connection.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+use super::control::Ctl;
+use super::intent::{IntentKeeper, PeerSource, RouteSource};
+use super::peer::PeerEvent;
+use super::peer_set::PeerSet;
+use super::rib_task::RibCmd;
+use crate::api::{
+    AnnounceReport, ApiError, ApiOptions, Backend, BackendError, PeerPatch, StatusView,
+    WithdrawReport, SOURCE_API, SOURCE_CONFIG,
+};
+use crate::config::{Config, Peer, Route};
+use crate::ctl::{NeighborView, RouteView};
+use crate::wire::{notif, Family, Notification, Prefix};
+
+/// How long a stopping speaker waits for API requests in flight to finish: well within the
+/// supervisor's bound on a quiescing speaker (5 s), which also has sessions to close.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The speaker, as the REST API sees it.
+pub struct SpeakerBackend {
+    ctl: Ctl,
+    asn: u32,
+    router_id: Ipv4Addr,
+    started: Instant,
+    /// The peer tasks, started and stopped as neighbors are added, enabled, disabled, changed
+    /// or deleted.
+    peers: PeerSet,
+}
+
+impl SpeakerBackend {
+    /// A backend over `ctl` for the speaker configured by `config`, with its peer tasks.
+    pub fn new(ctl: Ctl, config: &Config, peers: PeerSet) -> SpeakerBackend {
+        SpeakerBackend {
+            ctl,
+            asn: config.global.asn,
+            router_id: config.global.router_id,
+            started: Instant::now(),
+            peers,
+        }
+    }
+
+    /// The neighbor at `addr`: its settings, where it comes from, whether it is enabled.
+    fn known(&self, addr: IpAddr) -> Result<(Peer, PeerSource, bool), BackendError> {
+        self.ctl
+            .intent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .peer(addr)
+            .ok_or(BackendError::UnknownNeighbor(addr))
+    }
+
+    /// The neighbor at `addr`, refused (409) if the configuration file names it: what the file
+    /// says is changed in the file.
+    fn added_at_run_time(&self, addr: IpAddr, what: &str) -> Result<(Peer, bool), BackendError> {
+        match self.known(addr)? {
+            (_, PeerSource::Config, _) => Err(BackendError::Conflict {
+                field: None,
+                message: format!("neighbor {addr} is in the configuration file: {what} it there"),
+            }),
+            (peer, PeerSource::Api, enabled) => Ok((peer, enabled)),
+        }
+    }
+
+    async fn rib_call<T>(
+        &self,
+        cmd: impl FnOnce(oneshot::Sender<T>) -> RibCmd,
+    ) -> Result<T, BackendError> {
+        let gone = || BackendError::Unavailable("the RIB task is not running".into());
+        let (tx, rx) = oneshot::channel();
+        self.ctl.rib.send(cmd(tx)).map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// Name originated routes by where they come from (`config`, `api`) instead of `local`.
+    fn name_sources(&self, routes: &mut [RouteView]) {
+        if !routes.iter().any(|r| r.source == LOCAL) {
+            return;
+        }
+        let sources = self
+            .ctl
+            .intent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sources();
+        for r in routes.iter_mut().filter(|r| r.source == LOCAL) {
+            let source = r
+                .prefix
+                .parse::<Prefix>()
+                .ok()
+                .and_then(|p| sources.get(&p).copied());
+            r.source = match source {
+                Some(RouteSource::Api) => SOURCE_API,
+                // A route the RIB still holds from a change not yet applied: call it config.
+                Some(RouteSource::Config) | None => SOURCE_CONFIG,
+            }
+            .to_string();
+        }
+    }
+
+    /// Run `change` on the intent on a blocking thread (it writes and fsyncs the state file)
+    /// and, if it changed the originated routes (it says so with `true`), hand them to the RIB,
+    /// under the intent's lock so that concurrent changes reach the RIB in the order they were
+    /// saved.
+    async fn change_intent<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut IntentKeeper) -> Result<(T, bool), BackendError> + Send + 'static,
+    ) -> Result<T, BackendError> {
+        let (intent, rib) = (self.ctl.intent.clone(), self.ctl.rib.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
+            let (result, changed) = change(&mut keeper)?;
+            if changed
+                && rib
+                    .send(RibCmd::SetOriginated(keeper.originated()))
+                    .is_err()
+            {
+                // Saved, so the next start applies it; but this speaker is going away.
+                return Err(BackendError::Unavailable(
+                    "the speaker is stopping (the change is saved and applies at the next start)"
+                        .into(),
+                ));
+            }
+            Ok(result)
+        })
+        .await
+        .map_err(|e| BackendError::Internal(format!("the change did not complete: {e}")))?
+    }
+}
+
+/// The source the RIB gives routes we originate.
+const LOCAL: &str = "local";
+
+#[async_trait]
+impl Backend for SpeakerBackend {
+    async fn status(&self) -> Result<StatusView, BackendError> {
+        let established = self
+            .ctl
+            .status
+            .snapshot()
+            .values()
+            .filter(|s| s.state == "Established")
+            .count();
+        let (config_routes, api_routes) = {
+            let intent = self.ctl.intent.lock().unwrap_or_else(|e| e.into_inner());
+            let sources = intent.sources();
+            let api = sources.values().filter(|s| **s == RouteSource::Api).count();
+            (sources.len() - api, api)
+        };
+        Ok(StatusView {
+            version: self.ctl.version.clone(),
+            asn: self.asn,
+            router_id: self.router_id,
+            uptime_secs: self.started.elapsed().as_secs(),
+            neighbors: self.ctl.peers().len(),
+            established,
+            config_routes,
+            api_routes,
+        })
+    }
+
+    async fn neighbors(&self) -> Result<Vec<NeighborView>, BackendError> {
+        let mut views = self
+            .ctl
+            .neighbor_views()
+            .await
+            .map_err(BackendError::Unavailable)?;
+        views.sort_by_key(|v| v.address);
+        Ok(views)
+    }
+
+    async fn neighbor(&self, addr: IpAddr) -> Result<NeighborView, BackendError> {
+        self.known(addr)?;
+        self.neighbors()
+            .await?
+            .into_iter()
+            .find(|v| v.address == addr)
+            .ok_or(BackendError::UnknownNeighbor(addr))
+    }
+
+    async fn add_neighbor(&self, peer: Peer) -> Result<NeighborView, BackendError> {
+        let _turn = self.peers.changing().await;
+        let addr = peer.address;
+        let saved = peer.clone();
+        self.change_intent(move |keeper| {
+            if keeper.peer(addr).is_some() {
+                return Err(BackendError::DuplicateNeighbor(addr));
+            }
+            keeper.put_peer(saved).map_err(BackendError::Unavailable)?;
+            Ok(((), false))
+        })
+        .await?;
+        self.peers.start(peer, false);
+        self.neighbor(addr).await
+    }
+
+    async fn update_neighbor(
+        &self,
+        addr: IpAddr,
+        patch: PeerPatch,
+    ) -> Result<NeighborView, BackendError> {
+        let _turn = self.peers.changing().await;
+        let (old, enabled) = self.added_at_run_time(addr, "change")?;
+        let mut new = old.clone();
+        patch.apply(&mut new);
+        crate::config::check_peer(&new, crate::config::FieldPath::default()).map_err(
+            |(field, message)| BackendError::Invalid {
+                field: Some(field.to_string()).filter(|f| !f.is_empty()),
+                message,
+            },
+        )?;
+        if new != old {
+            let saved = new.clone();
+            self.change_intent(move |keeper| {
+                keeper.put_peer(saved).map_err(BackendError::Unavailable)?;
+                Ok(((), false))
+            })
+            .await?;
+            if enabled {
+                let cease = Notification::new(notif::CEASE, notif::OTHER_CONFIG_CHANGE);
+                self.peers.stop(addr, Some(cease)).await;
+                self.peers.start(new, false);
+            }
+        }
+        self.neighbor(addr).await
+    }
+
+    async fn delete_neighbor(&self, addr: IpAddr) -> Result<(), BackendError> {
+        let _turn = self.peers.changing().await;
+        self.added_at_run_time(addr, "delete")?;
+        self.change_intent(move |keeper| {
+            keeper
+                .remove_peer(addr)
+                .map_err(BackendError::Unavailable)?;
+            Ok(((), false))
+        })
+        .await?;
+        let cease = Notification::new(notif::CEASE, notif::PEER_DECONFIGURED);
+        self.peers.stop(addr, Some(cease)).await;
+        self.ctl.status.remove(addr);
+        Ok(())
+    }
+
+    async fn set_enabled(&self, addr: IpAddr, enabled: bool) -> Result<(), BackendError> {
+        let _turn = self.peers.changing().await;
+        let (peer, _, was) = self.known(addr)?;
+        if was != enabled {
+            self.change_intent(move |keeper| {
+                keeper
+                    .set_enabled(addr, enabled)
+                    .map_err(BackendError::Unavailable)?;
+                Ok(((), false))
+            })
+            .await?;
+        }
+        let running = self.peers.get(addr).is_some();
+        if enabled && !running {
+            self.peers.start(peer, false);
+        } else if !enabled && running {
+            let cease = Notification::cease_with_message(notif::ADMIN_SHUTDOWN, DISABLE_MESSAGE);
+            self.peers.stop(addr, Some(cease)).await;
+            self.ctl
+                .status
+                .update(addr, |s| s.last_error = Some(super::DISABLED.into()));
+        }
+        Ok(())
+    }
+
+    async fn soft_reset(&self, addr: IpAddr) -> Result<(), BackendError> {
+        self.known(addr)?;
+        let task = self.peers.get(addr).ok_or_else(|| BackendError::Conflict {
+            field: None,
+            message: format!("neighbor {addr} is disabled"),
+        })?;
+        let (tx, rx) = oneshot::channel();
+        task.send(PeerEvent::AskRefresh(tx))
+            .map_err(|_| BackendError::Unavailable(format!("the task of {addr} has ended")))?;
+        let answer = rx
+            .await
+            .map_err(|_| BackendError::Unavailable(format!("the task of {addr} has ended")))?;
+        let Some((families, asked)) = answer else {
+            return Err(BackendError::Conflict {
+                field: None,
+                message: format!("the session with {addr} is not Established"),
+            });
+        };
+        if !asked {
+            info!(peer = %addr, "soft reset: the peer does not take ROUTE-REFRESH; resending ours only");
+        }
+        for family in families {
+            self.ctl
+                .rib
+                .send(RibCmd::Refresh(addr, family))
+                .map_err(|_| BackendError::Unavailable("the RIB task is not running".into()))?;
+        }
+        Ok(())
+    }
+
+    async fn rib(
+        &self,
+        family: Family,
+        prefix: Option<Prefix>,
+    ) -> Result<Vec<RouteView>, BackendError> {
+        let view = self
+            .rib_call(|reply| RibCmd::Dump {
+                family: Some(family),
+                prefix,
+                reply,
+            })
+            .await?;
+        let mut routes = view.loc_rib;
+        self.name_sources(&mut routes);
+        Ok(routes)
+    }
+
+    async fn adj_in(
+        &self,
+        addr: IpAddr,
+        prefix: Option<Prefix>,
+    ) -> Result<Vec<RouteView>, BackendError> {
+        self.known(addr)?;
+        let view = self
+            .rib_call(|reply| RibCmd::Dump {
+                family: None,
+                prefix,
+                reply,
+            })
+            .await?;
+        Ok(view
+            .adj_rib_in
+            .into_iter()
+            .find(|a| a.peer == addr)
+            .map(|a| a.routes)
+            .unwrap_or_default())
+    }
+
+    async fn adj_out(
+        &self,
+        addr: IpAddr,
+        prefix: Option<Prefix>,
+    ) -> Result<Vec<RouteView>, BackendError> {
+        self.known(addr)?;
+        let mut routes = self
+            .rib_call(|reply| RibCmd::DumpAdjOut {
+                peer: addr,
+                prefix,
+                reply,
+            })
+            .await?;
+        self.name_sources(&mut routes);
+        Ok(routes)
+    }
+
+    async fn announce(&self, routes: Vec<Route>) -> Result<AnnounceReport, BackendError> {
+        let n = routes.len();
+        self.change_intent(move |keeper| {
+            let sources = keeper.sources();
+            let mut report = AnnounceReport::default();
+            for (i, r) in routes.iter().enumerate() {
+                match sources.get(&r.prefix) {
+                    Some(RouteSource::Config) => {
+                        let field = if n == 1 {
+                            "prefix".to_string()
+                        } else {
+                            format!("routes[{i}].prefix")
+                        };
+                        return Err(BackendError::Conflict {
+                            field: Some(field),
+                            message: format!(
+                                "{} is originated by the configuration file; change it there",
+                                r.prefix
+                            ),
+                        });
+                    }
+                    Some(RouteSource::Api) => report.replaced += 1,
+                    None => report.added += 1,
+                }
+            }
+            keeper.announce(routes).map_err(BackendError::Unavailable)?;
+            Ok((report, true))
+        })
+        .await
+    }
+
+    async fn withdraw(&self, prefixes: Vec<Prefix>) -> Result<WithdrawReport, BackendError> {
+        let n = prefixes.len();
+        self.change_intent(move |keeper| {
+            let sources = keeper.sources();
+            let mut report = WithdrawReport::default();
+            let mut ours = Vec::new();
+            for (i, p) in prefixes.into_iter().enumerate() {
+                match sources.get(&p) {
+                    Some(RouteSource::Config) => {
+                        let field = if n == 1 {
+                            "prefix".to_string()
+                        } else {
+                            format!("prefixes[{i}]")
+                        };
+                        return Err(BackendError::Conflict {
+                            field: Some(field),
+                            message: format!(
+                                "{p} is originated by the configuration file; remove it there"
+                            ),
+                        });
+                    }
+                    Some(RouteSource::Api) => ours.push(p),
+                    None => report.not_found.push(p),
+                }
+            }
+            if ours.is_empty() {
+                return Ok((report, false));
+            }
+            report.withdrawn = keeper.withdraw(&ours).map_err(BackendError::Unavailable)?;
+            Ok((report, true))
+        })
+        .await
+    }
+}
+
+/// The message of the Cease / Administrative Shutdown a disabled neighbor gets (RFC 9003).
+const DISABLE_MESSAGE: &str = "baton: neighbor disabled";
+
+/// The REST API, served on its listener from when the speaker goes live until it stops.
+pub struct ApiServer {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl ApiServer {
+    /// Serve `router` on `listener` (bound by the supervisor or by a standalone speaker).
+    pub fn start(listener: std::net::TcpListener, router: axum::Router) -> std::io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            info!(%addr, "REST API serving");
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = crate::api::serve(listener, router, shutdown).await {
+                error!(%addr, error = %e, "REST API failed");
+            }
+        });
+        Ok(ApiServer { stop, task })
+    }
+
+    /// Stop accepting requests and let those in flight finish (a change acknowledged by this
+    /// speaker is then saved before the next speaker reads the state), within a bound.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let mut task = self.task;
+        if tokio::time::timeout(DRAIN_TIMEOUT, &mut task)
+            .await
+            .is_err()
+        {
+            warn!(
+                timeout_secs = DRAIN_TIMEOUT.as_secs(),
+                "REST API requests still running: dropping them"
+            );
+            task.abort();
+        }
+        info!("REST API stopped");
+    }
+}
+
+/// The API's router for `config` over `backend`, with the bearer token of `[api] token_file`.
+/// If the token cannot be read now (it was when the configuration was loaded), every request
+/// is refused with 503 rather than served without the token.
+pub fn router(config: &Config, backend: Arc<dyn Backend>) -> axum::Router {
+    let token = config.api.as_ref().map(|a| a.read_token()).transpose();
+    match token {
+        Ok(token) => crate::api::router(backend, ApiOptions::new(token.flatten())),
+        Err(e) => {
+            error!(error = %e, "REST API token unusable: refusing every request");
+            let message = format!("the API token cannot be read: {e}");
+            axum::Router::new().fallback(move || {
+                let message = message.clone();
+                async move { ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).into_response() }
+            })
+        }
+    }
+}

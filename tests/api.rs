@@ -1,0 +1,749 @@
+//! The REST API of a running batond, against a real gobgpd: what a request announces reaches the
+//! peer with exactly the attributes asked for, a withdrawal takes it away, a batch arrives
+//! whole, a refused request changes nothing, and an acknowledged change survives kill -9 of
+//! the whole daemon.
+//!
+//! Requests are plain HTTP/1.1 written by hand over a `TcpStream` opened inside baton's network
+//! namespace (a thread `setns`es first), so the tests need no HTTP client package and no curl.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use common::baton::{global_toml, peer_toml, Baton};
+use common::gobgp::{GobgpConfig, GobgpNeighbor, GobgpRoute, Gobgpd};
+use common::gr_lab::gr_toml;
+use common::netns::{Host, Lab};
+use common::{poll, Family};
+
+/// Session setup: gobgpd refuses connections for ~5 s after any loss, so be generous.
+const SESSION_UP: Duration = Duration::from_secs(30);
+const ROUTE_ARRIVES: Duration = Duration::from_secs(20);
+/// A whole 10,000-route batch through a debug build and gobgpd.
+const BATCH_ARRIVES: Duration = Duration::from_secs(90);
+/// The longest a test waits for one HTTP reply.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+const API_PORT: u16 = 8179;
+
+const OUR_AS: u32 = 65001;
+const PEER_AS: u32 = 65002;
+/// A route the configuration file originates.
+const CONFIG_PREFIX: &str = "198.19.255.0/24";
+
+/// One HTTP reply: status and JSON body (`Value::Null` if the body is not JSON).
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+/// baton on `a` with a gobgpd on `g`, the session up.
+struct ApiLab {
+    // Dropped last: the daemons go first.
+    _lab: Lab,
+    a: Host,
+    g: Host,
+    gobgpd: Gobgpd,
+    baton: Baton,
+    toml: String,
+}
+
+impl ApiLab {
+    /// Without graceful restart: gobgpd drops our routes as soon as the session goes.
+    fn new() -> ApiLab {
+        ApiLab::with(false)
+    }
+
+    /// With graceful restart on both sides (needed for an upgrade without a flap), or not.
+    fn with(graceful_restart: bool) -> ApiLab {
+        let lab = Lab::new();
+        let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+        let mut neighbor = GobgpNeighbor::new(a.ipv4.into(), OUR_AS);
+        if graceful_restart {
+            neighbor.graceful_restart = Some(120);
+        }
+        let gobgpd = Gobgpd::start(
+            &g,
+            GobgpConfig {
+                asn: PEER_AS,
+                neighbors: vec![neighbor],
+                ..GobgpConfig::default()
+            },
+        );
+        let paths = Baton::paths(&a);
+        let mut toml = global_toml(
+            &paths,
+            OUR_AS,
+            &a.ipv4.to_string(),
+            &[format!("{}:179", a.ipv4)],
+        );
+        toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n\n");
+        toml += &peer_toml(g.ipv4.into(), PEER_AS, "ipv4-unicast", "");
+        if graceful_restart {
+            toml += &gr_toml(120, "");
+        }
+        toml += &format!("[[route]]\nprefix = \"{CONFIG_PREFIX}\"\n\n");
+        let baton = Baton::start(&a, &toml);
+        gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+        baton.wait_established(g.ipv4.into(), SESSION_UP);
+        let lab = ApiLab {
+            _lab: lab,
+            a,
+            g,
+            gobgpd,
+            baton,
+            toml,
+        };
+        lab.route_at_gobgpd(CONFIG_PREFIX);
+        lab
+    }
+
+    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        http(&self.a, method, path, body, None)
+    }
+
+    fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, None)
+    }
+
+    /// The route gobgpd holds from baton for `prefix`, if any.
+    fn at_gobgpd(&self, prefix: &str) -> Option<GobgpRoute> {
+        self.gobgpd
+            .adj_in(self.a.ipv4.into(), Family::Ipv4Unicast)
+            .into_iter()
+            .find(|r| r.prefix == prefix)
+    }
+
+    /// Waits until gobgpd holds `prefix` from baton, and returns the route.
+    fn route_at_gobgpd(&self, prefix: &str) -> GobgpRoute {
+        poll::until(ROUTE_ARRIVES, &format!("gobgpd to hold {prefix}"), || {
+            self.at_gobgpd(prefix)
+        })
+    }
+
+    /// How many prefixes gobgpd holds from baton.
+    fn count_at_gobgpd(&self) -> usize {
+        self.gobgpd
+            .adj_in_count(self.a.ipv4.into(), Family::Ipv4Unicast)
+    }
+}
+
+/// Sends one request with a JSON body to baton's API from inside `host`'s namespace and
+/// reads the whole reply.
+fn http(host: &Host, method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Reply {
+    let body = body.map(|b| serde_json::to_vec(b).expect("serialize the body"));
+    http_bytes(host, method, path, body.as_deref(), token)
+}
+
+/// Like [`http`], with the body as raw bytes (declared as JSON).
+fn http_bytes(
+    host: &Host,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    token: Option<&str>,
+) -> Reply {
+    let ns = host.ns.clone();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        head += &format!("Authorization: Bearer {t}\r\n");
+    }
+    if let Some(b) = body {
+        head += &format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        );
+    }
+    head += "\r\n";
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body.unwrap_or_default());
+    let what = format!("{method} {path}");
+    let raw = std::thread::spawn(move || {
+        // The socket is created in this thread's network namespace and keeps it for life.
+        let file = std::fs::File::open(format!("/var/run/netns/{ns}")).expect("open netns");
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let addr = SocketAddr::from(([127, 0, 0, 1], API_PORT));
+        let mut stream =
+            TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect to the API");
+        stream.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
+        stream.write_all(&request).expect("send the request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read the reply");
+        raw
+    })
+    .join()
+    .expect("HTTP thread");
+    parse_reply(&raw).unwrap_or_else(|e| {
+        panic!(
+            "{what}: bad HTTP reply ({e}): {:?}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+/// Parses a whole HTTP/1.1 reply (read to EOF): status line, headers, body (plain or chunked).
+fn parse_reply(raw: &[u8]) -> Result<Reply, String> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no end of headers")?;
+    let head = std::str::from_utf8(&raw[..split]).map_err(|e| e.to_string())?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status")?;
+    let chunked = lines.any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    let mut body = raw[split + 4..].to_vec();
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let end = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or("bad chunk")?;
+            let size_text = std::str::from_utf8(&rest[..end]).map_err(|e| e.to_string())?;
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+                .map_err(|e| e.to_string())?;
+            rest = &rest[end + 2..];
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(rest.get(..size).ok_or("short chunk")?);
+            rest = rest.get(size + 2..).ok_or("short chunk")?;
+        }
+        body = out;
+    }
+    Ok(Reply {
+        status,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    })
+}
+
+/// The i-th route of a batch: a /32 in 198.19.0.0/16 below the config's prefix.
+fn batch_prefix(i: usize) -> String {
+    format!("198.19.{}.{}/32", i / 256, i % 256)
+}
+
+#[test]
+fn an_announced_route_reaches_gobgpd_with_exactly_its_attributes_and_a_delete_withdraws_it() {
+    let t = ApiLab::new();
+    let prefix = "198.18.200.0/24";
+    let reply = t.request(
+        "POST",
+        "/v1/routes",
+        Some(&json!({
+            "prefix": prefix,
+            "communities": ["65001:7", "65001:8"],
+            "large_communities": ["65001:1:2"],
+            "med": 77,
+        })),
+    );
+    assert_eq!(
+        (reply.status, &reply.body),
+        (200, &json!({"added": 1, "replaced": 0}))
+    );
+    let route = t.route_at_gobgpd(prefix);
+    assert_eq!(route.communities, vec!["65001:7", "65001:8"]);
+    assert_eq!(route.large_communities, vec!["65001:1:2"]);
+    assert_eq!(route.med, Some(77));
+    assert_eq!(route.as_path, vec![OUR_AS]);
+    assert_eq!(route.next_hop, IpAddr::from(t.a.ipv4));
+    assert_eq!(route.origin, Some(0));
+    assert_eq!(route.local_pref, None, "no LOCAL_PREF over eBGP");
+
+    // Our view of it: the Loc-RIB names the source, the Adj-RIB-Out shows what was sent.
+    let rib = t.get(&format!("/v1/rib/ipv4-unicast?prefix={prefix}"));
+    assert_eq!(rib.status, 200, "{}", rib.body);
+    assert_eq!(rib.body["routes"][0]["source"], "api", "{}", rib.body);
+    assert_eq!(rib.body["routes"][0]["med"], 77);
+    let all = t.get("/v1/rib/ipv4");
+    let config_route = all.body["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["prefix"] == CONFIG_PREFIX)
+        .cloned();
+    assert_eq!(config_route.unwrap()["source"], "config", "{}", all.body);
+    let out = t.get(&format!(
+        "/v1/neighbors/{}/adj-out?prefix={prefix}",
+        t.g.ipv4
+    ));
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert_eq!(
+        out.body["routes"][0]["as_path"],
+        json!([OUR_AS]),
+        "{}",
+        out.body
+    );
+    assert_eq!(out.body["routes"][0]["source"], "api");
+    assert_eq!(
+        out.body["routes"][0]["communities"],
+        json!(["65001:7", "65001:8"])
+    );
+    let neighbor = t.get(&format!("/v1/neighbors/{}", t.g.ipv4));
+    assert_eq!(neighbor.body["state"], "Established", "{}", neighbor.body);
+    let status = t.get("/v1/status");
+    assert_eq!(status.body["api_routes"], 1, "{}", status.body);
+    assert_eq!(status.body["config_routes"], 1, "{}", status.body);
+    assert_eq!(status.body["established"], 1, "{}", status.body);
+
+    // Routes gobgpd sends us show in the Adj-RIB-In; a soft reset asks for them again.
+    t.gobgpd
+        .global_rib_add("203.0.113.0/24", &["community", "65002:9"]);
+    let learned = poll::until(ROUTE_ARRIVES, "baton to learn 203.0.113.0/24", || {
+        let r = t.get(&format!("/v1/neighbors/{}/adj-in", t.g.ipv4));
+        r.body["routes"]
+            .as_array()?
+            .iter()
+            .find(|r| r["prefix"] == "203.0.113.0/24")
+            .cloned()
+    });
+    assert_eq!(learned["communities"], json!(["65002:9"]));
+    let refreshes = || {
+        t.gobgpd.neighbor_json(t.a.ipv4.into()).map_or(0, |n| {
+            n["state"]["messages"]["received"]["refresh"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+    };
+    let before = refreshes();
+    let reset = t.request(
+        "POST",
+        &format!("/v1/neighbors/{}/soft-reset", t.g.ipv4),
+        None,
+    );
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to receive a ROUTE-REFRESH", || {
+        refreshes() > before
+    });
+
+    // Replacing keeps one route with the new attributes.
+    let reply = t.request(
+        "POST",
+        "/v1/routes",
+        Some(&json!({"routes": [{"prefix": prefix, "med": 78}]})),
+    );
+    assert_eq!(reply.body, json!({"added": 0, "replaced": 1}));
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to get the new MED", || {
+        t.at_gobgpd(prefix)
+            .is_some_and(|r| r.med == Some(78) && r.communities.is_empty())
+    });
+
+    let reply = t.request(
+        "DELETE",
+        "/v1/routes",
+        Some(&json!({"prefixes": [prefix, "198.18.201.0/24"]})),
+    );
+    assert_eq!(
+        (reply.status, &reply.body),
+        (
+            200,
+            &json!({"withdrawn": 1, "not_found": ["198.18.201.0/24"]})
+        )
+    );
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to drop the withdrawn route", || {
+        t.at_gobgpd(prefix).is_none()
+    });
+    assert!(t.at_gobgpd(CONFIG_PREFIX).is_some());
+    let rib = t.get(&format!("/v1/rib/ipv4-unicast?prefix={prefix}"));
+    assert_eq!(rib.body["routes"], json!([]));
+}
+
+#[test]
+fn a_batch_of_10000_routes_arrives_whole_and_leaves_whole() {
+    let t = ApiLab::new();
+    let n = 10_000;
+    let routes: Vec<Value> = (0..n)
+        .map(|i| json!({"prefix": batch_prefix(i), "communities": ["65001:100"]}))
+        .collect();
+    let reply = t.request("POST", "/v1/routes", Some(&json!({ "routes": routes })));
+    assert_eq!(
+        (reply.status, &reply.body),
+        (200, &json!({"added": n, "replaced": 0}))
+    );
+    // The config's route plus the whole batch.
+    poll::until_true(BATCH_ARRIVES, "gobgpd to hold the whole batch", || {
+        t.count_at_gobgpd() == n + 1
+    });
+    let status = t.get("/v1/status");
+    assert_eq!(status.body["api_routes"], n, "{}", status.body);
+    let sample = t.at_gobgpd(&batch_prefix(n - 1)).expect("the last route");
+    assert_eq!(sample.communities, vec!["65001:100"]);
+
+    let prefixes: Vec<String> = (0..n).map(batch_prefix).collect();
+    let reply = t.request(
+        "DELETE",
+        "/v1/routes",
+        Some(&json!({ "prefixes": prefixes })),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["withdrawn"], n);
+    poll::until_true(BATCH_ARRIVES, "gobgpd to drop the whole batch", || {
+        t.count_at_gobgpd() == 1
+    });
+}
+
+#[test]
+fn a_refused_request_names_the_field_and_changes_nothing() {
+    let t = ApiLab::new();
+    // One bad value in a batch: the whole batch is refused.
+    let bad = json!({"routes": [
+        {"prefix": "198.18.210.0/24"},
+        {"prefix": "198.18.211.0/24", "med": 5},
+        {"prefix": "198.18.212.0/24", "communities": ["65536:1"]},
+    ]});
+    let reply = t.request("POST", "/v1/routes", Some(&bad));
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(
+        reply.body["field"], "routes[2].communities[0]",
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("65536 is larger than 65535"),
+        "{}",
+        reply.body
+    );
+    // A prefix the configuration file originates cannot be taken over, nor withdrawn.
+    let reply = t.request(
+        "POST",
+        "/v1/routes",
+        Some(&json!({"routes": [{"prefix": "198.18.213.0/24"}, {"prefix": CONFIG_PREFIX}]})),
+    );
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(reply.body["field"], "routes[1].prefix", "{}", reply.body);
+    let reply = t.request(
+        "DELETE",
+        "/v1/routes",
+        Some(&json!({"prefix": CONFIG_PREFIX})),
+    );
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(reply.body["field"], "prefix");
+    // Malformed JSON names its position.
+    let reply = http_bytes(&t.a, "POST", "/v1/routes", Some(b"{\"prefix\": "), None);
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.body["line"], 1, "{}", reply.body);
+
+    let status = t.get("/v1/status");
+    assert_eq!(status.body["api_routes"], 0, "{}", status.body);
+    let rib = t.get("/v1/rib/ipv4-unicast");
+    let prefixes: Vec<&str> = rib.body["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["prefix"].as_str())
+        .collect();
+    assert_eq!(prefixes, vec![CONFIG_PREFIX], "{}", rib.body);
+    // UPDATEs reach gobgpd in order: once a later route is there, none of the refused ones
+    // was ever sent.
+    let marker = "198.18.220.0/24";
+    let reply = t.request("POST", "/v1/routes", Some(&json!({ "prefix": marker })));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    t.route_at_gobgpd(marker);
+    for refused in ["198.18.210.0/24", "198.18.211.0/24", "198.18.213.0/24"] {
+        assert!(t.at_gobgpd(refused).is_none(), "{refused} reached gobgpd");
+    }
+    assert_eq!(t.count_at_gobgpd(), 2);
+}
+
+#[test]
+fn an_acknowledged_announce_survives_kill_9_of_the_whole_daemon() {
+    let mut t = ApiLab::new();
+    let prefix = "198.18.230.0/24";
+    let speaker = t.baton.ctl(&["status"])["speaker_pid"]
+        .as_u64()
+        .expect("speaker pid") as i32;
+    let reply = t.request(
+        "POST",
+        "/v1/routes",
+        Some(&json!({"prefix": prefix, "communities": ["65001:30"], "med": 30})),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // Killed right after the reply, whether or not the route went out.
+    t.baton.kill();
+    poll::until_true(
+        Duration::from_secs(5),
+        "the speaker to die with its supervisor",
+        || nix::sys::signal::kill(nix::unistd::Pid::from_raw(speaker), None).is_err(),
+    );
+    // No graceful restart here: gobgpd drops everything once the session is gone.
+    poll::until_true(SESSION_UP, "gobgpd to lose the session", || {
+        t.gobgpd.neighbor_state(t.a.ipv4.into()).as_deref() != Some("established")
+    });
+    assert!(t.at_gobgpd(prefix).is_none());
+
+    let paths = Baton::paths(&t.a);
+    t.baton = Baton::spawn_at(&t.a, paths, &t.toml, &[]);
+    t.baton.wait_ready(Duration::from_secs(30));
+    t.gobgpd.wait_established(t.a.ipv4.into(), SESSION_UP);
+    let route = t.route_at_gobgpd(prefix);
+    assert_eq!(route.communities, vec!["65001:30"]);
+    assert_eq!(route.med, Some(30));
+    let rib = t.get(&format!("/v1/rib/ipv4-unicast?prefix={prefix}"));
+    assert_eq!(rib.body["routes"][0]["source"], "api", "{}", rib.body);
+}
+
+#[test]
+fn with_a_token_file_requests_need_the_bearer_token() {
+    let lab = Lab::new();
+    let a = lab.host("baton");
+    let paths = Baton::paths(&a);
+    let token_file = paths.dir.join("api-token");
+    std::fs::write(&token_file, "tok-123\n").unwrap();
+    let mut toml = global_toml(&paths, OUR_AS, &a.ipv4.to_string(), &[]);
+    toml += &format!(
+        "[api]\nlisten = \"127.0.0.1:{API_PORT}\"\ntoken_file = \"{}\"\n",
+        token_file.display()
+    );
+    let _baton = Baton::start(&a, &toml);
+    let none = http(&a, "GET", "/v1/status", None, None);
+    assert_eq!(none.status, 401, "{}", none.body);
+    let wrong = http(&a, "GET", "/v1/status", None, Some("tok-124"));
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let right = http(&a, "GET", "/v1/status", None, Some("tok-123"));
+    assert_eq!(right.status, 200, "{}", right.body);
+    assert_eq!(right.body["asn"], OUR_AS);
+    let doc = http(&a, "GET", "/v1/openapi.json", None, None);
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["paths"]["/v1/routes"].is_object());
+
+    // An unreadable token file is refused at start, naming the key and its line.
+    let other = Baton::paths_named(&a, "other");
+    let mut bad = global_toml(&other, OUR_AS, &a.ipv4.to_string(), &[]);
+    bad += "[api]\nlisten = \"127.0.0.1:8180\"\ntoken_file = \"/nonexistent/token\"\n";
+    let mut failed = Baton::spawn_at(&a, other.clone(), &bad, &[]);
+    let status = failed.daemon().wait_exit(Duration::from_secs(10));
+    assert!(!status.success());
+    let log = failed.log();
+    let expected = format!("{}:10:", other.config.display());
+    assert!(
+        log.lines().any(|l| l.starts_with(&expected)
+            && l.contains("api.token_file: cannot read the token file /nonexistent/token")),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_neighbor_added_disabled_enabled_changed_and_deleted_through_the_api() {
+    let lab = Lab::new();
+    let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+    let mut gobgpd = Gobgpd::start(
+        &g,
+        GobgpConfig {
+            asn: PEER_AS,
+            neighbors: vec![GobgpNeighbor::new(a.ipv4.into(), OUR_AS)],
+            ..GobgpConfig::default()
+        },
+    );
+    let paths = Baton::paths(&a);
+    let mut toml = global_toml(
+        &paths,
+        OUR_AS,
+        &a.ipv4.to_string(),
+        &[format!("{}:179", a.ipv4)],
+    );
+    toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n\n");
+    toml += &format!("[[route]]\nprefix = \"{CONFIG_PREFIX}\"\n\n");
+    let mut baton = Baton::start(&a, &toml);
+    let api = |method: &str, path: &str, body: Option<&Value>| http(&a, method, path, body, None);
+    let neighbor = format!("/v1/neighbors/{}", g.ipv4);
+    let holds_ours = |gobgpd: &Gobgpd| {
+        gobgpd
+            .adj_in(a.ipv4.into(), Family::Ipv4Unicast)
+            .iter()
+            .any(|r| r.prefix == CONFIG_PREFIX)
+    };
+    let established =
+        |gobgpd: &Gobgpd| gobgpd.neighbor_state(a.ipv4.into()).as_deref() == Some("established");
+
+    assert_eq!(api("GET", &neighbor, None).status, 404);
+    let added = api(
+        "POST",
+        "/v1/neighbors",
+        Some(&json!({"address": g.ipv4.to_string(), "remote_as": PEER_AS, "connect_retry": 1})),
+    );
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["families"][0]["family"], "ipv4-unicast");
+    let again = api(
+        "POST",
+        "/v1/neighbors",
+        Some(&json!({"address": g.ipv4.to_string(), "remote_as": PEER_AS})),
+    );
+    assert_eq!(again.status, 409, "{}", again.body);
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to hold our route", || {
+        holds_ours(&gobgpd)
+    });
+
+    // Disabled: a Cease with our message, no session, and it stays so across kill -9.
+    let disabled = api("POST", &format!("{neighbor}/disable"), None);
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    poll::until_true(SESSION_UP, "gobgpd to lose the session", || {
+        !established(&gobgpd)
+    });
+    let view = api("GET", &neighbor, None);
+    assert_eq!(view.body["state"], "Idle", "{}", view.body);
+    assert_eq!(view.body["last_error"], "administratively disabled");
+    // gobgpd shows the RFC 9003 message only in its own record of what it received.
+    let log = gobgpd.daemon().log();
+    assert!(
+        log.lines().any(|l| l.contains("received notification")
+            && l.contains("Subcode=2")
+            && l.contains("Communicated-Reason=\"baton: neighbor disabled\"")),
+        "gobgpd did not record our Cease/Administrative Shutdown with its message"
+    );
+    baton.kill();
+    baton = Baton::spawn_at(&a, paths.clone(), &toml, &[]);
+    baton.wait_ready(Duration::from_secs(30));
+    let view = api("GET", &neighbor, None);
+    assert_eq!(
+        view.status, 200,
+        "the added neighbor is kept: {}",
+        view.body
+    );
+    assert_eq!(view.body["last_error"], "administratively disabled");
+
+    let enabled = api("POST", &format!("{neighbor}/enable"), None);
+    assert_eq!(enabled.status, 200, "{}", enabled.body);
+    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to hold our route again", || {
+        holds_ours(&gobgpd)
+    });
+
+    // A change restarts the session with the new settings.
+    let changed = api(
+        "PATCH",
+        &neighbor,
+        Some(&json!({"description": "changed", "hold_time": 30})),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["description"], "changed");
+    poll::until_true(SESSION_UP, "the session back with hold time 30", || {
+        gobgpd.neighbor_json(a.ipv4.into()).is_some_and(|n| {
+            n["state"]["session_state"].as_u64() == Some(6)
+                && n["timers"]["state"]["negotiated_hold_time"].as_u64() == Some(30)
+        })
+    });
+
+    let deleted = api("DELETE", &neighbor, None);
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    poll::until_true(SESSION_UP, "gobgpd to lose the session for good", || {
+        !established(&gobgpd)
+    });
+    assert_eq!(api("GET", &neighbor, None).status, 404);
+    assert_eq!(
+        api("GET", "/v1/neighbors", None).body["neighbors"],
+        json!([])
+    );
+}
+
+#[test]
+fn during_an_upgrade_api_requests_wait_for_the_new_speaker_and_no_acknowledged_change_is_lost() {
+    let t = ApiLab::with(true);
+    // A second build: the same program with bytes appended, so it reports another version.
+    let next = t.a.dir().join("batond-next");
+    let mut bytes = std::fs::read(env!("CARGO_BIN_EXE_batond")).expect("read batond");
+    bytes.extend_from_slice(b"\nbaton test build 2\n");
+    std::fs::write(&next, bytes).expect("write the second build");
+    std::fs::set_permissions(&next, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let old_version = t.get("/v1/status").body["version"].clone();
+
+    let stop = AtomicBool::new(false);
+    let (upgrade, acknowledged, versions) = std::thread::scope(|s| {
+        let client = s.spawn(|| {
+            let (mut acknowledged, mut versions) = (Vec::new(), Vec::new());
+            // Bounded: stops when told, or after 5,000 routes.
+            for i in 0..5_000 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let prefix = format!("198.19.{}.{}/32", 128 + i / 256, i % 256);
+                let reply = t.request("POST", "/v1/routes", Some(&json!({ "prefix": prefix })));
+                assert_eq!(reply.status, 200, "route {i}: {}", reply.body);
+                acknowledged.push(prefix);
+                let status = t.get("/v1/status");
+                assert_eq!(status.status, 200, "{}", status.body);
+                versions.push(status.body["version"].clone());
+            }
+            (acknowledged, versions)
+        });
+        // Let the client get going on the old speaker first.
+        poll::until_true(
+            ROUTE_ARRIVES,
+            "the client to announce through the old speaker",
+            || t.get("/v1/status").body["api_routes"].as_u64() >= Some(3),
+        );
+        let out = t.baton.ctl_output(&[
+            "upgrade",
+            "--binary",
+            next.to_str().unwrap(),
+            "--timeout",
+            "90",
+            "--json",
+        ]);
+        // A few more requests on the new speaker, then stop.
+        let served = t.get("/v1/status").body["api_routes"].as_u64().unwrap_or(0);
+        poll::until_true(
+            ROUTE_ARRIVES,
+            "the client to announce through the new speaker",
+            || t.get("/v1/status").body["api_routes"].as_u64() >= Some(served + 3),
+        );
+        stop.store(true, Ordering::SeqCst);
+        let (acknowledged, versions) = client.join().expect("the API client");
+        (out, acknowledged, versions)
+    });
+    let report: Value = serde_json::from_slice(&upgrade.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        report["ok"],
+        true,
+        "upgrade failed: {report} {}",
+        String::from_utf8_lossy(&upgrade.stderr)
+    );
+    let new_version = t.get("/v1/status").body["version"].clone();
+    assert_ne!(new_version, old_version);
+    assert!(
+        versions.contains(&old_version) && versions.contains(&new_version),
+        "{versions:?}"
+    );
+
+    // Every acknowledged route is there, in the new speaker and at gobgpd.
+    let status = t.get("/v1/status");
+    assert_eq!(
+        status.body["api_routes"],
+        acknowledged.len(),
+        "{}",
+        status.body
+    );
+    let rib = t.get("/v1/rib/ipv4-unicast");
+    let api: Vec<&str> = rib.body["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "api")
+        .filter_map(|r| r["prefix"].as_str())
+        .collect();
+    assert_eq!(api.len(), acknowledged.len());
+    poll::until_true(
+        ROUTE_ARRIVES,
+        "gobgpd to hold every acknowledged route",
+        || t.count_at_gobgpd() == acknowledged.len() + 1,
+    );
+    eprintln!(
+        "{} routes announced across the upgrade: {report}",
+        acknowledged.len()
+    );
+}
