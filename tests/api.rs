@@ -526,7 +526,7 @@ fn with_a_token_file_requests_need_the_bearer_token() {
     let mut bad = global_toml(&other, OUR_AS, &a.ipv4.to_string(), &[]);
     bad += "[api]\nlisten = \"127.0.0.1:8180\"\ntoken_file = \"/nonexistent/token\"\n";
     let mut failed = Baton::spawn_at(&a, other.clone(), &bad, &[]);
-    let status = failed.daemon().wait_exit(Duration::from_secs(10));
+    let status = failed.wait_exit(Duration::from_secs(10));
     assert!(!status.success());
     let log = failed.log();
     let expected = format!("{}:10:", other.config.display());
@@ -599,7 +599,7 @@ fn a_neighbor_added_disabled_enabled_changed_and_deleted_through_the_api() {
     assert_eq!(view.body["state"], "Idle", "{}", view.body);
     assert_eq!(view.body["last_error"], "administratively disabled");
     // gobgpd shows the RFC 9003 message only in its own record of what it received.
-    let log = gobgpd.daemon().log();
+    let log = gobgpd.log();
     assert!(
         log.lines().any(|l| l.contains("received notification")
             && l.contains("Subcode=2")
