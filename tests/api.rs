@@ -541,7 +541,7 @@ fn with_a_token_file_requests_need_the_bearer_token() {
 fn a_neighbor_added_disabled_enabled_changed_and_deleted_through_the_api() {
     let lab = Lab::new();
     let (a, g) = (lab.host("baton"), lab.host("gobgp"));
-    let mut gobgpd = Gobgpd::start(
+    let gobgpd = Gobgpd::start(
         &g,
         GobgpConfig {
             asn: PEER_AS,
