@@ -86,3 +86,14 @@ fn embedded_default_runs_without_root_and_answers_batonctl() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn batonctl_prints_shell_completions() {
+    let out = Command::new(env!("CARGO_BIN_EXE_batonctl"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(script.contains("_batonctl") && script.contains("upgrade"));
+}

@@ -40,6 +40,14 @@ enum Command {
         #[command(subcommand)]
         action: RouteAction,
     },
+    /// Print a shell completion script (bash, zsh, fish, …) to standard output.
+    #[command(
+        after_help = "Example:\n  batonctl completions bash > /etc/bash_completion.d/batonctl"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// The daemon: supervisor and speaker pids, generation, version, crashes, last upgrade.
     Status,
     /// Replace the speaker without a route flap: start the new binary, hand it the listening
@@ -79,6 +87,11 @@ enum RouteAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut cmd, "batonctl", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let request = match &cli.command {
         Command::Neighbor => Request::Neighbors,
         Command::Rib { family, prefix } => Request::Rib {
@@ -102,6 +115,7 @@ fn main() -> ExitCode {
             prefixes: prefixes.clone(),
         },
         Command::Status => Request::Status,
+        Command::Completions { .. } => unreachable!("answered above"),
         Command::Upgrade { binary, timeout } => Request::Upgrade {
             binary: binary.clone(),
             timeout_secs: *timeout,
@@ -138,7 +152,7 @@ fn main() -> ExitCode {
         }
         Command::Rib { .. } => serde_json::from_value::<RibView>(value).map(|v| render::rib(&v)),
         Command::Status => serde_json::from_value::<StatusView>(value).map(|v| render::status(&v)),
-        Command::Route { .. } => Ok(format!("{value}\n")),
+        Command::Route { .. } | Command::Completions { .. } => Ok(format!("{value}\n")),
         Command::Upgrade { .. } => {
             serde_json::from_value::<UpgradeView>(value).map(|v| render::upgrade(&v))
         }
