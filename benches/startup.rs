@@ -1,7 +1,14 @@
-//! Start-up benchmark: how long until two real peers (a gobgpd and a bird2, each in its own
-//! network namespace) hold every one of N originated routes, for baton's first start, for its
-//! graceful restart after `kill -9`, and for bird2 and gobgpd doing the same work, side by side
-//! in one run on this machine. Also the originator's peak RSS and CPU time.
+//! The project's benchmark, three tables in one run on this machine:
+//!
+//! 1. Start-up: how long until two real peers (a gobgpd and a bird2, each in its own network
+//!    namespace) hold every one of N originated routes, for baton's first start, for its
+//!    graceful restart after `kill -9`, and for bird2 and gobgpd doing the same work, side by
+//!    side. Also the originator's peak RSS and CPU time.
+//! 2. Replacing the speaker (`startup/upgrade.rs`): `batonctl upgrade` to another build and the
+//!    speaker killed with SIGKILL, timed until both peers hold all N routes fresh again, with the
+//!    fewest routes the peers showed meanwhile; next to the `kill -9` restart of table 1.
+//! 3. The state store (`startup/store.rs`): save and load times and file sizes of the intent and
+//!    of a RIB snapshot, for 100,000 and 1,000,000 routes.
 //!
 //! Run it with `bin/bench` (or `cargo bench --bench startup -- --routes N`); it needs root and
 //! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses, and
@@ -16,6 +23,14 @@ mod common;
 mod gobgp_origin;
 #[path = "startup/machine.rs"]
 mod machine;
+#[path = "startup/options.rs"]
+mod options;
+#[path = "startup/report.rs"]
+mod report;
+#[path = "startup/store.rs"]
+mod store;
+#[path = "startup/upgrade.rs"]
+mod upgrade;
 #[path = "startup/watch.rs"]
 mod watch;
 
@@ -30,11 +45,16 @@ use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
 use common::{poll, Family};
-use machine::{cpu_time, peak_rss_kib, print_machine};
+use machine::{cpu_time, peak_rss_kib, print_machine, wait_quiet};
+use options::{parse_args, Options};
+use report::{cell, print_startup_table};
+use store::{bench_store, print_store_table, StoreTimes};
+use upgrade::{
+    bench_speaker_kill, bench_upgrade, print_replacement_table, second_build, with_monitors,
+    Receivers, Replacement,
+};
 use watch::{bird_held, gobgp_held, gobgp_updates, receiver_stats, watch_receivers, Times};
 
-/// Routes originated when `--routes` is not given.
-const DEFAULT_ROUTES: usize = 100_000;
 /// Distinct /28s in 10.0.0.0/8.
 const MAX_ROUTES: usize = 1 << 20;
 /// The originator's AS (baton or bird2), and the receivers'.
@@ -52,22 +72,43 @@ const MAX_PAUSE: Duration = Duration::from_millis(1000);
 const CHECK_STALE_UP_TO: usize = 200_000;
 /// Deadline for setup steps (a daemon answering, a session noticing a kill).
 const SETUP: Duration = Duration::from_secs(60);
+/// How long to wait for the receivers to be idle before the speaker is replaced (gobgpd goes on
+/// digesting a large table well after it shows every route).
+const QUIET: Duration = Duration::from_secs(180);
+
+/// What one scenario measured (`None` for a timeout or not measured).
+#[derive(Default)]
+struct Row {
+    /// Spawn to all N routes at gobgpd.
+    gobgpd: Option<Duration>,
+    /// Spawn to all N routes at bird2.
+    bird: Option<Duration>,
+    /// Spawn to 99 % of the routes at gobgpd and at bird2 (not for the restart).
+    gobgpd_99: Option<Duration>,
+    bird_99: Option<Duration>,
+    /// Spawn to the session Established, as gobgpd and bird2 show it.
+    gobgpd_up: Option<Duration>,
+    bird_up: Option<Duration>,
+    /// The originator's peak RSS (VmHWM), KiB.
+    rss_kib: Option<u64>,
+    /// The originator's CPU time (user + system) once both receivers held everything.
+    cpu: Option<Duration>,
+    /// Spawn to baton's control socket accepting (the supervisor's: config parsed).
+    ready: Option<Duration>,
+    /// Spawn to gobgpd having taken the whole AddPathStream.
+    injected: Option<Duration>,
+    /// UPDATE messages gobgpd received in this scenario (End-of-RIB included).
+    gobgpd_updates: Option<u64>,
+    /// The receivers' peak RSS, KiB.
+    gobgpd_rss_kib: Option<u64>,
+    bird_rss_kib: Option<u64>,
+}
 
 impl Row {
     fn set_times(&mut self, gobgpd: Times, bird: Times) {
         (self.gobgpd, self.gobgpd_99, self.gobgpd_up) = (gobgpd.all, gobgpd.most, gobgpd.up);
         (self.bird, self.bird_99, self.bird_up) = (bird.all, bird.most, bird.up);
     }
-}
-
-/// Command-line options.
-struct Options {
-    /// N: how many routes the originator announces.
-    routes: usize,
-    /// How many times to run every scenario (each time in a fresh lab).
-    runs: usize,
-    /// How long one scenario may take before it is reported as a timeout.
-    deadline: Duration,
 }
 
 /// The scenarios, in the order of the table.
@@ -88,8 +129,8 @@ fn main() {
     let options = parse_args();
     let n = options.routes;
     println!(
-        "baton start-up benchmark: N = {n} originated routes, distinct /28s from 10.0.0.0/8 \
-         (route data only, never on an interface), {} run(s) of each scenario",
+        "baton benchmark: N = {n} originated routes, distinct /28s from 10.0.0.0/8 (route \
+         data only, never on an interface), {} run(s) of each scenario",
         options.runs
     );
     print_machine();
@@ -98,215 +139,61 @@ fn main() {
          originator, graceful-restart helpers (restart time {RESTART_TIME} s)\n"
     );
 
-    let gobgpd_unavailable = gobgp_origin::unavailable();
-    // runs[r][s]: run r of scenario s.
+    let parts = options.parts;
+    let gobgpd_unavailable = if parts.gobgpd {
+        gobgp_origin::unavailable()
+    } else {
+        Some("not run (--only)".into())
+    };
+    // runs[r][s]: run r of scenario s; replacements[r]: run r of the replacement events.
     let mut runs: Vec<Vec<Row>> = Vec::new();
+    let mut replacements: Vec<[Replacement; 3]> = Vec::new();
+    let mut receivers = None;
     for run in 1..=options.runs {
+        if !(parts.baton || parts.bird || parts.gobgpd) {
+            break;
+        }
         println!("run {run}/{}", options.runs);
-        let (first, restart) = bench_baton(&options);
-        let bird = bench_bird(&options);
+        let (first, restart) = if parts.baton {
+            let (first, restart, replaced, at) = bench_baton(&options);
+            replacements.push(replaced);
+            receivers = Some(at);
+            (first, restart)
+        } else {
+            (Row::default(), Row::default())
+        };
+        let bird = if parts.bird {
+            bench_bird(&options)
+        } else {
+            Row::default()
+        };
         let gobgpd = match &gobgpd_unavailable {
             None => gobgp_origin::bench_gobgpd(&options),
             Some(_) => Row::default(),
         };
         runs.push(vec![first, restart, bird, gobgpd]);
     }
-    let column = |s: usize, f: &dyn Fn(&Row) -> Option<f64>| -> Vec<Option<f64>> {
-        runs.iter().map(|r| f(&r[s])).collect()
-    };
-    let as_secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
-    let as_mib = |k: Option<u64>| k.map(|k| k as f64 / 1024.0);
-
-    println!();
-    let w = if options.runs > 1 { 20 } else { 12 };
-    println!(
-        "{:<28} {:>8} {:>w$} {:>w$} {:>w$} {:>w$}",
-        "scenario", "N", "gobgpd s", "bird2 s", "orig RSS MiB", "orig CPU s"
-    );
-    for (s, name) in SCENARIOS.iter().enumerate() {
-        if let (3, Some(why)) = (s, &gobgpd_unavailable) {
-            println!("{name:<28} {n:>8}  {why}");
-            continue;
+    // store_runs[k]: N, and each run's (intent, RIB snapshot) times.
+    let mut store_runs: Vec<(usize, Vec<(StoreTimes, StoreTimes)>)> = Vec::new();
+    if parts.store {
+        for &routes in &options.store_routes {
+            println!("  state store, {routes} routes");
+            let times = (0..options.runs).map(|_| bench_store(routes)).collect();
+            store_runs.push((routes, times));
         }
-        println!(
-            "{name:<28} {n:>8} {:>w$} {:>w$} {:>w$} {:>w$}",
-            cell(&column(s, &|r| as_secs(r.gobgpd)), 2),
-            cell(&column(s, &|r| as_secs(r.bird)), 2),
-            cell(&column(s, &|r| as_mib(r.rss_kib)), 1),
-            cell(&column(s, &|r| as_secs(r.cpu)), 2),
-        );
-    }
-    if options.runs > 1 {
-        println!("(median, then min–max over {} runs)", options.runs);
     }
     println!();
-    for (s, name) in SCENARIOS.iter().enumerate() {
-        if s == 3 && gobgpd_unavailable.is_some() {
-            continue;
-        }
-        let mut details = vec![format!(
-            "receivers' peak RSS gobgpd {} MiB, bird2 {} MiB",
-            cell(&column(s, &|r| as_mib(r.gobgpd_rss_kib)), 1),
-            cell(&column(s, &|r| as_mib(r.bird_rss_kib)), 1)
-        )];
-        details.push(format!(
-            "gobgpd got {} UPDATE messages",
-            cell(&column(s, &|r| r.gobgpd_updates.map(|u| u as f64)), 0)
-        ));
-        details.push(format!(
-            "Established at gobgpd {} s, bird2 {} s",
-            cell(&column(s, &|r| as_secs(r.gobgpd_up)), 2),
-            cell(&column(s, &|r| as_secs(r.bird_up)), 2)
-        ));
-        let most = (
-            cell(&column(s, &|r| as_secs(r.gobgpd_99)), 2),
-            cell(&column(s, &|r| as_secs(r.bird_99)), 2),
-        );
-        if most != ("-".into(), "-".into()) {
-            details.push(format!(
-                "99 % held at gobgpd {} s, bird2 {} s",
-                most.0, most.1
-            ));
-        }
-        let ready = cell(&column(s, &|r| as_secs(r.ready)), 2);
-        if ready != "-" {
-            details.push(format!("control socket up {ready} s after spawn"));
-        }
-        let injected = cell(&column(s, &|r| as_secs(r.injected)), 2);
-        if injected != "-" {
-            details.push(format!("API stream of N paths taken by {injected} s"));
-        }
-        println!("{name}: {}", details.join("; "));
+    if !runs.is_empty() {
+        print_startup_table(&options, &runs, &gobgpd_unavailable);
     }
-    println!();
-    println!(
-        "seconds: from the originator's spawn until a receiver's query first shows all N routes \
-         (fresh, for the restart), taken when that query returns; queries are {}–{} ms apart \
-         (3x their own duration: gobgpd walks its table to count), so each figure is an upper \
-         bound within one pause.",
-        MIN_PAUSE.as_millis(),
-        MAX_PAUSE.as_millis()
-    );
-    println!(
-        "restart: batond is killed with SIGKILL and spawned again on the same state directory \
-         once both receivers hold its routes as stale and gobgpd has left the 5 s idle hold it \
-         imposes after any session loss. \"Fresh\": gobgpd has End-of-RIB on the new session \
-         (it then drops what is still stale), bird2 no longer shows \"graceful restart active\"."
-    );
-    println!(
-        "bird2 connects out no sooner than 1 s after it starts (its least connect delay), \
-         which is part of its figures. gobgpd cannot originate from its config: the N paths are \
-         streamed into its gRPC API (AddPathStream, {} paths per request, encoded beforehand) by \
-         benches/startup/gobgp_inject.py as soon as it answers; the injector's CPU is not \
-         counted. CPU: the originator's user+system time when both receivers held everything; \
-         RSS: its VmHWM (peak resident set).",
-        gobgp_origin::PATHS_PER_REQUEST
-    );
-}
-
-/// One table cell: the value of a single run, or the median and range of several; "-" if
-/// nothing was measured, "timeout" if any run missed its deadline.
-fn cell(values: &[Option<f64>], precision: usize) -> String {
-    if values.iter().all(Option::is_none) {
-        return "-".into();
+    if let Some(at) = receivers {
+        println!();
+        print_replacement_table(n, &replacements, at);
     }
-    let mut v: Vec<f64> = values.iter().flatten().copied().collect();
-    if v.len() < values.len() {
-        return format!("timeout ({}/{})", values.len() - v.len(), values.len());
+    if !store_runs.is_empty() {
+        println!();
+        print_store_table(&store_runs, options.runs);
     }
-    v.sort_by(f64::total_cmp);
-    let median = v[v.len() / 2];
-    if v.len() == 1 {
-        format!("{median:.precision$}")
-    } else {
-        format!(
-            "{median:.precision$} ({:.precision$}–{:.precision$})",
-            v[0],
-            v[v.len() - 1]
-        )
-    }
-}
-
-/// What one scenario measured (`None` for a timeout or not measured).
-#[derive(Default)]
-struct Row {
-    /// Spawn to all N routes at gobgpd.
-    gobgpd: Option<Duration>,
-    /// Spawn to all N routes at bird2.
-    bird: Option<Duration>,
-    /// Spawn to 99 % of the routes at gobgpd and at bird2 (not for the restart).
-    gobgpd_99: Option<Duration>,
-    bird_99: Option<Duration>,
-    /// Spawn to the session Established, as gobgpd and bird2 show it.
-    gobgpd_up: Option<Duration>,
-    bird_up: Option<Duration>,
-    /// The originator's peak RSS (VmHWM), KiB.
-    rss_kib: Option<u64>,
-    /// The originator's CPU time (user + system) once both receivers held everything.
-    cpu: Option<Duration>,
-    /// Spawn to baton's control socket accepting (config parsed, speaker running).
-    ready: Option<Duration>,
-    /// Spawn to gobgpd having taken the whole AddPathStream.
-    injected: Option<Duration>,
-    /// UPDATE messages gobgpd received in this scenario (End-of-RIB included).
-    gobgpd_updates: Option<u64>,
-    /// The receivers' peak RSS, KiB.
-    gobgpd_rss_kib: Option<u64>,
-    bird_rss_kib: Option<u64>,
-}
-
-fn parse_args() -> Options {
-    let mut routes = DEFAULT_ROUTES;
-    let mut runs = 1;
-    let mut deadline = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| -> u64 {
-            let v = args
-                .next()
-                .unwrap_or_else(|| usage(&format!("{name} needs a value")));
-            v.replace('_', "")
-                .parse()
-                .unwrap_or_else(|_| usage(&format!("{name} {v}: not a number")))
-        };
-        match arg.as_str() {
-            "--routes" => routes = usize::try_from(value("--routes")).expect("fits"),
-            "--runs" => runs = usize::try_from(value("--runs")).expect("fits").max(1),
-            "--timeout" => deadline = Some(Duration::from_secs(value("--timeout"))),
-            // cargo bench passes --bench to every bench target.
-            "--bench" => {}
-            "-h" | "--help" => usage(""),
-            other => usage(&format!("unknown argument {other:?}")),
-        }
-    }
-    if routes == 0 || routes > MAX_ROUTES {
-        usage(&format!(
-            "--routes must be 1..={MAX_ROUTES} (the /28s of 10.0.0.0/8)"
-        ));
-    }
-    // Generous: the point is to measure, not to give up. 100k: 170 s, 1M: 620 s.
-    let deadline = deadline.unwrap_or(Duration::from_secs(
-        120 + u64::try_from(routes / 2000).expect("fits"),
-    ));
-    Options {
-        routes,
-        runs,
-        deadline,
-    }
-}
-
-fn usage(error: &str) -> ! {
-    if !error.is_empty() {
-        eprintln!("startup bench: {error}");
-    }
-    eprintln!(
-        "usage: cargo bench --bench startup -- [--routes N] [--runs R] [--timeout SECONDS]\n  \
-         --routes N     routes to originate (default {DEFAULT_ROUTES}, at most {MAX_ROUTES})\n  \
-         --runs R       run every scenario R times, each in a fresh lab; print the median \
-         and range (default 1)\n  \
-         --timeout S    give up on a scenario after S seconds (default 120 + N/2000)"
-    );
-    std::process::exit(if error.is_empty() { 0 } else { 2 });
 }
 
 /// The i-th originated prefix: consecutive /28s from 10.0.0.0.
@@ -325,13 +212,25 @@ fn prefix_addr(i: usize) -> (Ipv4Addr, u8) {
 // Scenarios
 // ---------------------------------------------------------------------------------------------
 
-/// baton's first start, then its graceful restart after `kill -9`.
-fn bench_baton(options: &Options) -> (Row, Row) {
+/// baton's first start, its graceful restart after `kill -9`, then in the same lab an upgrade
+/// to another build and a `kill -9` of the speaker alone: the start-up rows, the replacement
+/// events (upgrade, speaker kill, batond kill), and the receivers' addresses (gobgpd, bird2).
+fn bench_baton(options: &Options) -> (Row, Row, [Replacement; 3], [IpAddr; 2]) {
     let n = options.routes;
     let lab = Lab::new();
     let origin = lab.host("origin");
     let (gobgpd, bird) = start_receivers(&lab, &origin);
     let from = IpAddr::from(origin.ipv4);
+    let receivers = [gobgpd.host().ipv4.into(), bird.host().ipv4.into()];
+    let rx = Receivers {
+        gobgpd: &gobgpd,
+        bird: &bird,
+        from,
+        n,
+        deadline: options.deadline,
+        count_gobgpd: options.count_gobgpd,
+    };
+    let mut replaced: [Replacement; 3] = Default::default();
 
     let paths = Baton::paths(&origin);
     let mut toml = global_toml(
@@ -355,40 +254,89 @@ fn bench_baton(options: &Options) -> (Row, Row) {
     let mut first = measure_baton(start, deadline, &mut baton, &gobgpd, &bird, n, false);
     receiver_stats(&mut first, &gobgpd, &bird, from, 0);
     if first.gobgpd.is_none() || first.bird.is_none() {
-        return (first, Row::default());
+        return (first, Row::default(), replaced, receivers);
     }
 
-    println!("  baton restart");
-    // Restart: kill -9 leaves the marker, so the next start sets the Restart bit.
-    baton.kill();
-    poll::until_true(
-        SETUP,
-        "the receivers to hold baton's routes as stale",
-        || {
-            let g = gobgp_held(&gobgpd, from);
-            let b = bird_held(&bird);
-            !g.fresh && !b.fresh && b.routes == n as u64
-        },
-    );
-    poll::until_true(SETUP, "gobgpd to leave its idle hold", || {
-        gobgpd.neighbor_state(from).as_deref() == Some("active")
+    let quiet = || match wait_quiet(&[gobgpd.pid(), bird.pid()], QUIET) {
+        Some(d) if d > Duration::from_secs(2) => println!("  receivers idle after {d:.1?}"),
+        Some(_) => {}
+        None => println!("  receivers still busy after {QUIET:?}; going on"),
+    };
+    quiet();
+    println!("  baton restart (kill -9)");
+    // Restart: kill -9 leaves the marker, so the next start sets the Restart bit. The monitors
+    // count the receivers' routes from the kill until they are fresh again.
+    let (restarted, gobgpd_low, bird_low) = with_monitors(&rx, || {
+        baton.kill();
+        poll::until_true(
+            SETUP,
+            "the receivers to hold baton's routes as stale",
+            || {
+                let g = gobgp_held(&gobgpd, from);
+                let b = bird_held(&bird);
+                !g.fresh && !b.fresh && b.routes == n as u64
+            },
+        );
+        poll::until_true(SETUP, "gobgpd to leave its idle hold", || {
+            gobgpd.neighbor_state(from).as_deref() == Some("active")
+        });
+        let updates_before = gobgp_updates(&gobgpd, from).unwrap_or(0);
+        let start = Instant::now();
+        let mut baton = Baton::spawn_at(&origin, paths.clone(), &toml, &[]);
+        let mut restart = measure_baton(start, deadline, &mut baton, &gobgpd, &bird, n, true);
+        receiver_stats(&mut restart, &gobgpd, &bird, from, updates_before);
+        (baton, restart)
     });
-    let updates_before = gobgp_updates(&gobgpd, from).unwrap_or(0);
-    let start = Instant::now();
-    let mut baton = Baton::spawn_at(&origin, paths, &toml, &[]);
-    let mut restart = measure_baton(start, deadline, &mut baton, &gobgpd, &bird, n, true);
-    receiver_stats(&mut restart, &gobgpd, &bird, from, updates_before);
+    let (baton, restart) = restarted;
+    replaced[2] = Replacement {
+        gobgpd: upgrade::Back {
+            lost: None,
+            fresh: restart.gobgpd,
+        },
+        bird: upgrade::Back {
+            lost: None,
+            fresh: restart.bird,
+        },
+        gobgpd_low,
+        bird_low,
+        ..Replacement::default()
+    };
     // The counters say "all N and End-of-RIB"; read the routes themselves once, untimed, where
     // that is affordable (gobgp prints ~0.5 KB of JSON per route).
-    if restart.gobgpd.is_some() && n <= CHECK_STALE_UP_TO {
-        let routes = gobgpd.adj_in(from, Family::Ipv4Unicast);
-        let stale = routes.iter().filter(|r| r.stale).count();
-        println!(
-            "  check after the restart: gobgpd holds {} routes from baton, {stale} of them stale",
-            routes.len()
-        );
+    let check_stale = |after: &str| {
+        if n <= CHECK_STALE_UP_TO {
+            let routes = gobgpd.adj_in(from, Family::Ipv4Unicast);
+            let stale = routes.iter().filter(|r| r.stale).count();
+            println!(
+                "  check after the {after}: gobgpd holds {} routes from baton, {stale} of them stale",
+                routes.len()
+            );
+        }
+    };
+    if restart.gobgpd.is_none() || restart.bird.is_none() {
+        return (first, restart, replaced, receivers);
     }
-    (first, restart)
+    check_stale("restart");
+
+    quiet();
+    println!("  baton upgrade");
+    let next = second_build(lab.dir());
+    replaced[0] = bench_upgrade(&baton, &next, &rx);
+    if replaced[0].gobgpd.fresh.is_none() || replaced[0].bird.fresh.is_none() {
+        baton.dump_logs();
+        return (first, restart, replaced, receivers);
+    }
+    check_stale("upgrade");
+
+    quiet();
+    println!("  baton speaker kill -9");
+    replaced[1] = bench_speaker_kill(&baton, &rx);
+    if replaced[1].gobgpd.fresh.is_none() || replaced[1].bird.fresh.is_none() {
+        baton.dump_logs();
+    } else {
+        check_stale("speaker kill");
+    }
+    (first, restart, replaced, receivers)
 }
 
 /// Measures a batond spawned at `start`: receivers' times, when its control socket accepts,
@@ -423,8 +371,13 @@ fn measure_baton(
         watchers.join().expect("receiver watchers")
     });
     row.set_times(g, b);
-    row.cpu = cpu_time(baton.pid());
-    row.rss_kib = peak_rss_kib(baton.pid());
+    // batond is a supervisor and its speaker: count both.
+    let mut pids = vec![baton.pid()];
+    if let Some(speaker) = upgrade::status(baton)["speaker_pid"].as_u64() {
+        pids.push(u32::try_from(speaker).expect("a pid"));
+    }
+    row.cpu = pids.iter().map(|&p| cpu_time(p)).sum();
+    row.rss_kib = pids.iter().map(|&p| peak_rss_kib(p)).sum();
     if g.all.is_none() || b.all.is_none() {
         baton.dump_logs();
     }

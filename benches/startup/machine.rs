@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::common::tool;
 
@@ -25,6 +25,30 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     // USER_HZ is 100 on every Linux architecture we run on.
     Some(Duration::from_millis(ticks * 10))
+}
+
+/// Waits until each of `pids` used less than a tenth of a core over a second, at most `bound`;
+/// how long that took, or `None` if they were still busy.
+pub fn wait_quiet(pids: &[u32], bound: Duration) -> Option<Duration> {
+    const WINDOW: Duration = Duration::from_secs(1);
+    let start = Instant::now();
+    loop {
+        let before: Vec<Option<Duration>> = pids.iter().map(|&p| cpu_time(p)).collect();
+        std::thread::sleep(WINDOW);
+        let busy = pids
+            .iter()
+            .zip(&before)
+            .any(|(&p, b)| match (cpu_time(p), b) {
+                (Some(now), Some(b)) => now.saturating_sub(*b) >= WINDOW / 10,
+                _ => false,
+            });
+        if !busy {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() >= bound {
+            return None;
+        }
+    }
 }
 
 /// Cores, CPU, memory, kernel, and the versions of the three daemons.

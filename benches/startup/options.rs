@@ -1,0 +1,145 @@
+//! The benchmark's command line: how many routes, how many runs, which parts.
+
+use std::time::Duration;
+
+use super::MAX_ROUTES;
+
+/// Routes originated when `--routes` is not given.
+pub const DEFAULT_ROUTES: usize = 100_000;
+/// Routes in the state store's files when `--store-routes` is not given.
+pub const DEFAULT_STORE_ROUTES: [usize; 2] = [100_000, 1_000_000];
+
+/// Command-line options.
+pub struct Options {
+    /// N: how many routes the originator announces.
+    pub routes: usize,
+    /// How many times to run every scenario (each time in a fresh lab).
+    pub runs: usize,
+    /// How long one scenario may take before it is reported as a timeout.
+    pub deadline: Duration,
+    /// Which parts to run.
+    pub parts: Parts,
+    /// Count the routes at gobgpd while the speaker is replaced.
+    pub count_gobgpd: bool,
+    /// Route counts for the state store's table.
+    pub store_routes: Vec<usize>,
+}
+
+/// The parts of the benchmark `--only` chooses from.
+#[derive(Clone, Copy)]
+pub struct Parts {
+    /// baton's scenarios: first start, restarts, upgrade (tables 1 and 2).
+    pub baton: bool,
+    /// bird2 originating (table 1).
+    pub bird: bool,
+    /// gobgpd originating (table 1).
+    pub gobgpd: bool,
+    /// The state store (table 3).
+    pub store: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        baton: true,
+        bird: true,
+        gobgpd: true,
+        store: true,
+    };
+}
+
+pub fn parse_args() -> Options {
+    let mut routes = DEFAULT_ROUTES;
+    let mut runs = 1;
+    let mut deadline = None;
+    let mut parts = Parts::ALL;
+    let mut store_routes = DEFAULT_STORE_ROUTES.to_vec();
+    let mut count_gobgpd = true;
+    let mut args = std::env::args().skip(1);
+    let number = |name: &str, v: &str| -> usize {
+        v.replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| usage(&format!("{name} {v}: not a number")))
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| -> String {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{name} needs a value")))
+        };
+        match arg.as_str() {
+            "--routes" => routes = number("--routes", &value("--routes")),
+            "--runs" => runs = number("--runs", &value("--runs")).max(1),
+            "--timeout" => {
+                let secs = number("--timeout", &value("--timeout"));
+                deadline = Some(Duration::from_secs(secs as u64));
+            }
+            "--only" => {
+                parts = Parts {
+                    baton: false,
+                    bird: false,
+                    gobgpd: false,
+                    store: false,
+                };
+                for part in value("--only").split(',') {
+                    match part.trim() {
+                        "baton" => parts.baton = true,
+                        "bird" | "bird2" => parts.bird = true,
+                        "gobgpd" | "gobgp" => parts.gobgpd = true,
+                        "store" => parts.store = true,
+                        other => usage(&format!("--only: unknown part {other:?}")),
+                    }
+                }
+            }
+            "--store-routes" => {
+                store_routes = value("--store-routes")
+                    .split(',')
+                    .map(|v| number("--store-routes", v.trim()))
+                    .collect();
+                if store_routes.iter().any(|&r| r == 0 || r > MAX_ROUTES) {
+                    usage(&format!("--store-routes: each must be 1..={MAX_ROUTES}"));
+                }
+            }
+            "--no-gobgpd-count" => count_gobgpd = false,
+            // cargo bench passes --bench to every bench target.
+            "--bench" => {}
+            "-h" | "--help" => usage(""),
+            other => usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    if routes == 0 || routes > MAX_ROUTES {
+        usage(&format!(
+            "--routes must be 1..={MAX_ROUTES} (the /28s of 10.0.0.0/8)"
+        ));
+    }
+    // Generous: the point is to measure, not to give up. 100k: 170 s, 1M: 620 s.
+    let deadline = deadline.unwrap_or(Duration::from_secs(
+        120 + u64::try_from(routes / 2000).expect("fits"),
+    ));
+    Options {
+        routes,
+        runs,
+        deadline,
+        parts,
+        count_gobgpd,
+        store_routes,
+    }
+}
+
+fn usage(error: &str) -> ! {
+    if !error.is_empty() {
+        eprintln!("bench: {error}");
+    }
+    eprintln!(
+        "usage: cargo bench --bench startup -- [--routes N] [--runs R] [--timeout SECONDS] \
+         [--only PARTS] [--store-routes N,N] [--no-gobgpd-count]\n  \
+         --routes N          routes to originate (default {DEFAULT_ROUTES}, at most {MAX_ROUTES})\n  \
+         --runs R            run every scenario R times, each in a fresh lab; print the median \
+         and range (default 1)\n  \
+         --timeout S         give up on a scenario after S seconds (default 120 + N/2000)\n  \
+         --only PARTS        run only these, comma-separated: baton (start-up, restarts, \
+         upgrade), bird, gobgpd, store (default: all)\n  \
+         --store-routes L    route counts for the state store table (default 100000,1000000)\n  \
+         --no-gobgpd-count   do not count gobgpd's routes while the speaker is replaced (each \
+         count walks its table, which slows it down at a million routes)"
+    );
+    std::process::exit(if error.is_empty() { 0 } else { 2 });
+}

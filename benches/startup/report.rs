@@ -1,0 +1,145 @@
+//! Table 1, start-up: the scenarios side by side, each one's details, and what the figures
+//! mean; and the cell format every table shares.
+
+use std::time::Duration;
+
+use super::gobgp_origin;
+use super::options::Options;
+use super::{Row, MAX_PAUSE, MIN_PAUSE, SCENARIOS};
+
+/// Table 1: the start-up scenarios side by side, then each one's details and the legend.
+pub fn print_startup_table(
+    options: &Options,
+    runs: &[Vec<Row>],
+    gobgpd_unavailable: &Option<String>,
+) {
+    let n = options.routes;
+    let column = |s: usize, f: &dyn Fn(&Row) -> Option<f64>| -> Vec<Option<f64>> {
+        runs.iter().map(|r| f(&r[s])).collect()
+    };
+    let as_secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+    let as_mib = |k: Option<u64>| k.map(|k| k as f64 / 1024.0);
+
+    println!("start-up, N = {n}:");
+    let w = if options.runs > 1 { 20 } else { 12 };
+    println!(
+        "{:<28} {:>8} {:>w$} {:>w$} {:>w$} {:>w$}",
+        "scenario", "N", "gobgpd s", "bird2 s", "orig RSS MiB", "orig CPU s"
+    );
+    for (s, name) in SCENARIOS.iter().enumerate() {
+        let skipped = match s {
+            0 | 1 => !options.parts.baton,
+            2 => !options.parts.bird,
+            _ => false,
+        };
+        if skipped {
+            println!("{name:<28} {n:>8}  not run (--only)");
+            continue;
+        }
+        if let (3, Some(why)) = (s, gobgpd_unavailable) {
+            println!("{name:<28} {n:>8}  {why}");
+            continue;
+        }
+        println!(
+            "{name:<28} {n:>8} {:>w$} {:>w$} {:>w$} {:>w$}",
+            cell(&column(s, &|r| as_secs(r.gobgpd)), 2),
+            cell(&column(s, &|r| as_secs(r.bird)), 2),
+            cell(&column(s, &|r| as_mib(r.rss_kib)), 1),
+            cell(&column(s, &|r| as_secs(r.cpu)), 2),
+        );
+    }
+    if options.runs > 1 {
+        println!("(median, then min–max over {} runs)", options.runs);
+    }
+    println!();
+    for (s, name) in SCENARIOS.iter().enumerate() {
+        let skipped = match s {
+            0 | 1 => !options.parts.baton,
+            2 => !options.parts.bird,
+            _ => gobgpd_unavailable.is_some(),
+        };
+        if skipped {
+            continue;
+        }
+        let mut details = vec![format!(
+            "receivers' peak RSS gobgpd {} MiB, bird2 {} MiB",
+            cell(&column(s, &|r| as_mib(r.gobgpd_rss_kib)), 1),
+            cell(&column(s, &|r| as_mib(r.bird_rss_kib)), 1)
+        )];
+        details.push(format!(
+            "gobgpd got {} UPDATE messages",
+            cell(&column(s, &|r| r.gobgpd_updates.map(|u| u as f64)), 0)
+        ));
+        details.push(format!(
+            "Established at gobgpd {} s, bird2 {} s",
+            cell(&column(s, &|r| as_secs(r.gobgpd_up)), 2),
+            cell(&column(s, &|r| as_secs(r.bird_up)), 2)
+        ));
+        let most = (
+            cell(&column(s, &|r| as_secs(r.gobgpd_99)), 2),
+            cell(&column(s, &|r| as_secs(r.bird_99)), 2),
+        );
+        if most != ("-".into(), "-".into()) {
+            details.push(format!(
+                "99 % held at gobgpd {} s, bird2 {} s",
+                most.0, most.1
+            ));
+        }
+        let ready = cell(&column(s, &|r| as_secs(r.ready)), 2);
+        if ready != "-" {
+            details.push(format!("control socket up {ready} s after spawn"));
+        }
+        let injected = cell(&column(s, &|r| as_secs(r.injected)), 2);
+        if injected != "-" {
+            details.push(format!("API stream of N paths taken by {injected} s"));
+        }
+        println!("{name}: {}", details.join("; "));
+    }
+    println!();
+    println!(
+        "seconds: from the originator's spawn until a receiver's query first shows all N routes \
+         (fresh, for the restart), taken when that query returns; queries are {}–{} ms apart \
+         (3x their own duration: gobgpd walks its table to count), so each figure is an upper \
+         bound within one pause.",
+        MIN_PAUSE.as_millis(),
+        MAX_PAUSE.as_millis()
+    );
+    println!(
+        "restart: batond is killed with SIGKILL and spawned again on the same state directory \
+         once both receivers hold its routes as stale and gobgpd has left the 5 s idle hold it \
+         imposes after any session loss. \"Fresh\": gobgpd has End-of-RIB on the new session \
+         (it then drops what is still stale), bird2 no longer shows \"graceful restart active\"."
+    );
+    println!(
+        "bird2 connects out no sooner than 1 s after it starts (its least connect delay), \
+         which is part of its figures. gobgpd cannot originate from its config: the N paths are \
+         streamed into its gRPC API (AddPathStream, {} paths per request, encoded beforehand) by \
+         benches/startup/gobgp_inject.py as soon as it answers; the injector's CPU is not \
+         counted. CPU: the originator's user+system time when both receivers held everything; \
+         RSS: its VmHWM (peak resident set); for baton, supervisor and speaker added up.",
+        gobgp_origin::PATHS_PER_REQUEST
+    );
+}
+
+/// One table cell: the value of a single run, or the median and range of several; "-" if
+/// nothing was measured, "timeout" if any run missed its deadline.
+pub fn cell(values: &[Option<f64>], precision: usize) -> String {
+    if values.iter().all(Option::is_none) {
+        return "-".into();
+    }
+    let mut v: Vec<f64> = values.iter().flatten().copied().collect();
+    if v.len() < values.len() {
+        return format!("timeout ({}/{})", values.len() - v.len(), values.len());
+    }
+    v.sort_by(f64::total_cmp);
+    let median = v[v.len() / 2];
+    if v.len() == 1 {
+        format!("{median:.precision$}")
+    } else {
+        format!(
+            "{median:.precision$} ({:.precision$}–{:.precision$})",
+            v[0],
+            v[v.len() - 1]
+        )
+    }
+}
