@@ -1,9 +1,8 @@
 //! Tests of the state store: round trips, simulated crashes at each step of a save, damaged
-//! files of every kind, the lock, and (ignored by default) the timing of a million routes.
+//! files of every kind, and the lock. (Save and load timings are in `bin/bench`, table 3.)
 
 mod dir;
 mod file;
-mod timing;
 mod types;
 
 use std::path::{Path, PathBuf};
