@@ -19,6 +19,8 @@ use serde_json::Value;
 
 const N: usize = 10_000;
 const TABLE_ARRIVES: Duration = Duration::from_secs(90);
+/// A crashed speaker is back, and has sent End-of-RIB, well before the peers give up on it.
+const RESTART_BOUND: Duration = Duration::from_secs(15);
 
 /// A second build: the same program with extra bytes appended, so its fingerprint (and the
 /// version it reports) differs while it behaves the same.
@@ -288,13 +290,15 @@ fn a_killed_speaker_is_restarted_at_once_and_peers_never_withdraw() {
         (restarted_after, eor)
     });
     monitor.assert_no_gap("our routes while the speaker was killed and restarted");
+    // The bounds are the promise (far inside the peers' 120 s restart time, on a loaded
+    // machine too), not a speed figure: bin/bench measures how fast.
     assert!(
-        restarted_after < Duration::from_secs(5),
+        restarted_after < RESTART_BOUND,
         "restarted after {restarted_after:?}"
     );
     for (peer, ms) in eor {
         assert!(
-            ms < 5_000,
+            ms < RESTART_BOUND.as_millis() as u64,
             "{peer}: End-of-RIB {ms} ms after Established with {N} routes"
         );
     }

@@ -30,7 +30,9 @@ pub enum Lifecycle {
     Exited(String),
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<serde_json::Value>>>>;
+/// Requests waiting for the speaker's reply; `None` once the link has closed, so a request
+/// that races with the speaker's death fails at once instead of waiting out its timeout.
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<serde_json::Value>>>>>;
 
 /// A running speaker generation.
 #[derive(Debug)]
@@ -153,7 +155,7 @@ impl Generation {
 
         let (to_speaker, outgoing) = mpsc::unbounded_channel();
         let (life_tx, mut life_rx) = mpsc::unbounded_channel();
-        let pending: Pending = Arc::default();
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         tokio::spawn(link(
             number,
             channel,
@@ -210,19 +212,28 @@ impl Generation {
     ) -> Result<serde_json::Value, String> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = oneshot::channel();
-        self.pending
+        match self
+            .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
+            .as_mut()
+        {
+            Some(waiting) => waiting.insert(id, tx),
+            None => return Err(format!("speaker generation {} went away", self.number)),
+        };
         self.send(Msg::Request { id, body });
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(_)) => Err(format!("speaker generation {} went away", self.number)),
             Err(_) => {
-                self.pending
+                if let Some(waiting) = self
+                    .pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                    .as_mut()
+                {
+                    waiting.remove(&id);
+                }
                 Err(format!("speaker generation {} did not answer", self.number))
             }
         }
@@ -268,7 +279,11 @@ async fn link(
                     let _ = life.send(Lifecycle::Quiesced);
                 }
                 Ok((Msg::Reply { id, body }, _)) => {
-                    let waiter = pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                    let waiter = pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .as_mut()
+                        .and_then(|w| w.remove(&id));
                     if let Some(w) = waiter {
                         let _ = w.send(body);
                     }
@@ -284,11 +299,12 @@ async fn link(
             }
         }
     }
+    // Fail the waiting requests now (and refuse new ones): the speaker will not answer.
+    pending.lock().unwrap_or_else(|e| e.into_inner()).take();
     let how = match child.wait().await {
         Ok(status) => status.to_string(),
         Err(e) => format!("unknown ({e})"),
     };
-    pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
     let _ = life.send(Lifecycle::Exited(how.clone()));
     let _ = exits.send((number, how));
 }
