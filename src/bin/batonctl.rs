@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use baton::ctl::{client, render, NeighborView, Request, RibView, StatusView, UpgradeView};
+use baton::ctl::{
+    client, render, NeighborView, ReloadView, Request, RibView, StatusView, UpgradeView,
+};
 use clap::{Parser, Subcommand};
 
 /// Talk to a running batond.
@@ -47,6 +49,17 @@ enum Command {
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+    /// Read the configuration file again and apply the difference: peers added, removed or
+    /// changed (reset only when needed), routes advertised, withdrawn or updated; a new AS,
+    /// router id or listen address restarts the speaker gracefully.
+    #[command(
+        after_help = "Examples:\n  batonctl reload --dry-run    print the plan, change nothing\n  batonctl reload"
+    )]
+    Reload {
+        /// Print the plan only.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// The daemon: supervisor and speaker pids, generation, version, crashes, last upgrade.
     Status,
@@ -115,6 +128,7 @@ fn main() -> ExitCode {
             prefixes: prefixes.clone(),
         },
         Command::Status => Request::Status,
+        Command::Reload { dry_run } => Request::Reload { dry_run: *dry_run },
         Command::Completions { .. } => unreachable!("answered above"),
         Command::Upgrade { binary, timeout } => Request::Upgrade {
             binary: binary.clone(),
@@ -123,6 +137,8 @@ fn main() -> ExitCode {
     };
     let wait = match &cli.command {
         Command::Upgrade { timeout, .. } => Duration::from_secs(timeout + 30),
+        // A reload may restart the speaker (60 s, like an upgrade).
+        Command::Reload { .. } => Duration::from_secs(120),
         _ => Duration::from_secs(30),
     };
     let value = match client::request(&cli.socket, &request, wait) {
@@ -133,7 +149,12 @@ fn main() -> ExitCode {
         }
     };
     // An upgrade that did not bring every peer back is a failure, whatever the format.
-    let failed = matches!(cli.command, Command::Upgrade { .. }) && value["ok"] != true;
+    let failed = match cli.command {
+        Command::Upgrade { .. } => value["ok"] != true,
+        // A reload that needed a speaker restart which failed was not applied.
+        Command::Reload { dry_run: false } => value["applied"] != true,
+        _ => false,
+    };
     let code = if failed {
         ExitCode::FAILURE
     } else {
@@ -155,6 +176,9 @@ fn main() -> ExitCode {
         Command::Route { .. } | Command::Completions { .. } => Ok(format!("{value}\n")),
         Command::Upgrade { .. } => {
             serde_json::from_value::<UpgradeView>(value).map(|v| render::upgrade(&v))
+        }
+        Command::Reload { .. } => {
+            serde_json::from_value::<ReloadView>(value).map(|v| render::reload(&v))
         }
     };
     match text {

@@ -41,6 +41,8 @@ pub struct Ctl {
     pub intent: std::sync::Arc<std::sync::Mutex<IntentKeeper>>,
     /// This speaker's version.
     pub version: String,
+    /// Reloads, once the speaker is live (set then).
+    pub reloader: std::sync::Arc<std::sync::OnceLock<super::reload::Reloader>>,
 }
 
 /// Answer requests on the unix socket until the process ends (standalone speaker).
@@ -171,6 +173,14 @@ impl Ctl {
                     config_routes: routes.len() - api,
                     api_routes: api,
                 };
+                serde_json::to_value(view).map_err(|e| e.to_string())
+            }
+            Request::Reload { dry_run } => {
+                let reloader = self
+                    .reloader
+                    .get()
+                    .ok_or("the speaker is not live yet: try again in a moment")?;
+                let view = reloader.reload(dry_run).await?;
                 serde_json::to_value(view).map_err(|e| e.to_string())
             }
             Request::Status | Request::Upgrade { .. } => {
