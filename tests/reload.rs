@@ -14,6 +14,7 @@ use serde_json::Value;
 use common::baton::{global_toml, peer_toml, Baton};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::gr_lab::gr_toml;
+use common::monitor::Monitor;
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 
@@ -348,4 +349,53 @@ fn a_bad_file_is_refused_with_file_line_and_field_and_changes_nothing() {
     poll::until_true(ROUTE_ARRIVES, "the new MED", || {
         t.med_at("g", ROUTE_A) == Some(Some(30))
     });
+}
+
+#[test]
+fn sighup_with_a_new_router_id_restarts_the_speaker_without_a_withdrawal() {
+    let t = ReloadLab::new(&["g"], &[("g", "")], &routes(10));
+    t.wait_established("g");
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to hold our routes", || {
+        t.med_at("g", ROUTE_A) == Some(Some(10))
+    });
+    let generation = t.baton.ctl(&["status"])["generation"].as_u64().unwrap();
+    let new_id = "198.18.0.99";
+    let text = t.toml(&[("g", "")], &routes(20)).replace(
+        &format!("router_id = \"{}\"", t.a.ipv4),
+        &format!("router_id = \"{new_id}\""),
+    );
+    t.write_config(&text);
+
+    let dry = t.reload(&["--dry-run", "--json"]);
+    let plan: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(
+        plan["restart_speaker"],
+        serde_json::json!(["global.router_id"])
+    );
+
+    let monitor = Monitor::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            monitor.run(Duration::from_millis(100), || {
+                let held = t.med_at("g", ROUTE_A).is_some() && t.med_at("g", ROUTE_B).is_some();
+                (!held).then(|| "a route missing at gobgpd".to_string())
+            })
+        });
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(t.baton.pid() as i32),
+            nix::sys::signal::Signal::SIGHUP,
+        )
+        .unwrap();
+        poll::until_true(SESSION_UP, "gobgpd to see our new router id", || {
+            t.established("g") && t.session("g")["state"]["router_id"] == new_id
+        });
+        poll::until_true(ROUTE_ARRIVES, "the new MED", || {
+            t.med_at("g", ROUTE_A) == Some(Some(20))
+        });
+        monitor.stop();
+    });
+    monitor.assert_no_gap("our routes while a reload restarted the speaker");
+    let status = t.baton.ctl(&["status"]);
+    assert_eq!(status["generation"].as_u64(), Some(generation + 1));
+    assert_eq!(status["last_upgrade"]["ok"], true);
 }

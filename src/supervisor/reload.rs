@@ -48,6 +48,18 @@ impl Supervisor {
                 Ok(Reply::Error { error }) => return Err(error),
                 Err(e) => return Err(format!("bad answer from the speaker: {e}")),
             };
+        // After a package upgrade the binary on disk is a new build: a reload (`systemctl
+        // reload`) then also replaces the speaker, which reads the new file as it starts.
+        let exe = self.exe.clone();
+        let on_disk = tokio::task::spawn_blocking(move || crate::version::describe(&exe))
+            .await
+            .unwrap_or_default();
+        // (Unreadable: `describe` says the bare package version; the restart would fail.)
+        if on_disk.contains('+') && fingerprint(&on_disk) != fingerprint(&speaker.version) {
+            view.plan
+                .restart_speaker
+                .push(format!("binary ({} is {on_disk})", self.exe.display()));
+        }
         if dry_run {
             return Ok(view);
         }
@@ -58,6 +70,9 @@ impl Supervisor {
             return Ok(view);
         }
         let restart = self.upgrade(None, RESTART_TIMEOUT).await?;
+        if !restart.ok {
+            warn!(reason = ?restart.reason, "reload: the speaker restart failed");
+        }
         view.applied = restart.ok;
         view.restart = Some(restart);
         Ok(view)
@@ -83,4 +98,9 @@ impl Supervisor {
         }
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     }
+}
+
+/// The build fingerprint of a version string (`0.1.0+b3c4d5e6` → `b3c4d5e6`).
+fn fingerprint(version: &str) -> &str {
+    version.rsplit('+').next().unwrap_or(version)
 }
