@@ -395,7 +395,11 @@ fn sighup_with_a_new_router_id_restarts_the_speaker_without_a_withdrawal() {
         monitor.stop();
     });
     monitor.assert_no_gap("our routes while a reload restarted the speaker");
-    let status = t.baton.ctl(&["status"]);
+    // The restart is over once the new speaker has sent End-of-RIB to every peer.
+    let status = poll::until(SESSION_UP, "the restart to complete", || {
+        let s = t.baton.ctl(&["status"]);
+        s["last_upgrade"].is_object().then_some(s)
+    });
+    assert_eq!(status["last_upgrade"]["ok"], true, "{status}");
     assert_eq!(status["generation"].as_u64(), Some(generation + 1));
-    assert_eq!(status["last_upgrade"]["ok"], true);
 }
