@@ -331,7 +331,7 @@ pub fn print_api_table(options: &Options, runs: &[Vec<ApiRow>], grpc: &Option<St
         runs.iter().map(|r| f(&r[s])).collect()
     };
     let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
-    let w = if options.runs > 1 { 20 } else { 10 };
+    let w = if options.runs > 1 { 22 } else { 10 };
     println!(
         "announcing through an API, M = {} single, N = {} in batches:",
         options.api_routes, options.routes
