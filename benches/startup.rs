@@ -1,4 +1,4 @@
-//! The project's benchmark, three tables in one run on this machine:
+//! The project's benchmark, four tables in one run on this machine:
 //!
 //! 1. Start-up: how long until two real peers (a gobgpd and a bird2, each in its own network
 //!    namespace) hold every one of N originated routes, for baton's first start, for its
@@ -9,6 +9,9 @@
 //!    fewest routes the peers showed meanwhile; next to the `kill -9` restart of table 1.
 //! 3. The state store (`startup/store.rs`): save and load times and file sizes of the intent and
 //!    of a RIB snapshot, for 100,000 and 1,000,000 routes.
+//! 4. Announcing through an API (`startup/api.rs`): baton's `POST /v1/routes`, one route per
+//!    request and in batches, next to gobgpd's `gobgp global rib add` and gRPC AddPathStream;
+//!    routes acknowledged per second, and the time until both peers hold them all.
 //!
 //! Run it with `bin/bench` (or `cargo bench --bench startup -- --routes N`); it needs root and
 //! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses, and
@@ -17,6 +20,10 @@
 //! This is a measurement, not a test: nothing here fails on a slow figure; a scenario that does
 //! not finish within its deadline prints "timeout" and the run goes on.
 
+#[path = "startup/api.rs"]
+mod api;
+#[path = "startup/api_client.rs"]
+mod api_client;
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "startup/gobgp_origin.rs"]
@@ -182,6 +189,19 @@ fn main() {
             store_runs.push((routes, times));
         }
     }
+    // api_runs[r]: run r of every API scenario.
+    let mut api_runs = Vec::new();
+    let grpc_unavailable = if parts.api {
+        gobgp_origin::unavailable()
+    } else {
+        None
+    };
+    if parts.api {
+        for run in 1..=options.runs {
+            println!("API run {run}/{}", options.runs);
+            api_runs.push(api::bench_api(&options, &grpc_unavailable));
+        }
+    }
     println!();
     if !runs.is_empty() {
         print_startup_table(&options, &runs, &gobgpd_unavailable);
@@ -193,6 +213,10 @@ fn main() {
     if !store_runs.is_empty() {
         println!();
         print_store_table(&store_runs, options.runs);
+    }
+    if !api_runs.is_empty() {
+        println!();
+        api::print_api_table(&options, &api_runs, &grpc_unavailable);
     }
 }
 

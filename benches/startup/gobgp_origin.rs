@@ -25,9 +25,9 @@ use super::{
 };
 
 /// The interpreter python3-grpcio is installed for.
-const PYTHON: &str = "/usr/bin/python3";
+pub const PYTHON: &str = "/usr/bin/python3";
 /// The injector, next to this file.
-const INJECTOR: &str = concat!(
+pub const INJECTOR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/benches/startup/gobgp_inject.py"
 );
@@ -135,7 +135,7 @@ pub fn bench_gobgpd(options: &Options) -> Row {
 
 /// The N paths as AddPathStreamRequests to the global table, each framed by its length
 /// (4 bytes, big-endian) for the injector.
-fn encode_requests(n: usize, next_hop: Ipv4Addr) -> Vec<u8> {
+pub fn encode_requests(n: usize, next_hop: Ipv4Addr) -> Vec<u8> {
     // Attributes shared by every path: ORIGIN IGP, an empty AS_PATH (gobgpd prepends its AS
     // towards eBGP peers), NEXT_HOP.
     let mut next_hop_attr = Vec::new();

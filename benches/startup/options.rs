@@ -6,6 +6,8 @@ use super::MAX_ROUTES;
 
 /// Routes originated when `--routes` is not given.
 pub const DEFAULT_ROUTES: usize = 100_000;
+/// Routes announced one per request in the API table when `--api-routes` is not given.
+pub const DEFAULT_API_ROUTES: usize = 2_000;
 /// Routes in the state store's files when `--store-routes` is not given.
 pub const DEFAULT_STORE_ROUTES: [usize; 2] = [100_000, 1_000_000];
 
@@ -23,6 +25,8 @@ pub struct Options {
     pub count_gobgpd: bool,
     /// Route counts for the state store's table.
     pub store_routes: Vec<usize>,
+    /// M: routes announced one per request (or per `gobgp` process) in the API table.
+    pub api_routes: usize,
 }
 
 /// The parts of the benchmark `--only` chooses from.
@@ -36,6 +40,8 @@ pub struct Parts {
     pub gobgpd: bool,
     /// The state store (table 3).
     pub store: bool,
+    /// Announcing through the API, baton's REST next to gobgpd's CLI and gRPC (table 4).
+    pub api: bool,
 }
 
 impl Parts {
@@ -44,6 +50,7 @@ impl Parts {
         bird: true,
         gobgpd: true,
         store: true,
+        api: true,
     };
 }
 
@@ -54,6 +61,7 @@ pub fn parse_args() -> Options {
     let mut parts = Parts::ALL;
     let mut store_routes = DEFAULT_STORE_ROUTES.to_vec();
     let mut count_gobgpd = true;
+    let mut api_routes = DEFAULT_API_ROUTES;
     let mut args = std::env::args().skip(1);
     let number = |name: &str, v: &str| -> usize {
         v.replace('_', "")
@@ -78,6 +86,7 @@ pub fn parse_args() -> Options {
                     bird: false,
                     gobgpd: false,
                     store: false,
+                    api: false,
                 };
                 for part in value("--only").split(',') {
                     match part.trim() {
@@ -85,6 +94,7 @@ pub fn parse_args() -> Options {
                         "bird" | "bird2" => parts.bird = true,
                         "gobgpd" | "gobgp" => parts.gobgpd = true,
                         "store" => parts.store = true,
+                        "api" => parts.api = true,
                         other => usage(&format!("--only: unknown part {other:?}")),
                     }
                 }
@@ -98,6 +108,7 @@ pub fn parse_args() -> Options {
                     usage(&format!("--store-routes: each must be 1..={MAX_ROUTES}"));
                 }
             }
+            "--api-routes" => api_routes = number("--api-routes", &value("--api-routes")),
             "--no-gobgpd-count" => count_gobgpd = false,
             // cargo bench passes --bench to every bench target.
             "--bench" => {}
@@ -110,6 +121,9 @@ pub fn parse_args() -> Options {
             "--routes must be 1..={MAX_ROUTES} (the /28s of 10.0.0.0/8)"
         ));
     }
+    if api_routes == 0 || api_routes > MAX_ROUTES {
+        usage(&format!("--api-routes must be 1..={MAX_ROUTES}"));
+    }
     // Generous: the point is to measure, not to give up. 100k: 170 s, 1M: 620 s.
     let deadline = deadline.unwrap_or(Duration::from_secs(
         120 + u64::try_from(routes / 2000).expect("fits"),
@@ -121,6 +135,7 @@ pub fn parse_args() -> Options {
         parts,
         count_gobgpd,
         store_routes,
+        api_routes,
     }
 }
 
@@ -130,14 +145,16 @@ fn usage(error: &str) -> ! {
     }
     eprintln!(
         "usage: cargo bench --bench startup -- [--routes N] [--runs R] [--timeout SECONDS] \
-         [--only PARTS] [--store-routes N,N] [--no-gobgpd-count]\n  \
+         [--only PARTS] [--store-routes N,N] [--api-routes M] [--no-gobgpd-count]\n  \
          --routes N          routes to originate (default {DEFAULT_ROUTES}, at most {MAX_ROUTES})\n  \
          --runs R            run every scenario R times, each in a fresh lab; print the median \
          and range (default 1)\n  \
          --timeout S         give up on a scenario after S seconds (default 120 + N/2000)\n  \
          --only PARTS        run only these, comma-separated: baton (start-up, restarts, \
-         upgrade), bird, gobgpd, store (default: all)\n  \
+         upgrade), bird, gobgpd, store, api (default: all)\n  \
          --store-routes L    route counts for the state store table (default 100000,1000000)\n  \
+         --api-routes M      routes announced one per request in the API table (default \
+         {DEFAULT_API_ROUTES}; the batches there carry N)\n  \
          --no-gobgpd-count   do not count gobgpd's routes while the speaker is replaced (each \
          count walks its table, which slows it down at a million routes)"
     );

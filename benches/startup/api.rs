@@ -1,0 +1,397 @@
+//! Table 4, announcing through an API: baton's `POST /v1/routes`, one route per request and in
+//! batches, next to gobgpd taking the same routes from `gobgp global rib add` (one process per
+//! route, as a script would call it) and from its gRPC `AddPathStream`. For each: the rate at
+//! which the originator acknowledges the routes, and the time until both receivers hold them all,
+//! so that the rate is end to end and not only a count of replies.
+//!
+//! Every row runs in a fresh lab: the originator (batond with `[api]`, or gobgpd) and table 1's
+//! two receivers, sessions Established before the clock starts. The clock starts when the client
+//! sends its first request, everything it sends being encoded already; the clients themselves
+//! are in `api_client.rs`.
+//!
+//! baton answers a `POST` only once the change is fsynced to its state directory; gobgpd keeps
+//! routes in memory only, so the two acknowledge different things. That is the point of the
+//! comparison: what a controller pays for routes that survive a crash.
+
+use std::fs;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::api_client::{self, Reply, API_PORT};
+use super::common::baton::{global_toml, peer_toml, Baton};
+use super::common::bird::Bird;
+use super::common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use super::common::netns::{Host, Lab};
+use super::gobgp_origin;
+use super::machine::{cpu_time, peak_rss_kib};
+use super::options::Options;
+use super::report::cell;
+use super::watch::{watch_receivers, Times};
+use super::{
+    prefix, start_receivers, upgrade, BIRD_AS, BIRD_PROTOCOL, GOBGP_AS, ORIGIN_AS, RESTART_TIME,
+    SETUP,
+};
+
+/// Routes per request in the "batch" row that splits N.
+const PER_BATCH: usize = 1000;
+/// At most this many routes in one request: their JSON (≈30 bytes a route) stays below baton's
+/// default body limit of 16 MiB.
+const MAX_PER_REQUEST: usize = 400_000;
+
+/// How a row's routes reach the originator.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// baton: `POST /v1/routes` over one keep-alive connection, this many routes per request.
+    Http { per_request: usize },
+    /// gobgpd: one `gobgp global rib add` process per route.
+    Cli,
+    /// gobgpd: one `AddPathStream` call of pre-encoded requests, through `gobgp_inject.py`.
+    Grpc,
+}
+
+/// One row of the table.
+pub struct Scenario {
+    name: String,
+    routes: usize,
+    client: Client,
+}
+
+impl Scenario {
+    /// Requests the client sends (HTTP requests, processes, or messages on the one stream).
+    fn requests(&self) -> usize {
+        match self.client {
+            Client::Http { per_request } => self.routes.div_ceil(per_request),
+            Client::Cli => self.routes,
+            Client::Grpc => self.routes.div_ceil(gobgp_origin::PATHS_PER_REQUEST),
+        }
+    }
+}
+
+/// The rows: M single announces and N in batches, for baton and for gobgpd.
+pub fn scenarios(options: &Options) -> Vec<Scenario> {
+    let (m, n) = (options.api_routes, options.routes);
+    let mut rows = vec![Scenario {
+        name: "baton single (POST/route)".into(),
+        routes: m,
+        client: Client::Http { per_request: 1 },
+    }];
+    if n > PER_BATCH {
+        rows.push(Scenario {
+            name: format!("baton batch ({PER_BATCH}/POST)"),
+            routes: n,
+            client: Client::Http {
+                per_request: PER_BATCH,
+            },
+        });
+    }
+    // As few requests as the body limit allows: one up to 400,000 routes.
+    let per_request = n.div_ceil(n.div_ceil(MAX_PER_REQUEST));
+    rows.push(Scenario {
+        name: format!("baton batch ({per_request}/POST)"),
+        routes: n,
+        client: Client::Http { per_request },
+    });
+    rows.push(Scenario {
+        name: "gobgpd single (CLI/route)".into(),
+        routes: m,
+        client: Client::Cli,
+    });
+    rows.push(Scenario {
+        name: "gobgpd batch (gRPC stream)".into(),
+        routes: n,
+        client: Client::Grpc,
+    });
+    rows
+}
+
+/// What one row measured (`None`: a timeout, a failure, or not run).
+#[derive(Default)]
+pub struct ApiRow {
+    /// First request sent to the last one acknowledged.
+    acked: Option<Duration>,
+    /// First request sent to all routes held at gobgpd, at bird2.
+    gobgpd: Option<Duration>,
+    bird: Option<Duration>,
+    /// The originator's peak RSS (VmHWM) once the receivers held everything, KiB.
+    rss_kib: Option<u64>,
+    /// The originator's CPU time (user + system) from the first request until then.
+    cpu: Option<Duration>,
+}
+
+/// One run of every scenario, each in a fresh lab; the gRPC row is skipped when `grpc` says
+/// why it cannot run.
+pub fn bench_api(options: &Options, grpc: &Option<String>) -> Vec<ApiRow> {
+    scenarios(options)
+        .iter()
+        .map(|s| {
+            if s.client == Client::Grpc && grpc.is_some() {
+                return ApiRow::default();
+            }
+            println!("  {}: {} routes", s.name, s.routes);
+            match s.client {
+                Client::Http { .. } => bench_baton(options, s),
+                Client::Cli | Client::Grpc => bench_gobgpd(options, s),
+            }
+        })
+        .collect()
+}
+
+/// batond with its API on the namespace's loopback and no configured route; `s.routes` routes
+/// posted to it.
+fn bench_baton(options: &Options, s: &Scenario) -> ApiRow {
+    let Client::Http { per_request } = s.client else {
+        unreachable!("an HTTP scenario");
+    };
+    let lab = Lab::new();
+    let origin = lab.host("origin");
+    let (gobgpd, bird) = start_receivers(&lab, &origin);
+    let from = IpAddr::from(origin.ipv4);
+
+    let paths = Baton::paths(&origin);
+    let mut toml = global_toml(
+        &paths,
+        ORIGIN_AS,
+        &origin.ipv4.to_string(),
+        &[format!("{}:179", origin.ipv4)],
+    );
+    toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n\n");
+    let gr = format!("[peer.graceful_restart]\nenabled = true\nrestart_time = {RESTART_TIME}\n");
+    toml += &peer_toml(gobgpd.host().ipv4.into(), GOBGP_AS, "ipv4-unicast", &gr);
+    toml += &peer_toml(bird.host().ipv4.into(), BIRD_AS, "ipv4-unicast", &gr);
+    let baton = Baton::start(&origin, &toml);
+    wait_sessions(&gobgpd, &bird, from);
+
+    let requests: Vec<Vec<u8>> = (0..s.routes)
+        .collect::<Vec<_>>()
+        .chunks(per_request)
+        .map(|chunk| api_client::post_routes(&routes_json(chunk, per_request == 1)))
+        .collect();
+    // batond is a supervisor and its speaker (which serves the API): count both.
+    let mut pids = vec![baton.pid()];
+    if let Some(speaker) = upgrade::status(&baton)["speaker_pid"].as_u64() {
+        pids.push(u32::try_from(speaker).expect("a pid"));
+    }
+    let cpu_before: Option<Duration> = pids.iter().map(|&p| cpu_time(p)).sum();
+
+    let deadline = options.deadline;
+    let mut added = 0;
+    let (acked, g, b) = measure(&origin, s.routes, deadline, &gobgpd, &bird, |go| {
+        api_client::send_http(&requests, deadline, go, |reply: &Reply| {
+            added += reply.body["added"].as_u64().unwrap_or(0);
+        })
+    });
+    if acked.is_some() && added != s.routes as u64 {
+        eprintln!(
+            "  baton acknowledged {} routes as added, not {}",
+            added, s.routes
+        );
+    }
+    let mut row = ApiRow {
+        acked,
+        gobgpd: g.all,
+        bird: b.all,
+        ..ApiRow::default()
+    };
+    row.rss_kib = pids.iter().map(|&p| peak_rss_kib(p)).sum();
+    let cpu_after: Option<Duration> = pids.iter().map(|&p| cpu_time(p)).sum();
+    row.cpu = cpu_after.zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
+    if row.acked.is_none() || g.all.is_none() || b.all.is_none() {
+        baton.dump_logs();
+    }
+    row
+}
+
+/// The JSON body of `POST /v1/routes` for the prefixes numbered `chunk`: one route object
+/// when `single`, else `{"routes": [...]}`.
+fn routes_json(chunk: &[usize], single: bool) -> String {
+    let route = |&i: &usize| format!("{{\"prefix\":\"{}\"}}", prefix(i));
+    if single {
+        return chunk.iter().map(route).collect();
+    }
+    let routes: Vec<String> = chunk.iter().map(route).collect();
+    format!("{{\"routes\":[{}]}}", routes.join(","))
+}
+
+/// gobgpd with the same two receivers; `s.routes` routes given to it by its CLI or gRPC API.
+fn bench_gobgpd(options: &Options, s: &Scenario) -> ApiRow {
+    let lab = Lab::new();
+    let origin = lab.host("origin");
+    let (gobgpd, bird) = start_receivers(&lab, &origin);
+    let from = IpAddr::from(origin.ipv4);
+
+    let mut neighbors = Vec::new();
+    for (host, asn) in [(gobgpd.host(), GOBGP_AS), (bird.host(), BIRD_AS)] {
+        let mut neighbor = GobgpNeighbor::new(host.ipv4.into(), asn);
+        neighbor.graceful_restart = Some(RESTART_TIME);
+        neighbors.push(neighbor);
+    }
+    let originator = Gobgpd::start(
+        &origin,
+        GobgpConfig {
+            asn: ORIGIN_AS,
+            neighbors,
+            ..GobgpConfig::default()
+        },
+    );
+    wait_sessions(&gobgpd, &bird, from);
+    let api = format!("127.0.0.1:{}", originator.config().api_port);
+    let cpu_before = cpu_time(originator.pid());
+
+    let deadline = options.deadline;
+    let requests = origin.dir().join("add-path-stream.bin");
+    let (acked, g, b) = match s.client {
+        Client::Cli => {
+            let prefixes: Vec<String> = (0..s.routes).map(prefix).collect();
+            let next_hop = origin.ipv4.to_string();
+            measure(&origin, s.routes, deadline, &gobgpd, &bird, |go| {
+                api_client::gobgp_cli(&api, &prefixes, &next_hop, deadline, go)
+            })
+        }
+        _ => {
+            let encoded = gobgp_origin::encode_requests(s.routes, origin.ipv4);
+            fs::write(&requests, encoded).expect("write the requests");
+            measure(&origin, s.routes, deadline, &gobgpd, &bird, |go| {
+                api_client::gobgp_grpc(&api, &requests, deadline, go)
+            })
+        }
+    };
+    let _ = fs::remove_file(&requests);
+    let row = ApiRow {
+        acked,
+        gobgpd: g.all,
+        bird: b.all,
+        rss_kib: peak_rss_kib(originator.pid()),
+        cpu: cpu_time(originator.pid())
+            .zip(cpu_before)
+            .map(|(a, b)| a.saturating_sub(b)),
+    };
+    if row.acked.is_none() || g.all.is_none() || b.all.is_none() {
+        originator.dump_logs();
+    }
+    row
+}
+
+/// Waits until both receivers have their session with the originator at `from` Established.
+fn wait_sessions(gobgpd: &Gobgpd, bird: &Bird, from: IpAddr) {
+    gobgpd.wait_established(from, SETUP);
+    bird.wait_established(BIRD_PROTOCOL, SETUP);
+}
+
+/// Runs `client` in a thread inside `origin`'s network namespace. The client calls `go` just
+/// before its first request (which starts the clock) and returns when the last one is
+/// acknowledged (`None` on a failure or past the deadline). Meanwhile watchers wait for both
+/// receivers to hold all `n` routes. Returns the acknowledgement time and the receivers' times,
+/// all from `go`.
+fn measure(
+    origin: &Host,
+    n: usize,
+    deadline: Duration,
+    gobgpd: &Gobgpd,
+    bird: &Bird,
+    client: impl FnOnce(&dyn Fn() -> Instant) -> Option<Instant> + Send,
+) -> (Option<Duration>, Times, Times) {
+    let from = IpAddr::from(origin.ipv4);
+    let ns = origin.ns.clone();
+    let abort = AtomicBool::new(false);
+    let (started, start_rx) = mpsc::channel::<Instant>();
+    std::thread::scope(|s| {
+        let client = s.spawn(move || {
+            api_client::enter_namespace(&ns);
+            let go = move || {
+                let now = Instant::now();
+                let _ = started.send(now);
+                now
+            };
+            client(&go)
+        });
+        // The client either starts or ends (dropping the sender) within its own bounds.
+        let Ok(start) = start_rx.recv() else {
+            let _ = client.join();
+            return (None, Times::default(), Times::default());
+        };
+        let abort = &abort;
+        let watchers =
+            s.spawn(move || watch_receivers(start, deadline, gobgpd, bird, from, n, false, abort));
+        let done = client.join().unwrap_or(None);
+        if done.is_none() {
+            abort.store(true, Ordering::SeqCst);
+        }
+        let (g, b) = watchers.join().expect("receiver watchers");
+        (done.map(|t| t - start), g, b)
+    })
+}
+
+/// Table 4: each scenario's routes, acknowledged rate, receivers' times and the originator's
+/// cost, then what the figures mean.
+pub fn print_api_table(options: &Options, runs: &[Vec<ApiRow>], grpc: &Option<String>) {
+    let rows = scenarios(options);
+    let column = |s: usize, f: &dyn Fn(&ApiRow) -> Option<f64>| -> Vec<Option<f64>> {
+        runs.iter().map(|r| f(&r[s])).collect()
+    };
+    let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+    let w = if options.runs > 1 { 22 } else { 10 };
+    println!(
+        "announcing through an API, M = {} single, N = {} in batches:",
+        options.api_routes, options.routes
+    );
+    println!(
+        "{:<28} {:>7} {:>8} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$}",
+        "scenario",
+        "routes",
+        "requests",
+        "acked s",
+        "acked r/s",
+        "gobgpd s",
+        "bird2 s",
+        "held r/s",
+        "RSS MiB",
+        "CPU s"
+    );
+    for (i, s) in rows.iter().enumerate() {
+        let head = format!("{:<28} {:>7} {:>8}", s.name, s.routes, s.requests());
+        if let (Client::Grpc, Some(why)) = (s.client, grpc) {
+            println!("{head}  {why}");
+            continue;
+        }
+        let routes = s.routes as f64;
+        let rate = |d: Option<Duration>| d.map(|d| routes / d.as_secs_f64().max(1e-9));
+        println!(
+            "{head} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$}",
+            cell(&column(i, &|r| secs(r.acked)), 2),
+            cell(&column(i, &|r| rate(r.acked)), 0),
+            cell(&column(i, &|r| secs(r.gobgpd)), 2),
+            cell(&column(i, &|r| secs(r.bird)), 2),
+            cell(
+                &column(i, &|r| rate(r.gobgpd.zip(r.bird).map(|(g, b)| g.max(b)))),
+                0
+            ),
+            cell(&column(i, &|r| r.rss_kib.map(|k| k as f64 / 1024.0)), 1),
+            cell(&column(i, &|r| secs(r.cpu)), 2),
+        );
+    }
+    if options.runs > 1 {
+        println!("(median, then min–max over {} runs)", options.runs);
+    }
+    println!();
+    println!(
+        "Each row in a fresh lab, the originator's sessions with both receivers Established \
+         first. Seconds from the first request: \"acked\" until the last one is acknowledged, \
+         gobgpd and bird2 until the receiver's query first shows all the routes (as in table \
+         1); \"held r/s\" is the routes over the later of the two. RSS: the originator's peak \
+         (batond: supervisor and speaker added up); CPU: its user+system time from the first \
+         request until both receivers held everything."
+    );
+    println!(
+        "baton: HTTP/1.1 requests over one keep-alive connection from the originator's \
+         namespace, JSON encoded beforehand; each is answered once the change is fsynced to \
+         the state directory, which is rewritten whole each time. gobgpd keeps routes in \
+         memory only. Its CLI row runs `gobgp global rib add -a ipv4 PREFIX nexthop ADDR`, one \
+         process (and gRPC connection) per route, in sequence; the CLI processes' own CPU is \
+         not counted. Its gRPC row streams AddPathStream requests of {} paths, encoded \
+         beforehand, through benches/startup/gobgp_inject.py, timed from the connected \
+         client's first request to the end of the call.",
+        gobgp_origin::PATHS_PER_REQUEST
+    );
+}
