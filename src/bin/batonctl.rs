@@ -65,6 +65,17 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Read the configuration file again and apply the difference: peers added, removed or
+    /// changed (reset only when needed), routes advertised, withdrawn or updated; a new AS,
+    /// router id or listen address restarts the speaker gracefully.
+    #[command(
+        after_help = "Examples:\n  batonctl reload --dry-run    print the plan, change nothing\n  batonctl reload"
+    )]
+    Reload {
+        /// Print the plan only.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The daemon: supervisor and speaker pids, generation, version, crashes, last upgrade.
     #[command(after_help = "Examples:\n  batonctl status\n  batonctl --json status")]
     Status,
@@ -221,6 +232,7 @@ fn request(command: Command) -> Result<Request, Usage> {
             action: RouteAction::Del { prefixes },
         } => Request::RouteDel { prefixes },
         Command::Status => Request::Status,
+        Command::Reload { dry_run } => Request::Reload { dry_run },
         Command::Upgrade { binary, timeout } => Request::Upgrade {
             binary,
             timeout_secs: timeout,
@@ -293,6 +305,8 @@ fn main() -> ExitCode {
     }
     let wait = match &cli.command {
         Command::Upgrade { timeout, .. } => Duration::from_secs(timeout + 30),
+        // A reload may restart the speaker (60 s, like an upgrade).
+        Command::Reload { .. } => Duration::from_secs(120),
         _ => Duration::from_secs(30),
     };
     let request = match request(cli.command) {
@@ -306,8 +320,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // An upgrade that did not bring every peer back is a failure, whatever the format.
-    let failed = matches!(request, Request::Upgrade { .. }) && value["ok"] != true;
+    // An upgrade that did not bring every peer back, or a reload whose speaker restart failed
+    // (so it was not applied), is a failure, whatever the format.
+    let failed = match &request {
+        Request::Upgrade { .. } => value["ok"] != true,
+        Request::Reload { dry_run: false } => value["applied"] != true,
+        _ => false,
+    };
     match render::output(&request, value, cli.json) {
         Ok(text) => {
             print!("{text}");

@@ -63,7 +63,8 @@ fn main() -> anyhow::Result<()> {
         Command::Speaker { handoff_fd: None } => {
             let config = load(&cli.config);
             init_logging();
-            runtime()?.block_on(baton::speaker::run(config, None))?;
+            let config_path = cli.config.map(std::path::absolute).transpose()?;
+            runtime()?.block_on(baton::speaker::run(config, config_path, None))?;
             Ok(())
         }
         Command::Speaker {

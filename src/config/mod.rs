@@ -17,6 +17,7 @@
 //! The shipped `config/default.toml` is embedded: [`Config::default_config`].
 
 mod error;
+pub mod plan;
 mod schema;
 mod validate;
 mod value;
@@ -27,6 +28,7 @@ mod tests;
 use std::path::Path;
 
 pub use error::{ConfigError, Position};
+pub use plan::Plan;
 pub use schema::{Api, Config, Global, GracefulRestart, Peer, Route, CONTROL_SOCKET_NAME};
 
 // For the REST API, which validates peers and routes exactly as the config file does.
@@ -52,4 +54,34 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         source,
     })?;
     parse(&text, &file)
+}
+
+/// Read the configuration file at `path` for a reload of a daemon running `running`: fully
+/// validated like [`load`], and refused (naming the field and its line) if it changes what only
+/// a restart of batond can change ([`plan::FIXED_FIELDS`]).
+pub fn load_for_reload(path: &Path, running: &Config) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    let config = parse(&text, &file)?;
+    let fixed = plan::global_changes(running, &config)
+        .into_iter()
+        .find(|f| plan::FIXED_FIELDS.contains(&f.as_str()));
+    if let Some(field) = fixed {
+        let mut keys = field.split('.');
+        let mut at = FieldPath::key(keys.next().unwrap_or_default());
+        for k in keys {
+            at = at.field(k);
+        }
+        return Err(error::at_path(
+            &text,
+            &file,
+            &at,
+            "cannot change while batond runs (the supervisor holds it): restart batond to change it"
+                .into(),
+        ));
+    }
+    Ok(config)
 }

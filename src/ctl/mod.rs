@@ -101,6 +101,13 @@ pub enum Request {
     },
     /// The speaker's own state: version, what loading the state found, route counts.
     SpeakerInfo,
+    /// Read the configuration file again and apply the difference (only print the plan when
+    /// `dry_run`).
+    Reload {
+        /// Compute and print the plan; change nothing.
+        #[serde(default)]
+        dry_run: bool,
+    },
     /// The supervisor: pids, generation, versions, crashes, last upgrade.
     Status,
     /// Replace the speaker with the binary at `binary` (default: the path the supervisor was

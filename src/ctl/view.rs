@@ -289,3 +289,20 @@ pub struct PeerUpgradeView {
     /// Milliseconds from the command until our End-of-RIB was written to it.
     pub end_of_rib_ms: Option<u64>,
 }
+
+/// The outcome of a reload (`batonctl reload`, SIGHUP): the plan, and whether it was applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadView {
+    /// The configuration file read.
+    pub file: String,
+    /// Only the plan was computed (`--dry-run`).
+    pub dry_run: bool,
+    /// The plan was carried out (false for a dry run, or when the speaker restart failed).
+    pub applied: bool,
+    /// What changes.
+    #[serde(flatten)]
+    pub plan: crate::config::Plan,
+    /// The graceful speaker restart, when the plan needed one and it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<UpgradeView>,
+}

@@ -53,6 +53,8 @@ pub struct Ctl {
     /// The backend that starts and stops peers, once the speaker is live (see
     /// [`go_live`](Self::go_live)); the speaker's run holds the only strong reference.
     pub live: Arc<OnceLock<Weak<SpeakerBackend>>>,
+    /// Reloads, once the speaker is live (set then).
+    pub reloader: std::sync::Arc<std::sync::OnceLock<super::reload::Reloader>>,
 }
 
 /// Answer requests on the unix socket until the process ends (standalone speaker).
@@ -210,6 +212,14 @@ impl Ctl {
             | Request::NeighborDisable { .. }
             | Request::NeighborReset { .. }) => {
                 neighbor::execute(self, &*self.backend()?, req).await
+            }
+            Request::Reload { dry_run } => {
+                let reloader = self
+                    .reloader
+                    .get()
+                    .ok_or("the speaker is not live yet: try again in a moment")?;
+                let view = reloader.reload(dry_run).await?;
+                serde_json::to_value(view).map_err(|e| e.to_string())
             }
             Request::Status | Request::Upgrade { .. } => {
                 Err("status and upgrade are answered by the supervisor (batond --config), not by a standalone speaker".into())

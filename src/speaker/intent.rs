@@ -79,6 +79,32 @@ impl IntentKeeper {
         }
     }
 
+    /// The configuration in force (replaced by a reload).
+    pub fn config(&self) -> &Config {
+        &self.intent.config
+    }
+
+    /// What [`peers`](Self::peers) and [`originated`](Self::originated) would be with `config`
+    /// instead of the one in force (the run-time peers and routes kept): a reload's target.
+    pub fn preview(&self, config: Config) -> (Vec<(Peer, PeerSource, bool)>, Vec<Route>) {
+        let preview = IntentKeeper {
+            dir: None,
+            intent: Intent {
+                config,
+                ..self.intent.clone()
+            },
+            problems: Vec::new(),
+        };
+        (preview.peers(), preview.originated())
+    }
+
+    /// Put `config` in force (a reload); saved before this returns Ok.
+    pub fn set_config(&mut self, config: Config) -> Result<(), String> {
+        let mut next = self.intent.clone();
+        next.config = config;
+        self.commit(next)
+    }
+
     /// Every originated route with its source: the config's, then the run-time ones for
     /// prefixes the config does not name.
     pub fn routes(&self) -> Vec<(Route, RouteSource)> {

@@ -8,6 +8,7 @@ mod intent;
 mod marker;
 mod peer;
 mod peer_set;
+mod reload;
 mod rib_saver;
 mod rib_task;
 mod status;
@@ -105,11 +106,16 @@ pub const SHUTDOWN_MESSAGE: &str = "baton: administrative shutdown";
 const DISABLED: &str = "administratively disabled";
 
 /// Run the speaker: standalone (binds its listeners and control socket, runs until SIGTERM or
-/// SIGINT) or under a supervisor.
-pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Ending, SpeakerError> {
+/// SIGINT; SIGHUP reloads `config_path`) or under a supervisor.
+pub async fn run(
+    config: Config,
+    config_path: Option<std::path::PathBuf>,
+    supervised: Option<Supervised>,
+) -> Result<Ending, SpeakerError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(SpeakerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(SpeakerError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(SpeakerError::Signals)?;
     let (std_listeners, api_listener, mut commands, ready) = match supervised {
         Some(s) => (s.listeners, s.api_listener, Some(s.commands), Some(s.ready)),
         None => (
@@ -146,6 +152,7 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         intent: intent.clone(),
         version: crate::version::current(),
         live: Arc::default(),
+        reloader: Arc::default(),
     };
     if commands.is_none() {
         let control = control::bind(&config.global.control_socket)?;
@@ -210,13 +217,17 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
             status.update(p.address, |s| s.last_error = Some(DISABLED.into()));
         }
     }
+    let reloader = reload::Reloader {
+        ctl: ctl.clone(),
+        peers: peers.clone(),
+        config_path,
+    };
+    let _ = ctl.reloader.set(reloader.clone());
     let accepting: Vec<_> = listeners
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(l, peers.clone())))
         .collect();
     info!(asn = config.global.asn, router_id = %config.global.router_id, peers = all_peers.len(), "speaker running");
-    // The API is served only while live: during an upgrade, requests wait in the listener's
-    // queue from the moment the old speaker stops until the new one is activated.
     // The REST API and the control socket's neighbor requests share one backend; this run
     // holds it, so requests still in flight when the run ends are refused.
     let backend = Arc::new(api_backend::SpeakerBackend::new(
@@ -225,6 +236,8 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
         peers.clone(),
     ));
     ctl.go_live(&backend);
+    // The API is served only while live: during an upgrade, requests wait in the listener's
+    // queue from the moment the old speaker stops until the new one is activated.
     let api = match api_listener {
         Some(l) => {
             let router = api_backend::router(&config, backend.clone());
@@ -255,9 +268,18 @@ pub async fn run(config: Config, supervised: Option<Supervised>) -> Result<Endin
                 info!(signal = "SIGINT", "deliberate stop");
                 break Ending::Deliberate;
             }
+            _ = hup.recv() => {
+                if commands.is_some() {
+                    info!(signal = "SIGHUP", "ignored: under a supervisor, reload batond (the supervisor) instead");
+                } else {
+                    let reloader = reloader.clone();
+                    tokio::spawn(async move { reload::on_signal(&reloader).await });
+                }
+            }
             c = cmd => match c {
                 Some(Command::Request(req, reply)) => {
-                    let _ = reply.send(ctl.execute(req).await);
+                    let ctl = ctl.clone();
+                    tokio::spawn(async move { let _ = reply.send(ctl.execute(req).await); });
                 }
                 Some(Command::Activate) => {}
                 Some(Command::Stop) => {

@@ -60,6 +60,9 @@ pub enum PeerEvent {
     /// family, if it supports ROUTE-REFRESH. Answers with the negotiated families and whether
     /// they were asked for, or `None` when no session is Established.
     AskRefresh(oneshot::Sender<Option<(Vec<wire::Family>, bool)>>),
+    /// New settings that need no session reset (description, port, connect-retry interval:
+    /// see [`crate::config::plan`]); they take effect at the next connection.
+    Settings(Box<Peer>),
 }
 
 impl From<(u64, ReadEvent)> for PeerEvent {
@@ -267,6 +270,11 @@ impl PeerTask {
     fn handle(&mut self, event: PeerEvent) {
         match event {
             PeerEvent::Incoming(stream) => self.incoming(stream),
+            PeerEvent::Settings(peer) => {
+                self.session_config.connect_retry =
+                    Duration::from_secs(peer.connect_retry.max(1) as u64);
+                self.peer = *peer;
+            }
             PeerEvent::Dialed(id, Ok(stream)) => {
                 let pending = self
                     .conn_mut(id)

@@ -147,6 +147,7 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
     });
     let ending = super::run(
         config,
+        accepted.hello.config_path.clone(),
         Some(Supervised {
             listeners,
             api_listener,

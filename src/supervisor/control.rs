@@ -76,6 +76,10 @@ async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
             }
             to_value(serde_json::to_value(status))
         }
+        Request::Reload { dry_run } => match sup.reload(dry_run).await {
+            Ok(view) => to_value(serde_json::to_value(view)),
+            Err(error) => Reply::Error { error },
+        },
         Request::Upgrade {
             binary,
             timeout_secs,

@@ -13,6 +13,7 @@
 mod backoff;
 mod control;
 mod generation;
+mod reload;
 mod upgrade;
 
 use std::net::TcpListener as StdTcpListener;
@@ -67,7 +68,11 @@ struct State {
 /// The supervisor's shared parts.
 pub struct Supervisor {
     config_path: Option<PathBuf>,
-    config: Config,
+    /// The configuration in force: replaced by a reload or an upgrade that read the file again.
+    config: Mutex<Config>,
+    /// `[global] state_dir` and `control_socket` as at the start: a reload cannot move them.
+    state_dir_path: PathBuf,
+    control_socket: PathBuf,
     /// The path this supervisor was started from: after a package upgrade, the new binary.
     exe: PathBuf,
     /// The BGP listeners, held for the life of the supervisor; dropped on a deliberate stop so
@@ -104,7 +109,7 @@ impl Supervisor {
             number,
             binary,
             config_path: self.config_path.as_deref(),
-            state_dir: &self.config.global.state_dir,
+            state_dir: &self.state_dir_path,
             listeners: self.current_listeners(),
             api_listener: self.api_listener.clone(),
         }
@@ -294,6 +299,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(SupervisorError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(SupervisorError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(SupervisorError::Signals)?;
     let exe = own_path().map_err(SupervisorError::Exe)?;
     let state_dir = crate::store::StateDir::open(&config.global.state_dir)?;
     let listeners = crate::speaker::bind_listeners(&config.global.listen)?;
@@ -302,7 +308,9 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     let (exits_tx, mut exits) = mpsc::unbounded_channel();
     let sup = Arc::new(Supervisor {
         config_path,
-        config,
+        state_dir_path: config.global.state_dir.clone(),
+        control_socket: config.global.control_socket.clone(),
+        config: Mutex::new(config),
         exe,
         listeners: Mutex::new(Some(Arc::new(listeners))),
         api_listener,
@@ -323,6 +331,9 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = hup.recv() => {
+                tokio::spawn(sup.clone().reload_on_signal());
+            }
             e = exits.recv() => match e {
                 Some((number, how)) => sup.exited(number, how),
                 None => break,
@@ -332,7 +343,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     info!("deliberate stop: the speaker tells every peer (Cease)");
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     sup.stop(&mut exits).await;
-    let _ = std::fs::remove_file(&sup.config.global.control_socket);
+    let _ = std::fs::remove_file(&sup.control_socket);
     info!("stopped");
     Ok(())
 }

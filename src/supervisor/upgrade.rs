@@ -106,7 +106,7 @@ impl Supervisor {
                 // A hung speaker is exactly what an upgrade may be for: expect every
                 // configured peer back instead.
                 warn!(error = %e, "the running speaker does not answer: expecting every configured peer");
-                self.config.peers.iter().map(|p| p.address).collect()
+                self.config().peers.iter().map(|p| p.address).collect()
             }
         };
 
@@ -121,7 +121,7 @@ impl Supervisor {
                     )
                 }
             },
-            None => self.config.clone(),
+            None => self.config(),
         };
         let listeners = match self.listeners_for(&config.global.listen) {
             Ok(l) => l,
@@ -160,6 +160,7 @@ impl Supervisor {
         new.send(Msg::Activate);
         self.lock().active = Some(new.clone());
         self.use_listeners(listeners);
+        self.set_config(config);
         view.to_generation = new.number;
         view.to_version = Some(new.version.clone());
 

@@ -6,10 +6,12 @@
 
 mod daemon;
 mod neighbor;
+mod reload;
 mod rib;
 
 pub use daemon::{speaker_info, status, upgrade};
 pub use neighbor::{neighbor_added, neighbor_changed, neighbor_detail, neighbors};
+pub use reload::reload;
 pub use rib::{rib, route_add, route_del, routes};
 
 use serde_json::Value;
@@ -43,6 +45,7 @@ pub fn reply(request: &Request, value: Value) -> Result<String, serde_json::Erro
         Request::RouteAdd { .. } => route_add(&view(value)?),
         Request::RouteDel { .. } => route_del(&view(value)?),
         Request::SpeakerInfo => speaker_info(&view(value)?),
+        Request::Reload { .. } => reload(&view(value)?),
         Request::Status => status(&view(value)?),
         Request::Upgrade { .. } => upgrade(&view(value)?),
     })
