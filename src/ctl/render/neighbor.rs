@@ -65,7 +65,14 @@ pub fn neighbor_detail(d: &NeighborDetailView) -> String {
     let families: Vec<String> = c.families.iter().map(|f| f.to_string()).collect();
     let rows = vec![
         ("Description:", or_dash(n.description.clone())),
-        ("Configured by:", d.source.clone()),
+        (
+            "Configured by:",
+            match d.source.as_str() {
+                "config" => "the configuration file".to_string(),
+                "api" => "run time (batonctl or the REST API)".to_string(),
+                other => other.to_string(),
+            },
+        ),
         (
             "Admin state:",
             if d.enabled { "enabled" } else { "disabled" }.to_string(),
