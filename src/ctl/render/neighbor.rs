@@ -131,12 +131,10 @@ fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
-/// `batonctl neighbor add`: the new neighbor.
+/// `batonctl neighbor add`: the new neighbor. (Its state is left out: it is whatever the new
+/// session reached in the moment before the reply, `Idle` or `Active`.)
 pub fn neighbor_added(n: &NeighborView) -> String {
-    format!(
-        "added neighbor {}, remote AS {} ({})\n",
-        n.address, n.remote_as, n.state
-    )
+    format!("added neighbor {}, remote AS {}\n", n.address, n.remote_as)
 }
 
 /// `batonctl neighbor del|enable|disable|reset`.
