@@ -51,6 +51,9 @@ enum Command {
     )]
     Neighbor(NeighborArgs),
     /// The Loc-RIB (and, with --json, every Adj-RIB-In).
+    #[command(
+        after_help = "Examples:\n  batonctl rib\n  batonctl rib 198.19.0.0/24\n  batonctl --json rib -a ipv6"
+    )]
     Rib(RibFilter),
     /// Originate or withdraw routes at run time (kept across restarts and upgrades).
     Route {
