@@ -97,3 +97,84 @@ fn batonctl_prints_shell_completions() {
     let script = String::from_utf8_lossy(&out.stdout);
     assert!(script.contains("_batonctl") && script.contains("upgrade"));
 }
+
+fn batonctl(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_batonctl"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn batonctl_exits_1_when_the_daemon_cannot_be_reached_and_2_on_a_bad_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("none.sock");
+    let socket = socket.to_str().unwrap();
+    let out = batonctl(&["--socket", socket, "neighbor", "198.18.0.2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+    for (args, words) in [
+        (&["neighbor", "add", "198.18.0.9", "as", "0"][..], "`as`: "),
+        (
+            &[
+                "neighbor",
+                "add",
+                "198.18.0.9",
+                "as",
+                "1",
+                "local-address",
+                "2001:db8::1",
+            ],
+            "`local-address`: ",
+        ),
+        (
+            &["neighbor", "198.18.0.2", "reset", "198.18.0.2"],
+            "the address goes after the verb",
+        ),
+        (&["neighbor", "adj-out"], "need the neighbor"),
+        (&["neighbor", "reset"], "<ADDRESS>"),
+        (&["route", "add", "198.19.0.1/24"], "host bits"),
+        (&["bogus"], "unrecognized subcommand"),
+    ] {
+        let mut all = vec!["--socket", socket];
+        all.extend_from_slice(args);
+        let out = batonctl(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+        assert!(stderr.contains("Usage: batonctl"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn every_batonctl_command_has_examples_in_its_help() {
+    for args in [
+        &[][..],
+        &["neighbor"],
+        &["neighbor", "adj-in"],
+        &["neighbor", "adj-out"],
+        &["neighbor", "add"],
+        &["neighbor", "del"],
+        &["neighbor", "enable"],
+        &["neighbor", "disable"],
+        &["neighbor", "reset"],
+        &["rib"],
+        &["route", "add"],
+        &["route", "del"],
+        &["status"],
+        &["upgrade"],
+        &["reload"],
+        &["completions"],
+    ] {
+        let mut all = args.to_vec();
+        all.push("--help");
+        let out = batonctl(&all);
+        assert!(out.status.success(), "{all:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        let examples = help.split_once("Example").map_or("", |(_, e)| e);
+        assert!(
+            examples.lines().any(|l| l.starts_with("  batonctl ")),
+            "batonctl {all:?} has no example:\n{help}"
+        );
+    }
+}

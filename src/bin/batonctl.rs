@@ -1,18 +1,30 @@
 //! batonctl: the command-line client of batond's control socket. Argument parsing and printing
-//! only; requests and tables live in `baton::ctl`.
+//! only; requests, the words of `route add` and `neighbor add`, and the tables live in
+//! `baton::ctl`.
+//!
+//! Exit status: 0 done, 1 the daemon refused or could not be reached, 2 the command line is
+//! wrong (clap's own code for usage errors).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use baton::ctl::{
-    client, render, NeighborView, ReloadView, Request, RibView, StatusView, UpgradeView,
-};
-use clap::{Parser, Subcommand};
+use baton::ctl::{client, neighbor_args, render, route_args, Request};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Talk to a running batond.
 #[derive(Parser)]
-#[command(version, about, long_about = None, after_help = "Examples:\n  batonctl neighbor\n  batonctl --json rib -a ipv6\n  batonctl rib 192.0.2.0/24")]
+#[command(name = "batonctl", version, about, long_about = None, after_help = "Examples:
+  batonctl neighbor
+  batonctl neighbor 198.18.0.2
+  batonctl neighbor 198.18.0.2 adj-in -a ipv4
+  batonctl neighbor add 198.18.0.9 as 65009
+  batonctl --json rib -a ipv6
+  batonctl route add 192.0.2.0/24 community 65001:100
+
+Exit status: 0 done, 1 refused by batond or batond unreachable, 2 bad command line.")]
 struct Cli {
     /// The daemon's control socket.
     #[arg(long, short, global = true, default_value = "./state/batond.sock")]
@@ -26,17 +38,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Peers: state, uptime, prefixes received/accepted/advertised per family.
-    #[command(alias = "neighbors")]
-    Neighbor,
+    /// Peers: the list, one in detail, its routes in and out; add, del, enable, disable, reset.
+    #[command(
+        alias = "neighbors",
+        after_help = "Examples:
+  batonctl neighbor                          every neighbor: state, uptime, routes
+  batonctl neighbor 198.18.0.2               one in detail
+  batonctl neighbor 198.18.0.2 adj-in        the routes it sent us
+  batonctl neighbor 198.18.0.2 adj-out -a ipv6
+  batonctl neighbor add 198.18.0.9 as 65009 passive
+  batonctl neighbor reset 198.18.0.2 --soft"
+    )]
+    Neighbor(NeighborArgs),
     /// The Loc-RIB (and, with --json, every Adj-RIB-In).
-    Rib {
-        /// Address family: ipv4 or ipv6.
-        #[arg(short = 'a', long = "address-family")]
-        family: Option<String>,
-        /// Only this prefix.
-        prefix: Option<String>,
-    },
+    #[command(
+        after_help = "Examples:\n  batonctl rib\n  batonctl rib 198.19.0.0/24\n  batonctl --json rib -a ipv6"
+    )]
+    Rib(RibFilter),
     /// Originate or withdraw routes at run time (kept across restarts and upgrades).
     Route {
         #[command(subcommand)]
@@ -62,9 +80,13 @@ enum Command {
         dry_run: bool,
     },
     /// The daemon: supervisor and speaker pids, generation, version, crashes, last upgrade.
+    #[command(after_help = "Examples:\n  batonctl status\n  batonctl --json status")]
     Status,
     /// Replace the speaker without a route flap: start the new binary, hand it the listening
     /// sockets, let the old one go silently, wait for every peer to be back with End-of-RIB.
+    #[command(
+        after_help = "Examples:\n  batonctl upgrade\n  batonctl upgrade --binary /usr/sbin/batond.new --timeout 120\n\nExits 1 if not every peer came back."
+    )]
     Upgrade {
         /// The new binary (default: the path batond was started from, i.e. what a package
         /// upgrade installed).
@@ -76,8 +98,101 @@ enum Command {
     },
 }
 
+/// `neighbor [ADDR [adj-in|adj-out …]]` or `neighbor add|del|enable|disable|reset ADDR …`.
+#[derive(Args)]
+struct NeighborArgs {
+    /// Show this neighbor in detail (with adj-in or adj-out: its routes).
+    address: Option<IpAddr>,
+    #[command(subcommand)]
+    action: Option<NeighborAction>,
+}
+
+#[derive(Subcommand)]
+enum NeighborAction {
+    /// The routes the neighbor sent us (its Adj-RIB-In).
+    ///
+    /// `neighbor ADDR adj-in [PREFIX] [-a ipv4|ipv6]`
+    #[command(
+        after_help = "Examples:\n  batonctl neighbor 198.18.0.2 adj-in\n  batonctl neighbor 198.18.0.2 adj-in 198.18.100.0/24\n  batonctl neighbor 2001:db8::2 adj-in -a ipv6"
+    )]
+    AdjIn(RibFilter),
+    /// The routes we send the neighbor (its Adj-RIB-Out).
+    ///
+    /// `neighbor ADDR adj-out [PREFIX] [-a ipv4|ipv6]`
+    #[command(
+        after_help = "Examples:\n  batonctl neighbor 198.18.0.2 adj-out\n  batonctl --json neighbor 198.18.0.2 adj-out -a ipv4"
+    )]
+    AdjOut(RibFilter),
+    /// Add a neighbor at run time (kept across restarts and upgrades).
+    ///
+    /// `neighbor add ADDR as N [port P] [passive] [hold-time S] [connect-retry S]
+    /// [local-address X] [family ipv4|ipv6,…] [description TEXT]`, checked like a `[[peer]]`
+    /// table of the configuration.
+    #[command(
+        after_help = "Examples:\n  batonctl neighbor add 198.18.0.9 as 65009\n  batonctl neighbor add 2001:db8::9 as 65009 passive hold-time 30 family ipv6,ipv4\n  batonctl neighbor add 198.18.0.9 as 65009 local-address 198.18.0.1 description \"transit B\""
+    )]
+    Add {
+        /// The neighbor's address.
+        address: String,
+        /// Settings as keyword value pairs (`passive` alone).
+        settings: Vec<String>,
+    },
+    /// Delete a neighbor added at run time (Cease / Peer De-configured).
+    ///
+    /// `neighbor del ADDR`. Neighbors of the configuration file are deleted there (then
+    /// `batonctl reload`).
+    #[command(after_help = "Example:\n  batonctl neighbor del 198.18.0.9")]
+    Del {
+        /// The neighbor's address.
+        address: IpAddr,
+    },
+    /// Start a disabled neighbor's session again.
+    ///
+    /// `neighbor enable ADDR`
+    #[command(after_help = "Example:\n  batonctl neighbor enable 198.18.0.2")]
+    Enable {
+        /// The neighbor's address.
+        address: IpAddr,
+    },
+    /// Close a neighbor's session and keep it down, across restarts too, until enabled.
+    ///
+    /// `neighbor disable ADDR`: Cease / Administrative Shutdown.
+    #[command(after_help = "Example:\n  batonctl neighbor disable 198.18.0.2")]
+    Disable {
+        /// The neighbor's address.
+        address: IpAddr,
+    },
+    /// Reset a neighbor's session: hard (a new session) or soft (ROUTE-REFRESH).
+    ///
+    /// `neighbor reset ADDR [--soft]`: close the session with Cease / Administrative Reset and
+    /// start a new one; with --soft, keep it, ask the neighbor for its routes again
+    /// (ROUTE-REFRESH) and send ours again.
+    #[command(
+        after_help = "Examples:\n  batonctl neighbor reset 198.18.0.2\n  batonctl neighbor reset 198.18.0.2 --soft"
+    )]
+    Reset {
+        /// The neighbor's address.
+        address: IpAddr,
+        /// Soft reset: ROUTE-REFRESH, and our routes sent again; the session stays up.
+        #[arg(long)]
+        soft: bool,
+    },
+}
+
+/// `[PREFIX] [-a ipv4|ipv6]`.
+#[derive(Args)]
+struct RibFilter {
+    /// Address family: ipv4 or ipv6.
+    #[arg(short = 'a', long = "address-family")]
+    family: Option<String>,
+    /// Only this prefix.
+    prefix: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum RouteAction {
+    /// Originate a route (kept across restarts and upgrades).
+    ///
     /// `route add PREFIX [nexthop X] [community A:B,…] [large-community A:B:C,…] [med N]
     /// [local-pref N] [prepend N]`
     #[command(
@@ -87,10 +202,12 @@ enum RouteAction {
         /// The prefix, e.g. 192.0.2.0/24.
         prefix: String,
         /// Attributes as keyword value pairs.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         attributes: Vec<String>,
     },
-    /// `route del PREFIX…`: stop originating run-time routes.
+    /// Stop originating routes added at run time.
+    ///
+    /// `route del PREFIX…`
+    #[command(after_help = "Example:\n  batonctl route del 192.0.2.0/24 198.51.100.0/24")]
     Del {
         /// The prefixes.
         #[arg(required = true)]
@@ -98,48 +215,106 @@ enum RouteAction {
     },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Command::Completions { shell } = cli.command {
-        let mut cmd = <Cli as clap::CommandFactory>::command();
-        clap_complete::generate(shell, &mut cmd, "batonctl", &mut std::io::stdout());
-        return ExitCode::SUCCESS;
-    }
-    let request = match &cli.command {
-        Command::Neighbor => Request::Neighbors,
-        Command::Rib { family, prefix } => Request::Rib {
-            family: family.clone(),
-            prefix: prefix.clone(),
-        },
+/// A command line that clap took but that asks for nothing sensible: the subcommand to show
+/// the usage of, and what is wrong.
+type Usage = (&'static [&'static str], String);
+
+/// The request a command line asks for.
+fn request(command: Command) -> Result<Request, Usage> {
+    Ok(match command {
+        Command::Neighbor(n) => neighbor_request(n)?,
+        Command::Rib(RibFilter { family, prefix }) => Request::Rib { family, prefix },
         Command::Route {
             action: RouteAction::Add { prefix, attributes },
-        } => match baton::ctl::route_args::parse(prefix, attributes) {
-            Ok(route) => Request::RouteAdd {
-                routes: vec![route],
-            },
-            Err(e) => {
-                eprintln!("batonctl: {e}");
-                return ExitCode::from(2);
-            }
+        } => Request::RouteAdd {
+            routes: vec![
+                route_args::parse(&prefix, &attributes).map_err(|e| (&["route", "add"][..], e))?
+            ],
         },
         Command::Route {
             action: RouteAction::Del { prefixes },
-        } => Request::RouteDel {
-            prefixes: prefixes.clone(),
-        },
+        } => Request::RouteDel { prefixes },
         Command::Status => Request::Status,
-        Command::Reload { dry_run } => Request::Reload { dry_run: *dry_run },
-        Command::Completions { .. } => unreachable!("answered above"),
+        Command::Reload { dry_run } => Request::Reload { dry_run },
         Command::Upgrade { binary, timeout } => Request::Upgrade {
-            binary: binary.clone(),
-            timeout_secs: *timeout,
+            binary,
+            timeout_secs: timeout,
         },
-    };
+        Command::Completions { .. } => unreachable!("answered without the daemon"),
+    })
+}
+
+fn neighbor_request(n: NeighborArgs) -> Result<Request, Usage> {
+    use NeighborAction as A;
+    let usage = |message: &str| (&["neighbor"][..], message.to_string());
+    Ok(match (n.address, n.action) {
+        (None, None) => Request::Neighbors,
+        (Some(address), None) => Request::Neighbor { address },
+        (Some(address), Some(A::AdjIn(RibFilter { family, prefix }))) => Request::AdjIn {
+            address,
+            family,
+            prefix,
+        },
+        (Some(address), Some(A::AdjOut(RibFilter { family, prefix }))) => Request::AdjOut {
+            address,
+            family,
+            prefix,
+        },
+        (None, Some(A::AdjIn(_) | A::AdjOut(_))) => {
+            return Err(usage(
+                "adj-in and adj-out need the neighbor: neighbor ADDR adj-in",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "the address goes after the verb: neighbor add|del|enable|disable|reset ADDR",
+            ))
+        }
+        (None, Some(A::Add { address, settings })) => Request::NeighborAdd {
+            peer: neighbor_args::parse(&address, &settings)
+                .map_err(|e| (&["neighbor", "add"][..], e))?,
+        },
+        (None, Some(A::Del { address })) => Request::NeighborDel { address },
+        (None, Some(A::Enable { address })) => Request::NeighborEnable { address },
+        (None, Some(A::Disable { address })) => Request::NeighborDisable { address },
+        (None, Some(A::Reset { address, soft })) => Request::NeighborReset { address, soft },
+    })
+}
+
+/// Say what is wrong with the command line, with the usage of subcommand `path`, and exit 2,
+/// as clap does for the errors it finds itself.
+fn usage_error(path: &[&str], message: String) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let mut cmd = &mut cli;
+    for name in path {
+        cmd = cmd
+            .find_subcommand_mut(name)
+            .expect("a subcommand of batonctl");
+    }
+    cmd.error(ErrorKind::ValueValidation, message).exit()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "batonctl",
+            &mut std::io::stdout(),
+        );
+        return ExitCode::SUCCESS;
+    }
     let wait = match &cli.command {
         Command::Upgrade { timeout, .. } => Duration::from_secs(timeout + 30),
         // A reload may restart the speaker (60 s, like an upgrade).
         Command::Reload { .. } => Duration::from_secs(120),
         _ => Duration::from_secs(30),
+    };
+    let request = match request(cli.command) {
+        Ok(r) => r,
+        Err((path, message)) => usage_error(path, message),
     };
     let value = match client::request(&cli.socket, &request, wait) {
         Ok(v) => v,
@@ -148,43 +323,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // An upgrade that did not bring every peer back is a failure, whatever the format.
-    let failed = match cli.command {
-        Command::Upgrade { .. } => value["ok"] != true,
-        // A reload that needed a speaker restart which failed was not applied.
-        Command::Reload { dry_run: false } => value["applied"] != true,
+    // An upgrade that did not bring every peer back, or a reload whose speaker restart failed
+    // (so it was not applied), is a failure, whatever the format.
+    let failed = match &request {
+        Request::Upgrade { .. } => value["ok"] != true,
+        Request::Reload { dry_run: false } => value["applied"] != true,
         _ => false,
     };
-    let code = if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    };
-    if cli.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
-        return code;
-    }
-    let text = match cli.command {
-        Command::Neighbor => {
-            serde_json::from_value::<Vec<NeighborView>>(value).map(|v| render::neighbors(&v))
-        }
-        Command::Rib { .. } => serde_json::from_value::<RibView>(value).map(|v| render::rib(&v)),
-        Command::Status => serde_json::from_value::<StatusView>(value).map(|v| render::status(&v)),
-        Command::Route { .. } | Command::Completions { .. } => Ok(format!("{value}\n")),
-        Command::Upgrade { .. } => {
-            serde_json::from_value::<UpgradeView>(value).map(|v| render::upgrade(&v))
-        }
-        Command::Reload { .. } => {
-            serde_json::from_value::<ReloadView>(value).map(|v| render::reload(&v))
-        }
-    };
-    match text {
-        Ok(t) => {
-            print!("{t}");
-            code
+    match render::output(&request, value, cli.json) {
+        Ok(text) => {
+            print!("{text}");
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("batonctl: unexpected reply: {e}");

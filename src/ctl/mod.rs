@@ -5,11 +5,14 @@
 //! --json` prints exactly what the daemon said, and tests assert on them.
 
 pub mod client;
+pub mod neighbor_args;
 pub mod render;
 pub mod route_args;
 mod view;
 
 pub use view::*;
+
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +22,64 @@ use serde::{Deserialize, Serialize};
 pub enum Request {
     /// Every configured peer: state, uptime, per-family counters.
     Neighbors,
+    /// One peer in detail: its status and counters, its settings, the negotiated hold time.
+    Neighbor {
+        /// The peer's address.
+        address: IpAddr,
+    },
+    /// The routes a peer sent us (its Adj-RIB-In), optionally for one family and one prefix.
+    AdjIn {
+        /// The peer's address.
+        address: IpAddr,
+        /// `ipv4`/`ipv4-unicast` or `ipv6`/`ipv6-unicast`; all when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        family: Option<String>,
+        /// Only this prefix.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+    },
+    /// The routes we send a peer (its Adj-RIB-Out), optionally for one family and one prefix.
+    AdjOut {
+        /// The peer's address.
+        address: IpAddr,
+        /// `ipv4`/`ipv4-unicast` or `ipv6`/`ipv6-unicast`; all when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        family: Option<String>,
+        /// Only this prefix.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+    },
+    /// Add a peer at run time (kept across restarts; saved before the reply), as a `[[peer]]`
+    /// table would give it.
+    NeighborAdd {
+        /// The peer's settings.
+        peer: crate::config::Peer,
+    },
+    /// Delete a peer added at run time, closing its session with a Cease.
+    NeighborDel {
+        /// The peer's address.
+        address: IpAddr,
+    },
+    /// Start a disabled peer's session (kept across restarts).
+    NeighborEnable {
+        /// The peer's address.
+        address: IpAddr,
+    },
+    /// Stop a peer's session with Cease / Administrative Shutdown and keep it down (kept across
+    /// restarts).
+    NeighborDisable {
+        /// The peer's address.
+        address: IpAddr,
+    },
+    /// Reset a peer's session: hard (Cease / Administrative Reset, then a new session) or soft
+    /// (ROUTE-REFRESH asked of the peer, and our routes sent again).
+    NeighborReset {
+        /// The peer's address.
+        address: IpAddr,
+        /// Soft reset: keep the session.
+        #[serde(default)]
+        soft: bool,
+    },
     /// The Loc-RIB and every Adj-RIB-In, optionally for one family and one prefix.
     Rib {
         /// `ipv4-unicast` or `ipv6-unicast`; all when absent.

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Peer;
 use crate::rib::PathAttrs;
 use crate::wire::{Origin, Prefix, SegmentType};
 
@@ -39,6 +40,48 @@ pub struct NeighborView {
     pub graceful_restart: String,
     /// Per negotiated (or configured) family: route counters.
     pub families: Vec<FamilyCountersView>,
+}
+
+/// The answer to `neighbor ADDR`: one peer in detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborDetailView {
+    /// Status and counters, as in the list (its keys at the top level of the JSON object).
+    #[serde(flatten)]
+    pub status: NeighborView,
+    /// `config` (the configuration file names the peer) or `api` (added at run time).
+    pub source: String,
+    /// The session may run; false once administratively disabled.
+    pub enabled: bool,
+    /// The hold time negotiated with the peer (the smaller of both OPENs), while Established.
+    #[serde(default)]
+    pub negotiated_hold_time: Option<u16>,
+    /// The peer's settings, as a `[[peer]]` table gives them.
+    pub config: Peer,
+}
+
+/// What a `neighbor del|enable|disable|reset` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NeighborChange {
+    /// Deleted, its session closed with Cease / Peer De-configured.
+    Deleted,
+    /// Enabled: its session starts.
+    Enabled,
+    /// Disabled: its session closed with Cease / Administrative Shutdown.
+    Disabled,
+    /// Its session closed with Cease / Administrative Reset and started again.
+    Reset,
+    /// ROUTE-REFRESH asked of it (when it takes them) and our routes sent again.
+    SoftReset,
+}
+
+/// The answer to `neighbor del|enable|disable|reset`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborChangeView {
+    /// The peer.
+    pub address: IpAddr,
+    /// What was done.
+    pub change: NeighborChange,
 }
 
 /// Route counters of one family of one peer.
@@ -151,6 +194,20 @@ pub struct RibView {
     pub loc_rib: Vec<RouteView>,
     /// Adj-RIB-In per peer.
     pub adj_rib_in: Vec<AdjInView>,
+}
+
+/// The answer to `route add`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteAddView {
+    /// Routes now originated (new or with new attributes).
+    pub announced: usize,
+}
+
+/// The answer to `route del`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteDelView {
+    /// Run-time routes no longer originated (prefixes that were not are not counted).
+    pub withdrawn: usize,
 }
 
 /// The answer to `status`.

@@ -91,6 +91,23 @@ impl SpeakerBackend {
         rx.await.map_err(|_| gone())
     }
 
+    /// Close the session of the neighbor at `addr` with Cease / Administrative Reset (RFC 4486)
+    /// and start a new one, its settings and enabled state unchanged (nothing is saved: a
+    /// crash half way cannot leave it disabled). Refused for a disabled neighbor.
+    pub async fn hard_reset(&self, addr: IpAddr) -> Result<(), BackendError> {
+        let _turn = self.peers.changing().await;
+        let (peer, _, _) = self.known(addr)?;
+        let reset = Notification::new(notif::CEASE, notif::ADMIN_RESET);
+        if !self.peers.stop(addr, Some(reset)).await {
+            return Err(BackendError::Conflict {
+                field: None,
+                message: format!("neighbor {addr} is disabled"),
+            });
+        }
+        self.peers.start(peer, false);
+        Ok(())
+    }
+
     /// Name originated routes by where they come from (`config`, `api`) instead of `local`.
     fn name_sources(&self, routes: &mut [RouteView]) {
         if !routes.iter().any(|r| r.source == LOCAL) {

@@ -1,18 +1,27 @@
 //! The control socket: `batonctl` asks, the speaker answers (see [`crate::ctl`]).
+//!
+//! Reads of the RIB and of peer status are answered here; the neighbor requests, which start
+//! and stop sessions, go to the REST API's backend once the speaker is live (`neighbor.rs`).
+
+mod neighbor;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::{Arc, OnceLock, Weak};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
+use super::api_backend::SpeakerBackend;
 use super::intent::{IntentKeeper, PeerSource, RouteSource};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use super::SpeakerError;
 use crate::config::Peer;
-use crate::ctl::{FamilyCountersView, NeighborView, Reply, Request, SpeakerInfoView};
+use crate::ctl::{
+    FamilyCountersView, NeighborView, Reply, Request, RouteAddView, RouteDelView, SpeakerInfoView,
+};
 use crate::wire::{Family, Prefix};
 
 /// Create the control socket (mode 0600), replacing a stale one.
@@ -41,6 +50,9 @@ pub struct Ctl {
     pub intent: std::sync::Arc<std::sync::Mutex<IntentKeeper>>,
     /// This speaker's version.
     pub version: String,
+    /// The backend that starts and stops peers, once the speaker is live (see
+    /// [`go_live`](Self::go_live)); the speaker's run holds the only strong reference.
+    pub live: Arc<OnceLock<Weak<SpeakerBackend>>>,
     /// Reloads, once the speaker is live (set then).
     pub reloader: std::sync::Arc<std::sync::OnceLock<super::reload::Reloader>>,
 }
@@ -72,6 +84,22 @@ async fn answer(stream: UnixStream, ctl: &Ctl) -> std::io::Result<()> {
 }
 
 impl Ctl {
+    /// From now on, answer the neighbor requests through `backend` (the speaker is live and
+    /// its peer tasks run).
+    pub fn go_live(&self, backend: &Arc<SpeakerBackend>) {
+        let _ = self.live.set(Arc::downgrade(backend));
+    }
+
+    /// The backend, if the speaker is live and not yet gone.
+    fn backend(&self) -> Result<Arc<SpeakerBackend>, String> {
+        match self.live.get() {
+            None => Err("the speaker is not live yet (starting or taking over); try again".into()),
+            Some(weak) => weak
+                .upgrade()
+                .ok_or_else(|| "the speaker is stopping".to_string()),
+        }
+    }
+
     /// Carry out one request.
     pub async fn execute(&self, req: Request) -> Reply {
         match self.execute_inner(req).await {
@@ -148,7 +176,7 @@ impl Ctl {
                 let n = routes.len();
                 intent.announce(routes)?;
                 let _ = rib.send(RibCmd::SetOriginated(intent.originated()));
-                Ok(serde_json::json!({ "announced": n }))
+                to_json(RouteAddView { announced: n })
             }
             Request::RouteDel { prefixes } => {
                 let prefixes = prefixes
@@ -156,9 +184,9 @@ impl Ctl {
                     .map(|p| p.parse::<Prefix>().map_err(|e| e.to_string()))
                     .collect::<Result<Vec<_>, _>>()?;
                 let mut intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
-                let removed = intent.withdraw(&prefixes)?;
+                let withdrawn = intent.withdraw(&prefixes)?;
                 let _ = rib.send(RibCmd::SetOriginated(intent.originated()));
-                Ok(serde_json::json!({ "withdrawn": removed }))
+                to_json(RouteDelView { withdrawn })
             }
             Request::SpeakerInfo => {
                 let intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
@@ -174,6 +202,16 @@ impl Ctl {
                     api_routes: api,
                 };
                 serde_json::to_value(view).map_err(|e| e.to_string())
+            }
+            req @ (Request::Neighbor { .. }
+            | Request::AdjIn { .. }
+            | Request::AdjOut { .. }
+            | Request::NeighborAdd { .. }
+            | Request::NeighborDel { .. }
+            | Request::NeighborEnable { .. }
+            | Request::NeighborDisable { .. }
+            | Request::NeighborReset { .. }) => {
+                neighbor::execute(self, &*self.backend()?, req).await
             }
             Request::Reload { dry_run } => {
                 let reloader = self
@@ -207,4 +245,8 @@ impl Ctl {
             }
         }
     }
+}
+
+fn to_json(view: impl serde::Serialize) -> Result<serde_json::Value, String> {
+    serde_json::to_value(view).map_err(|e| e.to_string())
 }

@@ -151,6 +151,7 @@ pub async fn run(
         rib: rib_tx.clone(),
         intent: intent.clone(),
         version: crate::version::current(),
+        live: Arc::default(),
         reloader: Arc::default(),
     };
     if commands.is_none() {
@@ -227,12 +228,19 @@ pub async fn run(
         .map(|l| tokio::spawn(accept_loop(l, peers.clone())))
         .collect();
     info!(asn = config.global.asn, router_id = %config.global.router_id, peers = all_peers.len(), "speaker running");
+    // The REST API and the control socket's neighbor requests share one backend; this run
+    // holds it, so requests still in flight when the run ends are refused.
+    let backend = Arc::new(api_backend::SpeakerBackend::new(
+        ctl.clone(),
+        &config,
+        peers.clone(),
+    ));
+    ctl.go_live(&backend);
     // The API is served only while live: during an upgrade, requests wait in the listener's
     // queue from the moment the old speaker stops until the new one is activated.
     let api = match api_listener {
         Some(l) => {
-            let backend = api_backend::SpeakerBackend::new(ctl.clone(), &config, peers.clone());
-            let router = api_backend::router(&config, Arc::new(backend));
+            let router = api_backend::router(&config, backend.clone());
             match api_backend::ApiServer::start(l, router) {
                 Ok(server) => Some(server),
                 Err(e) => {

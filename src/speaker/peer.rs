@@ -495,6 +495,7 @@ impl PeerTask {
                     s.established_at = Some(std::time::Instant::now());
                     s.end_of_rib_sent_at = None;
                     s.remote_id = Some(neg.remote_id);
+                    s.hold_time = Some(neg.hold_time);
                     s.established_count += 1;
                 });
                 self.graceful(GrInput::SessionUp(neg.clone()));
@@ -574,6 +575,7 @@ impl PeerTask {
         self.status.update(address, |s| {
             s.established_at = None;
             s.end_of_rib_sent_at = None;
+            s.hold_time = None;
             s.last_error = Some(text);
         });
         if let Some(c) = self.conn_mut(id) {

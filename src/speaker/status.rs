@@ -17,6 +17,8 @@ pub struct PeerStatus {
     pub end_of_rib_sent_at: Option<Instant>,
     /// The peer's BGP identifier, once known.
     pub remote_id: Option<Ipv4Addr>,
+    /// The hold time negotiated for the session, while Established.
+    pub hold_time: Option<u16>,
     /// Why the last session ended.
     pub last_error: Option<String>,
     /// Times the session reached Established.
@@ -32,6 +34,7 @@ impl Default for PeerStatus {
             established_at: None,
             end_of_rib_sent_at: None,
             remote_id: None,
+            hold_time: None,
             last_error: None,
             established_count: 0,
             graceful_restart: "Idle",

@@ -37,6 +37,7 @@ pub mod netns;
 pub mod poll;
 pub mod process;
 pub mod rawpeer;
+pub mod snapshot;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,89 @@
+//! The daemon itself: `batonctl status` and `batonctl upgrade`.
+
+use super::{fields, or_dash, table, uptime};
+use crate::ctl::{SpeakerInfoView, StatusView, UpgradeView};
+
+/// `batonctl status`.
+pub fn status(s: &StatusView) -> String {
+    let crashes = format!(
+        "{}{}",
+        s.crashes,
+        if s.crash_loop {
+            " (crash loop: restarts delayed)"
+        } else {
+            ""
+        }
+    );
+    let mut out = fields(vec![
+        ("supervisor pid", s.supervisor_pid.to_string()),
+        ("supervisor version", s.supervisor_version.clone()),
+        ("uptime", uptime(Some(s.uptime_secs))),
+        ("speaker pid", or_dash(s.speaker_pid)),
+        ("generation", s.generation.to_string()),
+        ("version", or_dash(s.version.clone())),
+        ("speaker uptime", uptime(s.speaker_uptime_secs)),
+        ("crashes", crashes),
+        ("upgrading", s.upgrading.to_string()),
+    ]);
+    if let Some(u) = &s.last_upgrade {
+        out.push_str(&format!(
+            "last upgrade: {} ({} ms){}\n",
+            if u.ok { "ok" } else { "FAILED" },
+            u.duration_ms,
+            because(&u.reason)
+        ));
+    }
+    for p in &s.state_problems {
+        out.push_str(&format!("state problem: {p}\n"));
+    }
+    out
+}
+
+/// `batonctl upgrade`: the outcome and per-peer timings.
+pub fn upgrade(u: &UpgradeView) -> String {
+    let mut out = format!(
+        "upgrade {}: generation {} ({}) -> {} ({}) in {} ms{}\n",
+        if u.ok { "complete" } else { "FAILED" },
+        u.from_generation,
+        or_dash(u.from_version.clone()),
+        u.to_generation,
+        or_dash(u.to_version.clone()),
+        u.duration_ms,
+        because(&u.reason)
+    );
+    if !u.peers.is_empty() {
+        let rows = u
+            .peers
+            .iter()
+            .map(|p| {
+                vec![
+                    p.peer.to_string(),
+                    or_dash(p.established_ms.map(|m| format!("{m} ms"))),
+                    or_dash(p.end_of_rib_ms.map(|m| format!("{m} ms"))),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["Peer", "Established", "End-of-RIB sent"], rows));
+    }
+    out
+}
+
+/// The speaker's own state (asked by the supervisor for `status`; printed for completeness).
+pub fn speaker_info(s: &SpeakerInfoView) -> String {
+    let mut out = fields(vec![
+        ("version", s.version.clone()),
+        ("config routes", s.config_routes.to_string()),
+        ("api routes", s.api_routes.to_string()),
+    ]);
+    for p in &s.state_problems {
+        out.push_str(&format!("state problem: {p}\n"));
+    }
+    out
+}
+
+fn because(reason: &Option<String>) -> String {
+    reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default()
+}
