@@ -313,6 +313,10 @@ const VOLATILE: &[&str] = &[
     "from_version",
     "to_version",
     "binary",
+    // After the resets and the upgrade of the first pass, how the sessions came back depends
+    // on gobgpd's timing (its idle hold may refuse our first reconnect, or not).
+    "last_error",
+    "established_count",
 ];
 
 /// The JSON output with the values of [`VOLATILE`] keys and of `keys` masked.
