@@ -98,6 +98,16 @@ fn cases() -> Vec<(&'static str, Request, Value)> {
         ("upgrade", upgrade_request(), json(upgrade())),
         ("upgrade-failed", upgrade_request(), json(upgrade_failed())),
         ("reload", Request::Reload { dry_run: true }, json(reload())),
+        (
+            "reload-restart",
+            Request::Reload { dry_run: false },
+            json(reload_restart()),
+        ),
+        (
+            "reload-nothing",
+            Request::Reload { dry_run: false },
+            json(reload_nothing()),
+        ),
     ]
 }
 
@@ -545,5 +555,41 @@ fn reload() -> ReloadView {
             ..Plan::default()
         },
         restart: None,
+    }
+}
+
+/// A reload that removed a peer and changed the router id: the speaker restarted gracefully.
+fn reload_restart() -> ReloadView {
+    use baton::config::plan::{PeerAction, PeerPlan};
+    ReloadView {
+        dry_run: false,
+        applied: true,
+        plan: Plan {
+            restart_speaker: vec!["global.router_id".into()],
+            peers: vec![PeerPlan {
+                address: ip("198.18.0.3"),
+                action: PeerAction::Remove,
+                changes: Vec::new(),
+                session_reset: true,
+            }],
+            peers_unchanged: 1,
+            withdraw: (0..12).map(|i| format!("198.19.{i}.0/24")).collect(),
+            ..Plan::default()
+        },
+        restart: Some(upgrade()),
+        ..reload()
+    }
+}
+
+fn reload_nothing() -> ReloadView {
+    ReloadView {
+        dry_run: false,
+        applied: true,
+        plan: Plan {
+            peers_unchanged: 2,
+            routes_unchanged: 3,
+            ..Plan::default()
+        },
+        ..reload()
     }
 }

@@ -68,7 +68,7 @@ pub fn reload(r: &ReloadView) -> String {
             .collect(),
     );
     out += &format!(
-        "  unchanged: {} peers, {} routes\n",
+        "  left as they are: peers {}, routes {}\n",
         p.peers_unchanged, p.routes_unchanged
     );
     if let Some(u) = &r.restart {
