@@ -60,7 +60,9 @@ use upgrade::{
     bench_speaker_kill, bench_upgrade, print_replacement_table, second_build, with_monitors,
     Receivers, Replacement,
 };
-use watch::{bird_held, gobgp_held, gobgp_updates, receiver_stats, watch_receivers, Times};
+use watch::{
+    bird_held, gobgp_held, gobgp_updates, originate_watched, receiver_stats, watch_receivers, Times,
+};
 
 /// Distinct /28s in 10.0.0.0/8.
 const MAX_ROUTES: usize = 1 << 20;
@@ -439,41 +441,21 @@ fn bench_bird(options: &Options) -> Row {
         extra_config: statics,
     };
 
-    let abort = AtomicBool::new(false);
     println!("  bird2 originating");
-    let start = Instant::now();
-    let (g, b, originator) = std::thread::scope(|s| {
-        let watchers = s.spawn(|| {
-            watch_receivers(
-                start,
-                options.deadline,
-                &gobgpd,
-                &bird,
-                from,
-                n,
-                false,
-                &abort,
-            )
-        });
-        // Bird::start returns once birdc answers; the clock has been running since `start`.
-        let originator = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Bird::start(&origin, config)
-        }));
-        if originator.is_err() {
-            abort.store(true, Ordering::SeqCst);
-        }
-        let (g, b) = watchers.join().expect("receiver watchers");
-        (g, b, originator)
-    });
     let mut row = Row::default();
-    row.set_times(g, b);
-    if let Ok(origin_bird) = originator {
-        row.cpu = cpu_time(origin_bird.pid());
-        row.rss_kib = peak_rss_kib(origin_bird.pid());
-        if g.all.is_none() || b.all.is_none() {
-            origin_bird.dump_logs();
-        }
-    }
+    originate_watched(
+        &mut row,
+        (Instant::now(), options.deadline),
+        (&gobgpd, &bird),
+        (from, n),
+        // Bird::start returns once birdc answers; the clock has been running since the call.
+        |_| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Bird::start(&origin, config)
+            }))
+            .ok()
+        },
+    );
     receiver_stats(&mut row, &gobgpd, &bird, from, 0);
     row
 }

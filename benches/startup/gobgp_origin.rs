@@ -13,13 +13,12 @@ use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use super::common::netns::Lab;
-use super::machine::{cpu_time, peak_rss_kib};
-use super::watch::{receiver_stats, watch_receivers};
+use super::watch::{originate_watched, receiver_stats};
 use super::{
     prefix_addr, start_receivers, Options, Row, BIRD_AS, GOBGP_AS, ORIGIN_AS, RESTART_TIME,
 };
@@ -68,66 +67,50 @@ pub fn bench_gobgpd(options: &Options) -> Row {
         ..GobgpConfig::default()
     };
 
-    let abort = AtomicBool::new(false);
     println!("  gobgpd originating");
     let start = Instant::now();
     let mut row = Row::default();
-    let (g, b, originator) = std::thread::scope(|s| {
-        let watchers = s.spawn(|| {
-            watch_receivers(
-                start,
-                options.deadline,
-                &gobgpd,
-                &bird,
-                from,
-                n,
-                false,
-                &abort,
-            )
-        });
-        let originator = s.spawn(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                Gobgpd::start(&origin, config)
-            }))
-        });
-        // Runs until gobgpd has taken the whole stream (it waits for the API by itself).
-        let api = "127.0.0.1:50051";
-        match origin
-            .command(PYTHON)
-            .arg(INJECTOR)
-            .arg(api)
-            .arg(&requests)
-            .output()
-        {
-            Ok(out) if out.status.success() => row.injected = Some(start.elapsed()),
-            Ok(out) => {
-                eprintln!(
-                    "gobgp_inject.py failed ({}): {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-                abort.store(true, Ordering::SeqCst);
-            }
-            Err(e) => {
-                eprintln!("cannot run {PYTHON} {INJECTOR}: {e}");
-                abort.store(true, Ordering::SeqCst);
-            }
-        }
-        let originator = originator.join().expect("gobgpd originator thread");
-        if originator.is_err() {
-            abort.store(true, Ordering::SeqCst);
-        }
-        let (g, b) = watchers.join().expect("receiver watchers");
-        (g, b, originator)
-    });
-    row.set_times(g, b);
-    if let Ok(origin_gobgpd) = originator {
-        row.cpu = cpu_time(origin_gobgpd.pid());
-        row.rss_kib = peak_rss_kib(origin_gobgpd.pid());
-        if g.all.is_none() || b.all.is_none() {
-            origin_gobgpd.dump_logs();
-        }
-    }
+    let mut injected = None;
+    originate_watched(
+        &mut row,
+        (start, options.deadline),
+        (&gobgpd, &bird),
+        (from, n),
+        |abort| {
+            std::thread::scope(|s| {
+                let originator = s.spawn(|| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        Gobgpd::start(&origin, config)
+                    }))
+                });
+                // Runs until gobgpd has taken the whole stream (it waits for the API by itself).
+                let api = "127.0.0.1:50051";
+                match origin
+                    .command(PYTHON)
+                    .arg(INJECTOR)
+                    .arg(api)
+                    .arg(&requests)
+                    .output()
+                {
+                    Ok(out) if out.status.success() => injected = Some(start.elapsed()),
+                    Ok(out) => {
+                        eprintln!(
+                            "gobgp_inject.py failed ({}): {}",
+                            out.status,
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        );
+                        abort.store(true, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        eprintln!("cannot run {PYTHON} {INJECTOR}: {e}");
+                        abort.store(true, Ordering::SeqCst);
+                    }
+                }
+                originator.join().expect("gobgpd originator thread").ok()
+            })
+        },
+    );
+    row.injected = injected;
     receiver_stats(&mut row, &gobgpd, &bird, from, 0);
     let _ = fs::remove_file(Path::new(&requests));
     row

@@ -8,8 +8,42 @@ use std::time::{Duration, Instant};
 
 use super::common::bird::Bird;
 use super::common::gobgp::Gobgpd;
-use super::machine::peak_rss_kib;
+use super::common::process::Daemon;
+use super::machine::{cpu_time, peak_rss_kib};
 use super::{Row, BIRD_PROTOCOL, MAX_PAUSE, MIN_PAUSE};
+
+/// Runs `originate` (on this thread) while both receivers are watched from `start`, as
+/// [`watch_receivers`] does; `originate` gets the abort flag and returns `None` when the
+/// originator failed, which stops the watchers. Then fills `row` with the receivers' times and
+/// the originator's CPU time and peak RSS (and dumps its logs when a receiver missed routes).
+pub fn originate_watched<D: std::ops::Deref<Target = Daemon>>(
+    row: &mut Row,
+    (start, deadline): (Instant, Duration),
+    (gobgpd, bird): (&Gobgpd, &Bird),
+    (from, n): (IpAddr, usize),
+    originate: impl FnOnce(&AtomicBool) -> Option<D>,
+) {
+    let abort = AtomicBool::new(false);
+    let (g, b, originator) = std::thread::scope(|s| {
+        let abort = &abort;
+        let watchers =
+            s.spawn(move || watch_receivers(start, deadline, gobgpd, bird, from, n, false, abort));
+        let originator = originate(abort);
+        if originator.is_none() {
+            abort.store(true, Ordering::SeqCst);
+        }
+        let (g, b) = watchers.join().expect("receiver watchers");
+        (g, b, originator)
+    });
+    row.set_times(g, b);
+    if let Some(daemon) = originator {
+        row.cpu = cpu_time(daemon.pid());
+        row.rss_kib = peak_rss_kib(daemon.pid());
+        if g.all.is_none() || b.all.is_none() {
+            daemon.dump_logs();
+        }
+    }
+}
 
 /// Watches both receivers, a thread each, from `start` until each holds all `n` routes from
 /// `from` (fresh ones when `fresh`); `None` for one that did not by `deadline` or when `abort`
