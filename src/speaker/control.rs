@@ -15,9 +15,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::api_backend::SpeakerBackend;
 use super::intent::{IntentKeeper, PeerSource, RouteSource};
+use super::reload::Reloader;
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use super::SpeakerError;
+use crate::api::Backend;
 use crate::config::Peer;
 use crate::ctl::{
     FamilyCountersView, NeighborView, Reply, Request, RouteAddView, RouteDelView, SpeakerInfoView,
@@ -50,11 +52,16 @@ pub struct Ctl {
     pub intent: std::sync::Arc<std::sync::Mutex<IntentKeeper>>,
     /// This speaker's version.
     pub version: String,
-    /// The backend that starts and stops peers, once the speaker is live (see
-    /// [`go_live`](Self::go_live)); the speaker's run holds the only strong reference.
-    pub live: Arc<OnceLock<Weak<SpeakerBackend>>>,
-    /// Reloads, once the speaker is live (set then).
-    pub reloader: std::sync::Arc<std::sync::OnceLock<super::reload::Reloader>>,
+    /// What starts and stops peers, once the speaker is live (see [`go_live`](Self::go_live)).
+    pub live: Arc<OnceLock<Live>>,
+}
+
+/// The parts of a live speaker the control requests change it through.
+pub struct Live {
+    /// The REST API's backend; the speaker's run holds the only strong reference.
+    backend: Weak<SpeakerBackend>,
+    /// Reloads of the configuration file.
+    reloader: Reloader,
 }
 
 /// Answer requests on the unix socket until the process ends (standalone speaker).
@@ -86,18 +93,25 @@ async fn answer(stream: UnixStream, ctl: &Ctl) -> std::io::Result<()> {
 impl Ctl {
     /// From now on, answer the neighbor requests through `backend` (the speaker is live and
     /// its peer tasks run).
-    pub fn go_live(&self, backend: &Arc<SpeakerBackend>) {
-        let _ = self.live.set(Arc::downgrade(backend));
+    pub fn go_live(&self, backend: &Arc<SpeakerBackend>, reloader: Reloader) {
+        let _ = self.live.set(Live {
+            backend: Arc::downgrade(backend),
+            reloader,
+        });
+    }
+
+    fn live(&self) -> Result<&Live, String> {
+        self.live.get().ok_or_else(|| {
+            "the speaker is not live yet (starting or taking over); try again".into()
+        })
     }
 
     /// The backend, if the speaker is live and not yet gone.
     fn backend(&self) -> Result<Arc<SpeakerBackend>, String> {
-        match self.live.get() {
-            None => Err("the speaker is not live yet (starting or taking over); try again".into()),
-            Some(weak) => weak
-                .upgrade()
-                .ok_or_else(|| "the speaker is stopping".to_string()),
-        }
+        self.live()?
+            .backend
+            .upgrade()
+            .ok_or_else(|| "the speaker is stopping".to_string())
     }
 
     /// Carry out one request.
@@ -171,22 +185,26 @@ impl Ctl {
                 let views = self.neighbor_views().await?;
                 serde_json::to_value(views).map_err(|e| e.to_string())
             }
+            // The same announce and withdraw as the REST API's (a prefix the file owns is
+            // refused the same way), checked the same way first.
             Request::RouteAdd { routes } => {
-                let mut intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
-                let n = routes.len();
-                intent.announce(routes)?;
-                let _ = rib.send(RibCmd::SetOriginated(intent.originated()));
-                to_json(RouteAddView { announced: n })
+                crate::config::check_routes(&routes, "routes")
+                    .map_err(|(field, message)| neighbor::blame(Some(field.to_string()), message))?;
+                let announced = routes.len();
+                let backend = self.backend()?;
+                backend.announce(routes).await.map_err(neighbor::refusal)?;
+                to_json(RouteAddView { announced })
             }
             Request::RouteDel { prefixes } => {
                 let prefixes = prefixes
                     .iter()
                     .map(|p| p.parse::<Prefix>().map_err(|e| e.to_string()))
                     .collect::<Result<Vec<_>, _>>()?;
-                let mut intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
-                let withdrawn = intent.withdraw(&prefixes)?;
-                let _ = rib.send(RibCmd::SetOriginated(intent.originated()));
-                to_json(RouteDelView { withdrawn })
+                let backend = self.backend()?;
+                let report = backend.withdraw(prefixes).await.map_err(neighbor::refusal)?;
+                to_json(RouteDelView {
+                    withdrawn: report.withdrawn,
+                })
             }
             Request::SpeakerInfo => {
                 let intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
@@ -214,11 +232,7 @@ impl Ctl {
                 neighbor::execute(self, &*self.backend()?, req).await
             }
             Request::Reload { dry_run } => {
-                let reloader = self
-                    .reloader
-                    .get()
-                    .ok_or("the speaker is not live yet: try again in a moment")?;
-                let view = reloader.reload(dry_run).await?;
+                let view = self.live()?.reloader.reload(self, dry_run).await?;
                 serde_json::to_value(view).map_err(|e| e.to_string())
             }
             Request::Status | Request::Upgrade { .. } => {

@@ -152,7 +152,6 @@ pub async fn run(
         intent: intent.clone(),
         version: crate::version::current(),
         live: Arc::default(),
-        reloader: Arc::default(),
     };
     if commands.is_none() {
         let control = control::bind(&config.global.control_socket)?;
@@ -217,12 +216,6 @@ pub async fn run(
             status.update(p.address, |s| s.last_error = Some(DISABLED.into()));
         }
     }
-    let reloader = reload::Reloader {
-        ctl: ctl.clone(),
-        peers: peers.clone(),
-        config_path,
-    };
-    let _ = ctl.reloader.set(reloader.clone());
     let accepting: Vec<_> = listeners
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(l, peers.clone())))
@@ -235,7 +228,11 @@ pub async fn run(
         &config,
         peers.clone(),
     ));
-    ctl.go_live(&backend);
+    let reloader = reload::Reloader {
+        peers: peers.clone(),
+        config_path,
+    };
+    ctl.go_live(&backend, reloader.clone());
     // The API is served only while live: during an upgrade, requests wait in the listener's
     // queue from the moment the old speaker stops until the new one is activated.
     let api = match api_listener {
@@ -272,8 +269,8 @@ pub async fn run(
                 if commands.is_some() {
                     info!(signal = "SIGHUP", "ignored: under a supervisor, reload batond (the supervisor) instead");
                 } else {
-                    let reloader = reloader.clone();
-                    tokio::spawn(async move { reload::on_signal(&reloader).await });
+                    let (reloader, ctl) = (reloader.clone(), ctl.clone());
+                    tokio::spawn(async move { reload::on_signal(&reloader, &ctl).await });
                 }
             }
             c = cmd => match c {

@@ -21,11 +21,10 @@ use crate::config::{Peer, Plan};
 use crate::ctl::ReloadView;
 use crate::wire::{notif, Notification};
 
-/// What a reload needs: the speaker's parts and the configuration file's path.
+/// What a reload needs besides the control requests' parts ([`Ctl`]: intent, status, RIB):
+/// the peer tasks and the configuration file's path.
 #[derive(Clone)]
 pub struct Reloader {
-    /// The intent, status board and RIB.
-    pub ctl: Ctl,
     /// The running peer tasks.
     pub peers: PeerSet,
     /// The configuration file; `None` when running on the embedded default.
@@ -35,11 +34,11 @@ pub struct Reloader {
 impl Reloader {
     /// Plan the reload and, unless `dry_run`, carry it out. `Err` (with the file, line and
     /// field of a bad configuration) means nothing was changed.
-    pub async fn reload(&self, dry_run: bool) -> Result<ReloadView, String> {
+    pub async fn reload(&self, ctl: &Ctl, dry_run: bool) -> Result<ReloadView, String> {
         let path = self.config_path.clone().ok_or(
             "batond runs on its embedded default configuration (no --config): nothing to reload",
         )?;
-        let running = self.intent().config().clone();
+        let running = intent(ctl).config().clone();
         let load_path = path.clone();
         let new = tokio::task::spawn_blocking(move || {
             crate::config::load_for_reload(&load_path, &running)
@@ -51,7 +50,7 @@ impl Reloader {
         // One change to the peers at a time (the API changes them too).
         let _turn = self.peers.changing().await;
         let (plan, wanted) = {
-            let intent = self.intent();
+            let intent = intent(ctl);
             let old_peers: Vec<Peer> = intent.peers().into_iter().map(|(p, _, _)| p).collect();
             let old_routes = intent.originated();
             let (new_peers, new_routes) = intent.preview(new.clone());
@@ -74,21 +73,18 @@ impl Reloader {
         }
         if !view.plan.restart_speaker.is_empty() {
             // The next speaker reads the file itself; it will not know the removed peers.
-            self.remove_peers(&view.plan).await;
+            self.remove_peers(ctl, &view.plan).await;
             info!(fields = ?view.plan.restart_speaker, "reload: the speaker restarts to apply it");
             return Ok(view);
         }
-        self.apply(&view.plan, new, wanted).await?;
+        self.apply(ctl, &view.plan, new, wanted).await?;
         view.applied = true;
         Ok(view)
     }
 
-    fn intent(&self) -> std::sync::MutexGuard<'_, super::intent::IntentKeeper> {
-        self.ctl.intent.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     async fn apply(
         &self,
+        ctl: &Ctl,
         plan: &Plan,
         new: crate::config::Config,
         wanted: Vec<(Peer, super::intent::PeerSource, bool)>,
@@ -96,7 +92,7 @@ impl Reloader {
         let routes_change =
             !(plan.advertise.is_empty() && plan.withdraw.is_empty() && plan.update.is_empty());
         {
-            let (intent, rib) = (self.ctl.intent.clone(), self.ctl.rib.clone());
+            let (intent, rib) = (ctl.intent.clone(), ctl.rib.clone());
             tokio::task::spawn_blocking(move || {
                 let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
                 keeper.set_config(new)?;
@@ -109,7 +105,7 @@ impl Reloader {
             .map_err(|e| format!("saving the configuration did not complete: {e}"))?
             .map_err(|e| format!("cannot save the new intent, nothing was changed: {e}"))?;
         }
-        self.remove_peers(plan).await;
+        self.remove_peers(ctl, plan).await;
         for change in &plan.peers {
             let addr = change.address;
             let Some((peer, _, enabled)) = wanted.iter().find(|(p, _, _)| p.address == addr) else {
@@ -120,12 +116,11 @@ impl Reloader {
                 PeerAction::Remove => {}
                 PeerAction::Add if *enabled => {
                     info!(peer = %addr, "reload: peer added");
-                    self.ctl.status.update(addr, |_| {});
+                    ctl.status.update(addr, |_| {});
                     self.peers.start(peer.clone(), false);
                 }
                 PeerAction::Add => {
-                    self.ctl
-                        .status
+                    ctl.status
                         .update(addr, |s| s.last_error = Some(DISABLED.into()));
                 }
                 PeerAction::Update => match running {
@@ -155,20 +150,20 @@ impl Reloader {
     }
 
     /// Stop the sessions of removed peers with Cease "peer de-configured" (RFC 4486 6/3).
-    async fn remove_peers(&self, plan: &Plan) {
+    async fn remove_peers(&self, ctl: &Ctl, plan: &Plan) {
         for change in plan.peers.iter().filter(|c| c.action == PeerAction::Remove) {
             info!(peer = %change.address, "reload: peer removed");
             let cease = Notification::new(notif::CEASE, notif::PEER_DECONFIGURED);
             self.peers.stop(change.address, Some(cease)).await;
-            self.ctl.status.remove(change.address);
+            ctl.status.remove(change.address);
         }
     }
 }
 
 /// SIGHUP to a standalone speaker: reload, and say in the log what happened.
-pub async fn on_signal(reloader: &Reloader) {
+pub async fn on_signal(reloader: &Reloader, ctl: &Ctl) {
     info!(signal = "SIGHUP", "reloading the configuration");
-    match reloader.reload(false).await {
+    match reloader.reload(ctl, false).await {
         Ok(view) if view.applied => info!(plan = ?view.plan, "reload done"),
         Ok(view) => warn!(
             fields = ?view.plan.restart_speaker,
@@ -176,4 +171,8 @@ pub async fn on_signal(reloader: &Reloader) {
         ),
         Err(e) => error!(error = %e, "reload refused, nothing was changed"),
     }
+}
+
+fn intent(ctl: &Ctl) -> std::sync::MutexGuard<'_, super::intent::IntentKeeper> {
+    ctl.intent.lock().unwrap_or_else(|e| e.into_inner())
 }

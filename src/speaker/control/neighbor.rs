@@ -136,7 +136,7 @@ fn of_family(mut routes: Vec<RouteView>, family: Option<Family>) -> Vec<RouteVie
 }
 
 /// A backend refusal in words, naming the field when it has one.
-fn refusal(e: BackendError) -> String {
+pub(super) fn refusal(e: BackendError) -> String {
     match e {
         BackendError::Invalid { field, message } | BackendError::Conflict { field, message } => {
             blame(field, message)
@@ -145,7 +145,8 @@ fn refusal(e: BackendError) -> String {
     }
 }
 
-fn blame(field: Option<String>, message: String) -> String {
+/// `field: message`, or the message alone.
+pub(super) fn blame(field: Option<String>, message: String) -> String {
     match field.filter(|f| !f.is_empty()) {
         Some(f) => format!("{f}: {message}"),
         None => message,
