@@ -3,14 +3,22 @@
 //! # Layout
 //!
 //! ```text
-//! wire/     BGP messages: pure encode/decode, no I/O; RFC 7606 outcomes
-//! session/  per-peer finite state machine (sans-IO): states, events, timers, OPEN checks
-//! rib/      Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out; interned attributes
-//! config/   TOML schema and validation with file, line and field in every error
-//! speaker/  the tokio driver: listeners, connections, timers, the RIB task, control socket
-//! ctl/      the control-socket protocol shared by the speaker and `batonctl`
-//! api/      the REST API: an axum router over a backend trait the speaker implements
+//! bin/        batond and batonctl: argument parsing and logging only
+//! supervisor/ batond's main process: spawns, watches, restarts and upgrades speakers
+//! speaker/    the tokio driver: listeners, peer tasks, the RIB task, intent, snapshots
+//! api/        the REST API: an axum router over a backend trait the speaker implements
+//! ctl/        control-socket requests and replies shared by batond and `batonctl`
+//! handoff/    supervisor <-> speaker channel: SCM_RIGHTS, versioned framed messages
+//! store/      state on disk: atomic, checksummed, versioned files with a previous copy
+//! config/     TOML schema and validation with file, line and field in every error
+//! rib/        Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out; interned attributes
+//! session/    per-peer finite state machine (sans-IO): states, events, timers, OPEN checks
+//! wire/       BGP messages: pure encode/decode, no I/O; RFC 7606 outcomes
+//! version     the build's version string
 //! ```
+//!
+//! Dependencies point down this list. Why it is cut this way, the upgrade sequence and the
+//! on-disk formats: `docs/architecture.md`.
 
 pub mod api;
 pub mod config;

@@ -9,7 +9,7 @@
 //!
 //! Sending and receiving are driven by tokio readiness (`UnixStream::async_io`), so each
 //! `sendmsg`/`recvmsg` runs only when the socket is ready and `EAGAIN` just waits again.
-#![allow(unsafe_code)] // the one module allowed to (STYLE.md); every block says why it holds
+#![allow(unsafe_code)] // the one module allowed to (CONTRIBUTING.md); every block says why it holds
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

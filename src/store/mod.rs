@@ -1,5 +1,5 @@
 //! The on-disk state of baton: the operator's intent and the RIB, kept across restarts,
-//! upgrades and crashes (DESIGN.md promise 4: nothing acknowledged is lost).
+//! upgrades and crashes (the promise "nothing acknowledged is lost", docs/architecture.md).
 //!
 //! Three layers:
 //! - [`file`](mod@file): one durable, checksummed, versioned file with a fallback copy (`.prev`);

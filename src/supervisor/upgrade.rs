@@ -1,5 +1,5 @@
 //! `batonctl upgrade`: replace the speaker with a new binary without a route flap
-//! (DESIGN.md §3), or change nothing and say why.
+//! (docs/architecture.md, "The upgrade, step by step"), or change nothing and say why.
 //!
 //! 1. Refuse if an upgrade is already running.
 //! 2. Note which peers are up (asking the old speaker).
