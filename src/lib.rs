@@ -9,6 +9,7 @@
 //! api/        the REST API: an axum router over a backend trait the speaker implements
 //! ctl/        control-socket requests and replies shared by batond and `batonctl`
 //! handoff/    supervisor <-> speaker channel: SCM_RIGHTS, versioned framed messages
+//! sockets     the listeners and control socket the supervisor binds and hands over
 //! store/      state on disk: atomic, checksummed, versioned files with a previous copy
 //! config/     TOML schema and validation with file, line and field in every error
 //! rib/        Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out; interned attributes
@@ -26,6 +27,7 @@ pub mod ctl;
 pub mod handoff;
 pub mod rib;
 pub mod session;
+pub mod sockets;
 pub mod speaker;
 pub mod store;
 pub mod supervisor;

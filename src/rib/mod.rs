@@ -17,7 +17,6 @@ mod attrs;
 mod decision;
 mod export;
 mod loc;
-mod snapshot;
 mod state;
 mod table;
 #[cfg(test)]

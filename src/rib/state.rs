@@ -351,6 +351,28 @@ impl Rib {
         self.interner.intern(attrs)
     }
 
+    /// Take one route a peer had sent a previous speaker, as stale: still usable, still in the
+    /// Loc-RIB, until that peer's End-of-RIB on the new session (or the selection deferral time)
+    /// says what is still valid (RFC 4724 §4.1: the restarting speaker defers its selection).
+    /// A route whose AS_PATH holds our AS is kept but not accepted, as when it was learned.
+    pub fn restore_stale(&mut self, peer: IpAddr, prefix: Prefix, attrs: PathAttrs) {
+        let attrs = self.intern(attrs);
+        let accepted = !attrs
+            .attrs
+            .as_path
+            .as_ref()
+            .is_some_and(|p| p.contains(self.local_as()));
+        self.insert_learned(
+            PeerRef::of(peer),
+            prefix,
+            InRoute {
+                attrs,
+                accepted,
+                stale: true,
+            },
+        );
+    }
+
     /// Our AS.
     pub fn local_as(&self) -> u32 {
         self.local_as

@@ -5,8 +5,6 @@
 
 mod neighbor;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::sync::{Arc, OnceLock, Weak};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -18,28 +16,12 @@ use super::intent::{IntentKeeper, PeerSource, RouteSource};
 use super::reload::Reloader;
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
-use super::SpeakerError;
 use crate::api::Backend;
 use crate::config::Peer;
 use crate::ctl::{
     FamilyCountersView, NeighborView, Reply, Request, RouteAddView, RouteDelView, SpeakerInfoView,
 };
 use crate::wire::{Family, Prefix};
-
-/// Create the control socket (mode 0600), replacing a stale one.
-pub fn bind(path: &Path) -> Result<UnixListener, SpeakerError> {
-    let err = |source| SpeakerError::Control {
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
-    Ok(listener)
-}
 
 /// What the control requests read: the configured peers, their status, and the RIB task.
 #[derive(Clone)]

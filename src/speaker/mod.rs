@@ -14,7 +14,7 @@ mod rib_task;
 mod status;
 pub mod supervised;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
@@ -32,22 +32,12 @@ use status::StatusBoard;
 /// Why the speaker could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SpeakerError {
-    /// A listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The control socket could not be created.
-    #[error("cannot create control socket {path}: {source}")]
-    Control {
-        /// The path.
-        path: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    /// A socket could not be bound (running without a supervisor).
+    #[error(transparent)]
+    Bind(#[from] crate::sockets::BindError),
+    /// A listening socket handed over could not be taken into tokio.
+    #[error("cannot use a listening socket: {0}")]
+    Listener(std::io::Error),
     /// The state directory could not be used.
     #[error("cannot use state directory {path}: {source}")]
     StateDir {
@@ -119,8 +109,8 @@ pub async fn run(
     let (std_listeners, api_listener, mut commands, ready) = match supervised {
         Some(s) => (s.listeners, s.api_listener, Some(s.commands), Some(s.ready)),
         None => (
-            bind_listeners(&config.global.listen)?,
-            bind_api_listener(&config)?,
+            crate::sockets::bind_listeners(&config.global.listen)?,
+            crate::sockets::bind_api_listener(&config)?,
             None,
             None,
         ),
@@ -132,10 +122,7 @@ pub async fn run(
             TcpListener::from_std(l)
         })
         .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|source| SpeakerError::Listen {
-            addr: "0.0.0.0:0".parse().expect("literal"),
-            source,
-        })?;
+        .map_err(SpeakerError::Listener)?;
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
     let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx));
@@ -154,7 +141,7 @@ pub async fn run(
         live: Arc::default(),
     };
     if commands.is_none() {
-        let control = control::bind(&config.global.control_socket)?;
+        let control = crate::sockets::bind_control_socket(&config.global.control_socket)?;
         tokio::spawn(control::serve(control, ctl.clone()));
     }
 
@@ -357,47 +344,6 @@ fn restore_rib(dir: &StateDir, rib: &mpsc::UnboundedSender<RibCmd>, config: &Con
         Ok(None) => {}
         Err(e) => warn!(error = %e, "RIB snapshot unusable: relearning from the peers"),
     }
-}
-
-/// Create the control socket (mode 0600), replacing a stale one.
-pub fn bind_control_socket(
-    path: &std::path::Path,
-) -> Result<tokio::net::UnixListener, SpeakerError> {
-    control::bind(path)
-}
-
-/// Bind the REST API's listening socket, if `[api] listen` is set (like a BGP listener).
-pub fn bind_api_listener(config: &Config) -> Result<Option<std::net::TcpListener>, SpeakerError> {
-    let Some(addr) = config.api.as_ref().and_then(|a| a.listen) else {
-        return Ok(None);
-    };
-    Ok(bind_listeners(&[addr])?.pop())
-}
-
-/// Bind the BGP listening sockets (SO_REUSEADDR, IPv6 only on IPv6 addresses, non-blocking),
-/// as plain std sockets so they can be handed to another process.
-pub fn bind_listeners(addrs: &[SocketAddr]) -> Result<Vec<std::net::TcpListener>, SpeakerError> {
-    addrs
-        .iter()
-        .map(|addr| {
-            let bind = || -> std::io::Result<std::net::TcpListener> {
-                let domain = socket2::Domain::for_address(*addr);
-                let s = socket2::Socket::new(domain, socket2::Type::STREAM, None)?;
-                s.set_reuse_address(true)?;
-                if addr.is_ipv6() {
-                    s.set_only_v6(true)?;
-                }
-                s.set_nonblocking(true)?;
-                s.bind(&(*addr).into())?;
-                s.listen(1024)?;
-                Ok(s.into())
-            };
-            bind().map_err(|source| SpeakerError::Listen {
-                addr: *addr,
-                source,
-            })
-        })
-        .collect()
 }
 
 /// Hand each accepted connection to the task of the peer it comes from; refuse strangers

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::conn::{self, ReadEvent, WriteItem};
-use super::rib_task::RibCmd;
+use super::rib_task::{RibCmd, RibOut, RibSink};
 use super::status::StatusBoard;
 use crate::config::Peer;
 use crate::rib::{PeerRef, PeerSession};
@@ -45,15 +45,8 @@ pub enum PeerEvent {
     Read(u64, ReadEvent),
     /// An outgoing connection attempt finished.
     Dialed(u64, std::io::Result<TcpStream>),
-    /// UPDATEs from the RIB for the session on connection `session_id`.
-    RibOut {
-        /// The connection they were computed for; dropped if that session is gone.
-        session_id: u64,
-        /// Encoded messages.
-        bytes: Bytes,
-        /// They end with our End-of-RIB markers: record when they are written.
-        end_of_rib: bool,
-    },
+    /// UPDATEs from the RIB for one session.
+    RibOut(RibOut),
     /// Stop every connection, sending this NOTIFICATION (or none), then end the task.
     Stop(Option<Notification>, oneshot::Sender<()>),
     /// Soft reset, inbound (RFC 2918): ask the peer for its routes again, in every negotiated
@@ -309,11 +302,11 @@ impl PeerTask {
                 self.feed(id, Input::DecodeError(e));
             }
             PeerEvent::Read(id, ReadEvent::Closed) => self.feed(id, Input::TcpFailed),
-            PeerEvent::RibOut {
+            PeerEvent::RibOut(RibOut {
                 session_id,
                 bytes,
                 end_of_rib,
-            } => {
+            }) => {
                 if self.established != Some(session_id) {
                     return;
                 }
@@ -513,7 +506,12 @@ impl PeerTask {
                 let _ = self.rib.send(RibCmd::PeerUp {
                     session: Box::new(session),
                     session_id: id,
-                    out: self.events_tx.clone(),
+                    out: {
+                        let events = self.events_tx.clone();
+                        RibSink::new(move |out| {
+                            let _ = events.send(PeerEvent::RibOut(out));
+                        })
+                    },
                 });
                 // Any other connection lost the race: close it.
                 let losers: Vec<u64> = self

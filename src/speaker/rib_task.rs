@@ -7,12 +7,43 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::peer::PeerEvent;
 use crate::config::Route;
 use crate::ctl::{AdjInView, FamilyCountersView, RibView, RouteView};
 use crate::rib::{PeerRef, PeerSession, Rib};
 use crate::store::RibSnapshot;
 use crate::wire::{Family, Prefix, Update};
+
+/// UPDATEs the RIB computed for one session, ready to write.
+#[derive(Debug)]
+pub struct RibOut {
+    /// The connection they were computed for; dropped if that session is gone.
+    pub session_id: u64,
+    /// Encoded messages.
+    pub bytes: Bytes,
+    /// They end with our End-of-RIB markers: record when they are written.
+    pub end_of_rib: bool,
+}
+
+/// Where the RIB task hands a session's UPDATEs: the peer task's queue, seen through a
+/// closure so that the RIB task knows nothing of peer tasks.
+pub struct RibSink(Box<dyn Fn(RibOut) + Send>);
+
+impl RibSink {
+    /// A sink that calls `f` with every batch.
+    pub fn new(f: impl Fn(RibOut) + Send + 'static) -> Self {
+        RibSink(Box::new(f))
+    }
+
+    fn send(&self, out: RibOut) {
+        (self.0)(out)
+    }
+}
+
+impl std::fmt::Debug for RibSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RibSink")
+    }
+}
 
 /// A request to the RIB task.
 #[derive(Debug)]
@@ -24,7 +55,7 @@ pub enum RibCmd {
         /// Its connection id within the peer task.
         session_id: u64,
         /// Where the peer task takes UPDATEs to write.
-        out: mpsc::UnboundedSender<PeerEvent>,
+        out: RibSink,
     },
     /// The session of this peer ended; forget everything it sent.
     PeerDown(IpAddr),
@@ -76,7 +107,7 @@ pub enum RibCmd {
 /// Run the RIB until every sender is gone.
 pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
     let mut rib = Rib::new(local_as);
-    let mut outs: HashMap<IpAddr, (u64, mpsc::UnboundedSender<PeerEvent>)> = HashMap::new();
+    let mut outs: HashMap<IpAddr, (u64, RibSink)> = HashMap::new();
     // Counts changes, so the state saver only writes a RIB that changed.
     let mut changes: u64 = 0;
     while let Some(cmd) = rx.recv().await {
@@ -88,11 +119,11 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
         }
         match cmd {
             RibCmd::Snapshot { since, reply } => {
-                let fresh = (since != Some(changes)).then(|| (changes, rib.snapshot()));
+                let fresh = (since != Some(changes)).then(|| (changes, RibSnapshot::of(&rib)));
                 let _ = reply.send(fresh);
             }
             RibCmd::Restore(snapshot) => {
-                let n = rib.restore(&snapshot);
+                let n = snapshot.restore_into(&mut rib);
                 tracing::info!(
                     routes = n,
                     "restored the routes peers had sent, as stale until their End-of-RIB"
@@ -105,7 +136,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             } => {
                 let addr = session.address;
                 let bytes = rib.peer_up(*session);
-                let _ = out.send(PeerEvent::RibOut {
+                out.send(RibOut {
                     session_id,
                     bytes: bytes.freeze(),
                     end_of_rib: true,
@@ -141,7 +172,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             RibCmd::Refresh(addr, family) => {
                 let bytes = rib.refresh(addr, family);
                 if let Some((session_id, out)) = outs.get(&addr) {
-                    let _ = out.send(PeerEvent::RibOut {
+                    out.send(RibOut {
                         session_id: *session_id,
                         bytes: bytes.freeze(),
                         end_of_rib: false,
@@ -151,7 +182,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             RibCmd::SetOriginated(routes) => {
                 for (addr, bytes) in rib.set_originated(routes) {
                     if let Some((session_id, out)) = outs.get(&addr) {
-                        let _ = out.send(PeerEvent::RibOut {
+                        out.send(RibOut {
                             session_id: *session_id,
                             bytes: Bytes::from(bytes),
                             end_of_rib: false,

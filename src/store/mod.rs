@@ -34,6 +34,7 @@ mod attrs;
 mod dir;
 mod error;
 pub mod file;
+mod rib;
 mod types;
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ const EXIT_BOUND: Duration = Duration::from_secs(10);
 pub enum SupervisorError {
     /// Binding a listener or the control socket failed.
     #[error(transparent)]
-    Speaker(#[from] crate::speaker::SpeakerError),
+    Bind(#[from] crate::sockets::BindError),
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -140,7 +140,7 @@ impl Supervisor {
                 None => {
                     info!(%addr, "binding a new listening address");
                     out.extend(
-                        crate::speaker::bind_listeners(&[*addr]).map_err(|e| e.to_string())?,
+                        crate::sockets::bind_listeners(&[*addr]).map_err(|e| e.to_string())?,
                     );
                 }
             }
@@ -302,9 +302,9 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     let mut hup = signal(SignalKind::hangup()).map_err(SupervisorError::Signals)?;
     let exe = own_path().map_err(SupervisorError::Exe)?;
     let state_dir = crate::store::StateDir::open(&config.global.state_dir)?;
-    let listeners = crate::speaker::bind_listeners(&config.global.listen)?;
-    let api_listener = crate::speaker::bind_api_listener(&config)?.map(Arc::new);
-    let control = crate::speaker::bind_control_socket(&config.global.control_socket)?;
+    let listeners = crate::sockets::bind_listeners(&config.global.listen)?;
+    let api_listener = crate::sockets::bind_api_listener(&config)?.map(Arc::new);
+    let control = crate::sockets::bind_control_socket(&config.global.control_socket)?;
     let (exits_tx, mut exits) = mpsc::unbounded_channel();
     let sup = Arc::new(Supervisor {
         config_path,
