@@ -16,10 +16,25 @@ pub enum BestChange {
     Gone,
 }
 
+/// One prefix whose best route changed: what consumers of the Loc-RIB (the kernel route
+/// installer, metrics) subscribe to. `old == None` is a new prefix, `new == None` a prefix gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BestPathChange {
+    /// The prefix.
+    pub prefix: Prefix,
+    /// Its best route before the change.
+    pub old: Option<Candidate>,
+    /// Its best route after the change.
+    pub new: Option<Candidate>,
+}
+
 /// Candidates per prefix, the best at index 0.
 #[derive(Debug, Default)]
 pub struct LocRib {
     table: HashMap<Prefix, Vec<Candidate>>,
+    /// Best-path changes since the last [`take_changes`](Self::take_changes), kept only while
+    /// someone listens (see [`track_changes`](Self::track_changes)).
+    changes: Option<Vec<BestPathChange>>,
 }
 
 impl LocRib {
@@ -30,7 +45,9 @@ impl LocRib {
         list.retain(|c| !c.source.same_as(&candidate.source));
         list.push(candidate);
         reselect(list);
-        diff(old_best, list.first())
+        let change = diff(old_best.clone(), list.first());
+        self.record(prefix, old_best, &change);
+        change
     }
 
     /// Remove the candidate from `source`.
@@ -40,16 +57,45 @@ impl LocRib {
         };
         let old_best = list.first().cloned();
         list.retain(|c| !c.source.same_as(&source));
-        if list.is_empty() {
+        let change = if list.is_empty() {
             self.table.remove(prefix);
-            return if old_best.is_some() {
+            if old_best.is_some() {
                 BestChange::Gone
             } else {
                 BestChange::None
-            };
-        }
-        reselect(list);
-        diff(old_best, list.first())
+            }
+        } else {
+            reselect(list);
+            diff(old_best.clone(), list.first())
+        };
+        self.record(*prefix, old_best, &change);
+        change
+    }
+
+    /// Start or stop keeping the best-path changes for [`take_changes`](Self::take_changes).
+    /// Off by default, so that a RIB nobody watches pays nothing.
+    pub fn track_changes(&mut self, on: bool) {
+        self.changes = on.then(Vec::new);
+    }
+
+    /// The best-path changes since the last call, in the order they happened.
+    pub fn take_changes(&mut self) -> Vec<BestPathChange> {
+        self.changes
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn record(&mut self, prefix: Prefix, old: Option<Candidate>, change: &BestChange) {
+        let Some(changes) = self.changes.as_mut() else {
+            return;
+        };
+        let new = match change {
+            BestChange::None => return,
+            BestChange::New(c) => Some(c.clone()),
+            BestChange::Gone => None,
+        };
+        changes.push(BestPathChange { prefix, old, new });
     }
 
     /// The best route for `prefix`.

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use bytes::BytesMut;
 
 use super::{
-    export_local, local_attrs, AdjRibIn, AdjRibOut, Candidate, InRoute, Interner, LocRib,
-    PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
+    export_local, local_attrs, AdjRibIn, AdjRibOut, BestPathChange, Candidate, InRoute, Interner,
+    LocRib, PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
 };
 use crate::config::Route;
 use crate::wire::{Community, Family, Prefix, Update, UpdatePacker};
@@ -371,6 +371,18 @@ impl Rib {
                 stale: true,
             },
         );
+    }
+
+    /// Start or stop keeping best-path changes (see [`take_best_changes`](Self::take_best_changes)).
+    pub fn track_best_changes(&mut self, on: bool) {
+        self.loc.track_changes(on);
+    }
+
+    /// Every change of a prefix's best route since the last call, whatever caused it: an
+    /// UPDATE, a withdrawal, a peer going down, stale routes purged or depreferenced, originated
+    /// routes replaced. The one seam the kernel route installer and metrics listen on.
+    pub fn take_best_changes(&mut self) -> Vec<BestPathChange> {
+        self.loc.take_changes()
     }
 
     /// Our AS.

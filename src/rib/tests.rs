@@ -300,3 +300,87 @@ fn ipv6_learned_route_takes_its_next_hop_from_mp_reach() {
     let best = rib.loc().best(&p("2001:db8:200::/48")).unwrap();
     assert_eq!(best.attrs.next_hop, Some(nh));
 }
+
+/// The prefixes and (old, new) best sources of a batch of best-path changes.
+fn best_changes(rib: &mut Rib) -> Vec<(Prefix, Option<Source>, Option<Source>)> {
+    rib.take_best_changes()
+        .into_iter()
+        .map(|c| (c.prefix, c.old.map(|o| o.source), c.new.map(|n| n.source)))
+        .collect()
+}
+
+#[test]
+fn best_path_changes_are_kept_only_while_tracked() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.apply_update(peer(2), announce(&["203.0.113.0/24"], &[65002]));
+    assert!(rib.take_best_changes().is_empty());
+}
+
+#[test]
+fn every_kind_of_change_reports_the_old_and_new_best() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.track_best_changes(true);
+    let (a, b) = (peer(2), peer(3));
+    let x = p("203.0.113.0/24");
+
+    // A new prefix.
+    rib.apply_update(a, announce(&["203.0.113.0/24"], &[65002, 65010]));
+    assert_eq!(
+        best_changes(&mut rib),
+        vec![(x, None, Some(Source::Peer(a)))]
+    );
+    // A shorter path from another peer wins.
+    rib.apply_update(b, announce(&["203.0.113.0/24"], &[65003]));
+    assert_eq!(
+        best_changes(&mut rib),
+        vec![(x, Some(Source::Peer(a)), Some(Source::Peer(b)))]
+    );
+    // A losing route's change is no best-path change.
+    rib.apply_update(a, announce(&["203.0.113.0/24"], &[65002, 65011]));
+    assert!(best_changes(&mut rib).is_empty());
+    // The winner withdraws: back to the other one.
+    rib.apply_update(
+        b,
+        Update {
+            withdrawn: vec![x],
+            ..Update::default()
+        },
+    );
+    assert_eq!(
+        best_changes(&mut rib),
+        vec![(x, Some(Source::Peer(b)), Some(Source::Peer(a)))]
+    );
+    // The last peer goes down: the prefix is gone.
+    rib.peer_down(a.address);
+    assert_eq!(
+        best_changes(&mut rib),
+        vec![(x, Some(Source::Peer(a)), None)]
+    );
+    // Originated routes count too.
+    rib.set_originated(vec![route("198.51.100.0/24")]);
+    assert_eq!(
+        best_changes(&mut rib),
+        vec![(p("198.51.100.0/24"), None, Some(Source::Local))]
+    );
+}
+
+#[test]
+fn purging_stale_routes_reports_their_prefixes_gone() {
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.track_best_changes(true);
+    let a = peer(2);
+    rib.apply_update(a, announce(&["203.0.113.0/24", "203.0.114.0/24"], &[65002]));
+    let _ = rib.take_best_changes();
+    rib.mark_stale(a.address, &[Family::IPV4_UNICAST]);
+    assert!(best_changes(&mut rib).is_empty(), "stale routes stay best");
+    rib.purge_stale(a.address, &[Family::IPV4_UNICAST]);
+    let mut gone = best_changes(&mut rib);
+    gone.sort_by_key(|c| c.0.to_string());
+    assert_eq!(
+        gone,
+        vec![
+            (p("203.0.113.0/24"), Some(Source::Peer(a)), None),
+            (p("203.0.114.0/24"), Some(Source::Peer(a)), None),
+        ]
+    );
+}

@@ -2,6 +2,7 @@
 //! tokio, and stops them the way the operator meant (a deliberate stop sends Cease).
 
 mod api_backend;
+mod best_feed;
 mod conn;
 mod control;
 mod intent;
@@ -126,6 +127,17 @@ pub async fn run(
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
     let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx));
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let (feed_tx, feed_rx) = oneshot::channel();
+    let _ = rib_tx.send(RibCmd::SubscribeBest(feed_tx));
+    tokio::spawn({
+        let metrics = metrics.clone();
+        async move {
+            if let Ok(rx) = feed_rx.await {
+                best_feed::count_into(rx, metrics).await;
+            }
+        }
+    });
     let intent = Arc::new(Mutex::new(intent::IntentKeeper::open(&config)));
     let originated = intent
         .lock()

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+use super::best_feed::{BestFeed, BestFeedRx};
 use crate::config::Route;
 use crate::ctl::{AdjInView, FamilyCountersView, RibView, RouteView};
 use crate::rib::{PeerRef, PeerSession, Rib};
@@ -92,6 +93,8 @@ pub enum RibCmd {
         /// Where to answer.
         reply: oneshot::Sender<RibView>,
     },
+    /// Subscribe to the best-path feed: the current table, then every change.
+    SubscribeBest(oneshot::Sender<BestFeedRx>),
     /// What we advertise to one peer (its Adj-RIB-Out), sorted by prefix; each route's
     /// `source` is where the best path came from (`local` or a peer address).
     DumpAdjOut {
@@ -110,10 +113,14 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
     let mut outs: HashMap<IpAddr, (u64, RibSink)> = HashMap::new();
     // Counts changes, so the state saver only writes a RIB that changed.
     let mut changes: u64 = 0;
+    let mut feed = BestFeed::default();
     while let Some(cmd) = rx.recv().await {
         if !matches!(
             cmd,
-            RibCmd::Counters(_) | RibCmd::Dump { .. } | RibCmd::Snapshot { .. }
+            RibCmd::Counters(_)
+                | RibCmd::Dump { .. }
+                | RibCmd::Snapshot { .. }
+                | RibCmd::SubscribeBest(_)
         ) {
             changes += 1;
         }
@@ -207,7 +214,11 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             } => {
                 let _ = reply.send(dump_adj_out(&rib, peer, prefix));
             }
+            RibCmd::SubscribeBest(reply) => {
+                let _ = reply.send(feed.subscribe(&mut rib));
+            }
         }
+        feed.publish(&mut rib);
     }
 }
 

@@ -1,0 +1,240 @@
+//! Prometheus metrics: one registry, every family registered once at start, and a handle
+//! ([`Metrics`], shared as `Arc`) passed to whoever counts.
+//!
+//! Names follow Prometheus conventions: the `baton_` prefix, `_total` on counters, base units
+//! (seconds, bytes), HELP text on every family. What changes on its own (routes, peers) is fed
+//! by the RIB's best-path feed and by the peer status at scrape time; what happens (requests,
+//! upgrades) is counted where it happens. Rendering is the text exposition format
+//! ([`Metrics::render`]), served on the REST API's `/metrics` and by `batonctl metrics`.
+
+use std::net::IpAddr;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// `family="ipv4-unicast"`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FamilyLabel {
+    /// The address family, as batonctl names it.
+    pub family: String,
+}
+
+/// `peer="198.18.0.2"`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerLabel {
+    /// The neighbor's address.
+    pub peer: String,
+}
+
+/// `peer="…",family="…"`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerFamilyLabel {
+    /// The neighbor's address.
+    pub peer: String,
+    /// The address family.
+    pub family: String,
+}
+
+/// `peer="…",state="Established"`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerStateLabel {
+    /// The neighbor's address.
+    pub peer: String,
+    /// An RFC 4271 session state.
+    pub state: String,
+}
+
+/// `route="/v1/routes",status="200"`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiLabel {
+    /// The route pattern, not the concrete path (bounded cardinality).
+    pub route: String,
+    /// The HTTP status code.
+    pub status: String,
+}
+
+/// The Loc-RIB, fed by the best-path feed.
+#[derive(Debug, Default)]
+pub struct RibMetrics {
+    /// Prefixes with a best route, per family.
+    pub prefixes: Family<FamilyLabel, Gauge>,
+    /// Best-path changes seen.
+    pub best_changes: Counter,
+}
+
+/// Peers, refreshed from the peer status at each scrape.
+#[derive(Debug, Default)]
+pub struct PeerMetrics {
+    /// 1 for the state each peer is in, 0 for the others.
+    pub state: Family<PeerStateLabel, Gauge>,
+    /// Seconds since the session came up (0 when down).
+    pub uptime: Family<PeerLabel, Gauge>,
+    /// Times the session reached Established.
+    pub established: Family<PeerLabel, Gauge>,
+    /// Prefixes received, per family.
+    pub received: Family<PeerFamilyLabel, Gauge>,
+    /// Prefixes accepted, per family.
+    pub accepted: Family<PeerFamilyLabel, Gauge>,
+    /// Prefixes advertised, per family.
+    pub advertised: Family<PeerFamilyLabel, Gauge>,
+}
+
+/// The REST API.
+#[derive(Debug, Default)]
+pub struct ApiMetrics {
+    /// Requests answered, by route pattern and status.
+    pub requests: Family<ApiLabel, Counter>,
+}
+
+/// Every metric of a speaker, registered once.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// The Loc-RIB.
+    pub rib: RibMetrics,
+    /// Peers.
+    pub peers: PeerMetrics,
+    /// The REST API.
+    pub api: ApiMetrics,
+}
+
+/// The session states a peer can be in, so that every state of every peer is exported (a
+/// state gauge that only exists while true cannot be alerted on).
+pub const SESSION_STATES: [&str; 6] = [
+    "Idle",
+    "Connect",
+    "Active",
+    "OpenSent",
+    "OpenConfirm",
+    "Established",
+];
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Every family registered, all at zero.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("baton");
+        let rib = RibMetrics::default();
+        let peers = PeerMetrics::default();
+        let api = ApiMetrics::default();
+        registry.register(
+            "rib_prefixes",
+            "Prefixes with a best route in the Loc-RIB",
+            rib.prefixes.clone(),
+        );
+        registry.register(
+            "rib_best_path_changes",
+            "Changes of a prefix's best route",
+            rib.best_changes.clone(),
+        );
+        registry.register(
+            "peer_session_state",
+            "1 for the BGP session state the peer is in, 0 for the others",
+            peers.state.clone(),
+        );
+        registry.register(
+            "peer_uptime_seconds",
+            "Seconds since the session reached Established (0 when it is down)",
+            peers.uptime.clone(),
+        );
+        registry.register(
+            "peer_established_sessions",
+            "Times the session reached Established since the speaker started",
+            peers.established.clone(),
+        );
+        registry.register(
+            "peer_prefixes_received",
+            "Prefixes the peer sent us, per family",
+            peers.received.clone(),
+        );
+        registry.register(
+            "peer_prefixes_accepted",
+            "Prefixes from the peer that are usable (not looped), per family",
+            peers.accepted.clone(),
+        );
+        registry.register(
+            "peer_prefixes_advertised",
+            "Prefixes we advertise to the peer, per family",
+            peers.advertised.clone(),
+        );
+        registry.register(
+            "api_requests",
+            "REST API requests answered, by route and status",
+            api.requests.clone(),
+        );
+        Metrics {
+            registry,
+            rib,
+            peers,
+            api,
+        }
+    }
+
+    /// Set one peer's state gauges: 1 for `state`, 0 for every other.
+    pub fn set_peer_state(&self, peer: IpAddr, state: &str) {
+        for s in SESSION_STATES {
+            self.peers
+                .state
+                .get_or_create(&PeerStateLabel {
+                    peer: peer.to_string(),
+                    state: s.to_string(),
+                })
+                .set(i64::from(s == state));
+        }
+    }
+
+    /// The text exposition format (version 0.0.4 / OpenMetrics text).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_rendered_with_help_and_the_prefix() {
+        let m = Metrics::new();
+        m.rib
+            .prefixes
+            .get_or_create(&FamilyLabel {
+                family: "ipv4-unicast".into(),
+            })
+            .set(3);
+        m.set_peer_state("198.18.0.2".parse().unwrap(), "Established");
+        let text = m.render();
+        assert!(text.contains("# HELP baton_rib_prefixes "), "{text}");
+        assert!(
+            text.contains("baton_rib_prefixes{family=\"ipv4-unicast\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE baton_rib_best_path_changes counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("baton_rib_best_path_changes_total 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("baton_peer_session_state{peer=\"198.18.0.2\",state=\"Established\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("baton_peer_session_state{peer=\"198.18.0.2\",state=\"Idle\"} 0"),
+            "{text}"
+        );
+    }
+}
