@@ -34,6 +34,7 @@ mod attrs;
 mod dir;
 mod error;
 pub mod file;
+pub mod journal;
 mod rib;
 mod types;
 
