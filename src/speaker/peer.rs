@@ -705,7 +705,7 @@ impl PeerTask {
             matches!(c.session.state(), State::Established(neg) | State::OpenConfirm(neg)
                 if neg.peer_graceful_restart.as_ref().is_some_and(|g| g.notification))
         });
-        if ours && theirs && n.code == wire::notif::CEASE && n.subcode != wire::notif::HARD_RESET {
+        if ours && theirs && n.code == wire::notif::CEASE && !n.is_hard_reset() {
             n.hard_reset()
         } else {
             n.clone()
@@ -790,6 +790,12 @@ fn decode_frame(frame: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError
 fn describe(reason: &DownReason) -> String {
     let n = |n: &Notification| {
         let mut s = format!("{}/{}", n.code, n.subcode);
+        if let Some(cause) = n.hard_reset_cause() {
+            s.push_str(&format!(
+                " (Hard Reset of {}/{})",
+                cause.code, cause.subcode
+            ));
+        }
         if let Some(m) = n.shutdown_message() {
             s.push_str(&format!(" \"{m}\""));
         }
