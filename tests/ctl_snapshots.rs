@@ -228,6 +228,7 @@ fn gobgp_peer() -> NeighborView {
         remote_id: Some("198.18.0.2".into()),
         last_error: Some("peer sent Cease / Administrative Reset".into()),
         established_count: 2,
+        martian_next_hops: 3,
         graceful_restart: "Idle".into(),
         families: vec![counters("ipv4-unicast", 3, 2, 2)],
     }
@@ -244,6 +245,7 @@ fn neighbors() -> Vec<NeighborView> {
         remote_id: Some("198.18.0.3".into()),
         last_error: None,
         established_count: 1,
+        martian_next_hops: 0,
         graceful_restart: "Idle".into(),
         families: vec![
             counters("ipv4-unicast", 0, 0, 2),
@@ -300,6 +302,7 @@ fn added_view() -> NeighborView {
         remote_id: None,
         last_error: None,
         established_count: 0,
+        martian_next_hops: 0,
         graceful_restart: "Idle".into(),
         families: vec![counters("ipv4-unicast", 0, 0, 0)],
     }

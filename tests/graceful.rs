@@ -8,7 +8,7 @@ mod common;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use common::baton::{global_toml, peer_toml, Baton};
+use common::baton::{host_global_toml, peer_toml, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::gr_lab::{gr_toml, GrLab};
@@ -19,6 +19,8 @@ use common::{poll, Family};
 const SESSION_UP: Duration = Duration::from_secs(30);
 /// Originated routes per family.
 const N: usize = 200;
+/// What baton originates in the N-bit tests.
+const N_BIT_ROUTE: &str = "198.19.0.0/24";
 
 #[test]
 fn kill_9_keeps_our_routes_at_gobgpd_and_bird_and_the_restart_refreshes_them_without_a_withdrawal()
@@ -119,13 +121,7 @@ fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
 
 /// baton with GR towards one gobgpd (IPv4) and optionally one bird (IPv4), learning routes.
 fn helper_lab_baton(a: &Host, peers: &[(IpAddr, u32)], gr_extra: &str) -> Baton {
-    let paths = Baton::paths(a);
-    let mut toml = global_toml(
-        &paths,
-        65001,
-        &a.ipv4.to_string(),
-        &[format!("{}:179", a.ipv4)],
-    );
+    let mut toml = host_global_toml(a, 65001);
     for (addr, asn) in peers {
         toml += &peer_toml(*addr, *asn, "ipv4-unicast", "");
         toml += &gr_toml(120, gr_extra);
@@ -289,45 +285,120 @@ fn long_lived_stale_routes_outlive_the_restart_time_marked_and_depreferenced() {
     });
 }
 
+/// baton originating [`N_BIT_ROUTE`] to one gobgpd, both sides sending the N bit (RFC 8538),
+/// once gobgpd holds the route.
+struct NBitLab {
+    // Dropped last: the daemons go first.
+    _lab: Lab,
+    a: Host,
+    g: Host,
+    gobgpd: Gobgpd,
+    baton: Baton,
+}
+
+impl NBitLab {
+    fn new() -> NBitLab {
+        let lab = Lab::new();
+        let (a, g) = (lab.host("baton"), lab.host("gobgp"));
+        let mut n = GobgpNeighbor::new(a.ipv4.into(), 65001);
+        n.graceful_restart = Some(120);
+        n.notification = true;
+        let gobgpd = Gobgpd::start(
+            &g,
+            GobgpConfig {
+                asn: 65002,
+                neighbors: vec![n],
+                ..GobgpConfig::default()
+            },
+        );
+        let mut toml = host_global_toml(&a, 65001);
+        toml += &peer_toml(g.ipv4.into(), 65002, "ipv4-unicast", "");
+        toml += &gr_toml(120, "notification = true");
+        toml += &format!("[[route]]\nprefix = \"{N_BIT_ROUTE}\"\n");
+        let baton = Baton::start(&a, &toml);
+        let t = NBitLab {
+            _lab: lab,
+            a,
+            g,
+            gobgpd,
+            baton,
+        };
+        poll::until_true(SESSION_UP, "gobgpd to hold our route, fresh", || {
+            t.held().is_some_and(|stale| !stale)
+        });
+        t
+    }
+
+    /// Whether gobgpd holds our route, and if so whether as stale.
+    fn held(&self) -> Option<bool> {
+        self.gobgpd
+            .adj_in(self.a.ipv4.into(), Family::Ipv4Unicast)
+            .iter()
+            .find(|r| r.prefix == N_BIT_ROUTE)
+            .map(|r| r.stale)
+    }
+
+    /// gobgpd's log lines recording a NOTIFICATION received with `Code=6` and `Subcode=9`.
+    fn hard_resets_received(&self) -> Vec<String> {
+        self.gobgpd
+            .log()
+            .lines()
+            .filter(|l| {
+                l.contains("received notification")
+                    && l.contains("Code=6")
+                    && l.contains("Subcode=9")
+            })
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 #[test]
 fn with_the_n_bit_a_deliberate_stop_is_a_hard_reset_and_peers_still_withdraw_at_once() {
-    let lab = Lab::new();
-    let (a, g) = (lab.host("baton"), lab.host("gobgp"));
-    let mut n = GobgpNeighbor::new(a.ipv4.into(), 65001);
-    n.graceful_restart = Some(120);
-    n.notification = true;
-    let gobgpd = Gobgpd::start(
-        &g,
-        GobgpConfig {
-            asn: 65002,
-            neighbors: vec![n],
-            ..GobgpConfig::default()
-        },
-    );
-    let paths = Baton::paths(&a);
-    let mut toml = global_toml(
-        &paths,
-        65001,
-        &a.ipv4.to_string(),
-        &[format!("{}:179", a.ipv4)],
-    );
-    toml += &peer_toml(g.ipv4.into(), 65002, "ipv4-unicast", "");
-    toml += &gr_toml(120, "notification = true");
-    toml += "[[route]]\nprefix = \"198.19.0.0/24\"\n";
-    let mut baton = Baton::start(&a, &toml);
-    poll::until_true(SESSION_UP, "gobgpd to hold our route", || {
-        gobgpd.adj_in(a.ipv4.into(), Family::Ipv4Unicast).len() == 1
-    });
-    baton.stop();
+    let mut t = NBitLab::new();
+    t.baton.stop();
     poll::until_true(Duration::from_secs(3), "gobgpd to withdraw at once", || {
-        gobgpd.adj_in(a.ipv4.into(), Family::Ipv4Unicast).is_empty()
+        t.held().is_none()
     });
-    let log = gobgpd.log();
     assert!(
-        log.lines()
-            .any(|l| l.contains("received notification") && l.contains("Subcode=9")),
+        !t.hard_resets_received().is_empty(),
         "gobgpd did not receive a Hard Reset"
     );
+}
+
+#[test]
+fn with_the_n_bit_neighbor_reset_sends_an_rfc_8538_hard_reset_and_gobgpd_withdraws_then_recovers() {
+    let t = NBitLab::new();
+    let gobgp: IpAddr = t.g.ipv4.into();
+    let reset = t
+        .baton
+        .ctl_output(&["neighbor", "reset", &gobgp.to_string()]);
+    assert!(
+        reset.status.success(),
+        "batonctl neighbor reset: {}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    // Gone, never kept as stale: a Cease that is not a Hard Reset would leave it stale for the
+    // 120 s restart time.
+    let mut seen_stale = false;
+    poll::until_true(Duration::from_secs(3), "gobgpd to withdraw at once", || {
+        let held = t.held();
+        seen_stale |= held == Some(true);
+        held.is_none()
+    });
+    assert!(!seen_stale, "gobgpd kept our route as stale");
+    // What gobgpd received: Cease/Hard Reset whose data is the Cease/Administrative Reset we
+    // meant, code and subcode (RFC 8538 §3): gobgpd logs that data as `Data="[6 4]"`.
+    let received = t.hard_resets_received();
+    assert!(
+        received.iter().any(|l| l.contains("Data=\"[6 4]\"")),
+        "gobgpd did not record a Hard Reset of 6/4: {received:#?}"
+    );
+    t.gobgpd.wait_established(t.a.ipv4.into(), SESSION_UP);
+    poll::until_true(SESSION_UP, "gobgpd to hold our route again, fresh", || {
+        t.held() == Some(false)
+    });
+    t.baton.wait_established(gobgp, SESSION_UP);
 }
 
 #[test]

@@ -1,14 +1,15 @@
 //! baton against real gobgpd and bird2, each in its own network namespace: sessions (eBGP, iBGP,
 //! IPv4, IPv6, 4-octet AS), the attributes peers receive, routes learned from peers, OPEN
-//! errors both ways and hold timer expiry. Every assertion reads what the peer holds (`gobgp -j`,
-//! `birdc`) or our state through `batonctl`, never a log.
+//! errors both ways, hold timer expiry, and a martian next hop from a scripted peer ignored.
+//! Every assertion reads what the peer holds (`gobgp -j`, `birdc`) or our state through
+//! `batonctl`, never a log.
 
 mod common;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::baton::{global_toml, peer_toml, Baton};
+use common::baton::{global_toml, host_global_toml, peer_toml, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
@@ -429,4 +430,52 @@ fn bad_opens_get_the_right_notification_on_the_wire() {
         assert_eq!(peer.read(Duration::from_secs(5)), None, "connection closed");
         assert_ne!(baton.neighbor(b.ipv4.into())["state"], "Established");
     }
+}
+
+#[test]
+fn a_loopback_next_hop_is_ignored_counted_and_the_session_stays_up() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("raw"));
+    let mut toml = host_global_toml(&a, 65001);
+    toml += &peer_toml(b.ipv4.into(), 65002, "ipv4-unicast", "passive = true");
+    let baton = Baton::start(&a, &toml);
+    let raw: IpAddr = b.ipv4.into();
+    let mut peer = RawPeer::connect(&b, (a.ipv4, 179).into(), SESSION_UP);
+    peer.send_open(65002, 90, b.ipv4);
+    assert_eq!(
+        peer.read(Duration::from_secs(5))
+            .expect("baton's OPEN")
+            .kind,
+        1
+    );
+    peer.send_keepalive();
+    baton.wait_established(raw, SESSION_UP);
+    let net = |third: u8| (std::net::Ipv4Addr::new(198, 19, third, 0), 24);
+    let loopback = std::net::Ipv4Addr::LOCALHOST;
+    // A good route, then the same prefix again with next hop 127.0.0.1 and a second martian
+    // prefix, then a good route again: once that one is in, the UPDATEs before it were handled.
+    peer.send_update_v4(65002, b.ipv4, &[net(10)]);
+    poll::until_true(ROUTE_ARRIVES, "the good route in the Loc-RIB", || {
+        baton.best_route("198.19.10.0/24").is_some()
+    });
+    peer.send_update_v4(65002, loopback, &[net(10), net(11)]);
+    peer.send_update_v4(65002, b.ipv4, &[net(12)]);
+    poll::until_true(ROUTE_ARRIVES, "the route after the martian one", || {
+        baton.best_route("198.19.12.0/24").is_some()
+    });
+    for prefix in ["198.19.10.0/24", "198.19.11.0/24"] {
+        assert!(
+            baton.best_route(prefix).is_none(),
+            "{prefix} in the Loc-RIB"
+        );
+        assert!(
+            baton.adj_in_route(raw, prefix).is_none(),
+            "{prefix} in the Adj-RIB-In"
+        );
+    }
+    // Still the first session: no NOTIFICATION was sent (the raw peer never reconnects).
+    let detail = baton.ctl(&["neighbor", &raw.to_string()]);
+    assert_eq!(detail["martian_next_hops"], 2, "{detail}");
+    assert_eq!(detail["state"], "Established", "{detail}");
+    assert_eq!(detail["established_count"], 1, "{detail}");
 }

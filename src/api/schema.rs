@@ -137,6 +137,9 @@ pub(crate) struct NeighborViewDoc {
     last_error: Option<String>,
     /// Times the session reached Established.
     established_count: u64,
+    /// Routes ignored (treated as withdrawn, RFC 7606) because their next hop was martian
+    /// (loopback, multicast, unspecified, the session's own address…), since the speaker started.
+    martian_next_hops: u64,
     /// Graceful restart helper phase: `Idle`, or what is kept for a restarting neighbor.
     graceful_restart: String,
     /// Route counters per family.

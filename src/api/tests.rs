@@ -109,6 +109,7 @@ async fn neighbors_are_listed_and_looked_up() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["remote_as"], 65003);
     assert_eq!(body["families"][0]["family"], "ipv6-unicast");
+    assert_eq!(body["martian_next_hops"], 0);
     assert_eq!(
         backend.calls(),
         vec![Call::Neighbors, Call::Neighbor(ip("2001:db8::2"))]

@@ -35,6 +35,10 @@ pub struct NeighborView {
     pub last_error: Option<String>,
     /// Times the session reached Established.
     pub established_count: u64,
+    /// Routes ignored (treated as withdrawn, RFC 7606) because their next hop was martian:
+    /// loopback, multicast, unspecified, our own address… (see `rib::martian`).
+    #[serde(default)]
+    pub martian_next_hops: u64,
     /// Graceful restart helper phase: `Idle`, or what is being kept for a restarting peer.
     #[serde(default)]
     pub graceful_restart: String,

@@ -17,6 +17,7 @@ mod attrs;
 mod decision;
 mod export;
 mod loc;
+mod martian;
 mod state;
 mod table;
 #[cfg(test)]
@@ -28,5 +29,6 @@ pub use attrs::*;
 pub use decision::*;
 pub use export::*;
 pub use loc::*;
+pub use martian::*;
 pub use state::*;
 pub use table::*;

@@ -384,3 +384,142 @@ fn purging_stale_routes_reports_their_prefixes_gone() {
         ]
     );
 }
+
+/// Our addresses on the session the martian tests receive on.
+const LOCAL: [IpAddr; 2] = [
+    IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)),
+    IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
+];
+
+fn ips(list: &[&str]) -> Vec<IpAddr> {
+    list.iter().map(|a| a.parse().unwrap()).collect()
+}
+
+/// An UPDATE of `prefix` with `next_hops`: NEXT_HOP for an IPv4 address alone, else
+/// MP_REACH_NLRI of the prefix's family.
+fn announce_via(prefix: &str, next_hops: &[IpAddr]) -> Update {
+    let mut u = announce(&[prefix], &[65002]);
+    if let [IpAddr::V4(nh)] = next_hops {
+        u.attributes.as_mut().unwrap().next_hop = Some(*nh);
+        return u;
+    }
+    let nlri = std::mem::take(&mut u.nlri);
+    u.attributes.as_mut().unwrap().next_hop = None;
+    u.mp_reach = Some(MpReach {
+        family: nlri[0].family(),
+        next_hops: next_hops.to_vec(),
+        nlri,
+    });
+    u
+}
+
+/// A prefix of the family a next hop usually goes with.
+fn prefix_for(next_hop: IpAddr) -> &'static str {
+    if next_hop.is_ipv4() {
+        "203.0.113.0/24"
+    } else {
+        "2001:db8:100::/48"
+    }
+}
+
+#[test]
+fn martian_next_hops_are_named_and_their_routes_treated_as_withdrawn() {
+    // (next hop field, reason); the v4 ones go as NEXT_HOP, the others in MP_REACH_NLRI.
+    let martians: &[(&[&str], &str)] = &[
+        (&["0.0.0.0"], "unspecified address"),
+        (&["0.1.2.3"], "unspecified address"),
+        (&["127.0.0.1"], "loopback address"),
+        (&["127.255.0.9"], "loopback address"),
+        (&["224.0.0.5"], "multicast address"),
+        (&["239.255.255.250"], "multicast address"),
+        (&["240.0.0.1"], "reserved address (240.0.0.0/4)"),
+        (&["255.255.255.254"], "reserved address (240.0.0.0/4)"),
+        (&["255.255.255.255"], "broadcast address"),
+        (&["198.18.0.1"], "our own address"),
+        (&["::"], "unspecified address"),
+        (&["::1"], "loopback address"),
+        (&["ff02::5"], "multicast address"),
+        (&["ff0e::1", "fe80::2"], "multicast address"),
+        (&["fe80::2"], "link-local address without an interface"),
+        (&["febf::2"], "link-local address without an interface"),
+        (&["2001:db8::1"], "our own address"),
+        (&["2001:db8::1", "fe80::2"], "our own address"),
+        (&["::ffff:127.0.0.1"], "loopback address"),
+        (&["::ffff:198.18.0.1"], "our own address"),
+    ];
+    for (next_hops, reason) in martians {
+        let nh = ips(next_hops);
+        let prefix = prefix_for(nh[0]);
+        let mut rib = Rib::new(LOCAL_AS);
+        rib.apply_update(peer(2), announce_via(prefix, &ips(&["198.18.0.2"])));
+        let mut bad = announce_via(prefix, &nh);
+        let ignored = ignore_martian_routes(&mut bad, &LOCAL);
+        assert_eq!(
+            ignored,
+            vec![IgnoredRoutes {
+                next_hop: nh[0],
+                reason,
+                routes: 1
+            }],
+            "{next_hops:?}"
+        );
+        let out = rib.apply_update(peer(2), bad);
+        // The route sent before with a good next hop goes too: treat-as-withdraw.
+        assert_eq!((out.announced, out.withdrawn), (0, 1), "{next_hops:?}");
+        assert!(rib.loc().best(&p(prefix)).is_none(), "{next_hops:?}");
+        assert!(rib
+            .adj_in(&peer(2).address)
+            .unwrap()
+            .get(&p(prefix))
+            .is_none());
+    }
+}
+
+#[test]
+fn usable_next_hops_are_left_alone() {
+    let fine: &[&[&str]] = &[
+        &["198.18.0.2"],
+        &["203.0.113.1"],
+        &["223.255.255.254"],
+        &["2001:db8::2"],
+        // RFC 2545: global, then link-local.
+        &["2001:db8::2", "fe80::2"],
+        &["::ffff:198.18.0.2"],
+    ];
+    for next_hops in fine {
+        let nh = ips(next_hops);
+        assert_eq!(martian_reason(nh[0]), None, "{next_hops:?}");
+        let prefix = prefix_for(nh[0]);
+        let mut update = announce_via(prefix, &nh);
+        let before = update.clone();
+        assert_eq!(ignore_martian_routes(&mut update, &LOCAL), vec![]);
+        assert_eq!(update, before);
+        let mut rib = Rib::new(LOCAL_AS);
+        rib.apply_update(peer(2), update);
+        assert!(rib.loc().best(&p(prefix)).is_some(), "{next_hops:?}");
+    }
+}
+
+#[test]
+fn a_martian_next_hop_ignores_only_the_nlri_it_is_the_next_hop_of() {
+    // NEXT_HOP 127.0.0.1 for the IPv4 NLRI field, a good MP_REACH_NLRI next hop for IPv6.
+    let mut u = announce_via("2001:db8:100::/48", &ips(&["2001:db8::2"]));
+    let attrs = u.attributes.as_mut().unwrap();
+    attrs.next_hop = Some(Ipv4Addr::LOCALHOST);
+    u.nlri = vec![p("203.0.113.0/24"), p("198.51.100.0/24")];
+    let ignored = ignore_martian_routes(&mut u, &LOCAL);
+    assert_eq!(ignored.len(), 1);
+    assert_eq!(
+        (ignored[0].reason, ignored[0].routes),
+        ("loopback address", 2)
+    );
+    let mut rib = Rib::new(LOCAL_AS);
+    rib.apply_update(peer(2), u);
+    assert!(rib.loc().best(&p("203.0.113.0/24")).is_none());
+    assert!(rib.loc().best(&p("198.51.100.0/24")).is_none());
+    assert!(rib.loc().best(&p("2001:db8:100::/48")).is_some());
+    // RFC 4760 §3: a NEXT_HOP beside MP_REACH_NLRI alone is not looked at.
+    let mut u = announce_via("2001:db8:100::/48", &ips(&["2001:db8::2"]));
+    u.attributes.as_mut().unwrap().next_hop = Some(Ipv4Addr::LOCALHOST);
+    assert_eq!(ignore_martian_routes(&mut u, &LOCAL), vec![]);
+}

@@ -35,7 +35,7 @@
 use std::time::Duration;
 
 use super::{DownReason, Negotiated};
-use crate::wire::{notif, Family, GracefulRestartCap, LlgrFamily};
+use crate::wire::{Family, GracefulRestartCap, LlgrFamily};
 
 /// How long stale routes wait for End-of-RIB once the peer is back (RFC 4724 §4.2 "MAY"
 /// bound), then are purged.
@@ -516,9 +516,7 @@ impl GrHelper {
                 // RFC 8538 §3: with the N bit sent by both sides, a NOTIFICATION is handled as a
                 // TCP failure, except Hard Reset, which §4 reserves for a full reset.
                 DownReason::NotificationSent(n) | DownReason::NotificationReceived(n) => {
-                    self.policy.notification
-                        && gr.notification
-                        && !(n.code == notif::CEASE && n.subcode == notif::HARD_RESET)
+                    self.policy.notification && gr.notification && !n.is_hard_reset()
                 }
                 // Our own decision to stop or deconfigure the peer.
                 DownReason::Stopped(_) => false,

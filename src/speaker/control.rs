@@ -141,6 +141,7 @@ impl Ctl {
                     remote_id: s.remote_id.map(|r| r.to_string()),
                     last_error: s.last_error,
                     established_count: s.established_count,
+                    martian_next_hops: s.martian_next_hops,
                     graceful_restart: s.graceful_restart.to_string(),
                     families: counters.get(&p.address).cloned().unwrap_or_else(|| {
                         p.session_families()

@@ -7,6 +7,7 @@ mod conn;
 mod control;
 mod intent;
 mod marker;
+mod martian;
 mod peer;
 mod peer_set;
 mod reload;

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::conn::{self, ReadEvent, WriteItem};
+use super::martian::MartianScreen;
 use super::rib_task::{RibCmd, RibOut, RibSink};
 use super::status::StatusBoard;
 use crate::config::Peer;
@@ -127,6 +128,8 @@ pub struct PeerTask {
     /// Graceful restart, helper side: what to keep when the peer goes away, and for how long.
     gr: GrHelper,
     gr_timers: Vec<(GrTimer, Instant)>,
+    /// Routes with a martian next hop: ignored, counted, logged once per reason.
+    martians: MartianScreen,
 }
 
 impl PeerTask {
@@ -168,6 +171,7 @@ impl PeerTask {
                 long_lived_stale_time: peer.graceful_restart.long_lived_stale_time,
             }),
             gr_timers: Vec::new(),
+            martians: MartianScreen::default(),
             peer,
         };
         (task, events_tx)
@@ -531,11 +535,12 @@ impl PeerTask {
                     self.conns.retain(|c| c.id != loser);
                 }
             }
-            Output::Update(update) => {
+            Output::Update(mut update) => {
                 let remote = match c.session.state() {
                     State::Established(neg) => Some((neg.remote_id, neg.remote_as)),
                     _ => None,
                 };
+                let (local_v4, local_v6) = local_addresses(c.local, local_address);
                 if let Some((router_id, remote_as)) = remote {
                     let peer = PeerRef {
                         address: self.peer.address,
@@ -545,6 +550,13 @@ impl PeerTask {
                     for e in &update.errors.0 {
                         warn!(attribute = e.code, action = ?e.action, reason = %e.reason, "malformed attribute (RFC 7606)");
                     }
+                    let local: Vec<IpAddr> = local_v4
+                        .map(IpAddr::V4)
+                        .into_iter()
+                        .chain(local_v6.map(IpAddr::V6))
+                        .collect();
+                    self.martians
+                        .screen(&mut update, &local, &self.status, peer.address);
                     let end_of_rib = update.as_end_of_rib();
                     let _ = self.rib.send(RibCmd::Update(peer, Box::new(update)));
                     if let Some(family) = end_of_rib {
@@ -703,7 +715,7 @@ impl PeerTask {
             matches!(c.session.state(), State::Established(neg) | State::OpenConfirm(neg)
                 if neg.peer_graceful_restart.as_ref().is_some_and(|g| g.notification))
         });
-        if ours && theirs && n.code == wire::notif::CEASE && n.subcode != wire::notif::HARD_RESET {
+        if ours && theirs && n.code == wire::notif::CEASE && !n.is_hard_reset() {
             n.hard_reset()
         } else {
             n.clone()
@@ -788,6 +800,12 @@ fn decode_frame(frame: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError
 fn describe(reason: &DownReason) -> String {
     let n = |n: &Notification| {
         let mut s = format!("{}/{}", n.code, n.subcode);
+        if let Some(cause) = n.hard_reset_cause() {
+            s.push_str(&format!(
+                " (Hard Reset of {}/{})",
+                cause.code, cause.subcode
+            ));
+        }
         if let Some(m) = n.shutdown_message() {
             s.push_str(&format!(" \"{m}\""));
         }

@@ -25,6 +25,8 @@ pub struct PeerStatus {
     pub established_count: u64,
     /// Graceful restart helper phase (`Idle`, `PeerRestarting`, …).
     pub graceful_restart: &'static str,
+    /// Routes ignored (treated as withdrawn) for a martian next hop, since the speaker started.
+    pub martian_next_hops: u64,
 }
 
 impl Default for PeerStatus {
@@ -38,6 +40,7 @@ impl Default for PeerStatus {
             last_error: None,
             established_count: 0,
             graceful_restart: "Idle",
+            martian_next_hops: 0,
         }
     }
 }

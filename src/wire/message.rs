@@ -272,11 +272,26 @@ impl Notification {
         }
     }
 
-    /// This Cease wrapped in a Hard Reset (RFC 8538 §3): subcode 9, data = the original subcode
-    /// followed by the original data. With the N bit negotiated, any other Cease makes the peer
-    /// keep our routes as stale; a deliberate stop must say Hard Reset to be withdrawn at once.
+    /// This NOTIFICATION wrapped in a Hard Reset (RFC 8538 §3): Cease, subcode 9, whose data is
+    /// the encapsulated NOTIFICATION whole, its code first. With the N bit negotiated any other
+    /// Cease makes the peer keep our routes as stale; a deliberate stop must say Hard Reset to
+    /// be withdrawn at once.
+    ///
+    /// RFC 8538 §3, the Data field of the Hard Reset:
+    ///
+    /// ```text
+    ///    +--------+--------+--------
+    ///    | ErrCode| Subcode| Data
+    ///    +--------+--------+--------
+    /// ```
+    ///
+    /// "ErrCode: BGP Error code (as defined in Section 4.5 of RFC 4271). Subcode: BGP Error
+    /// Subcode (as appropriate for the ErrCode). Data: Data as appropriate for the ErrCode and
+    /// Subcode." So Cease/Administrative Reset becomes `06 09 | 06 04`, and
+    /// Cease/Administrative Shutdown with "bye" `06 09 | 06 02 03 'b' 'y' 'e'`.
     pub fn hard_reset(&self) -> Notification {
-        let mut data = Vec::with_capacity(self.data.len() + 1);
+        let mut data = Vec::with_capacity(self.data.len() + 2);
+        data.push(self.code);
         data.push(self.subcode);
         data.extend_from_slice(&self.data);
         Notification {
@@ -286,25 +301,43 @@ impl Notification {
         }
     }
 
-    /// The RFC 9003 shutdown communication, if this is an Administrative Shutdown/Reset carrying
-    /// one (also inside a Hard Reset).
-    pub fn shutdown_message(&self) -> Option<String> {
-        if self.code == notif::CEASE && self.subcode == notif::HARD_RESET {
-            let (&inner, data) = self.data.split_first()?;
-            return Notification {
-                code: notif::CEASE,
-                subcode: inner,
-                data: data.to_vec(),
-            }
-            .shutdown_message();
+    /// Whether this is a Cease/Hard Reset (RFC 8538 §3), whatever its data.
+    pub fn is_hard_reset(&self) -> bool {
+        self.code == notif::CEASE && self.subcode == notif::HARD_RESET
+    }
+
+    /// The NOTIFICATION a Hard Reset encapsulates (RFC 8538 §3: ErrCode, Subcode, Data; see
+    /// [`Notification::hard_reset`]). `None` when this is not a Hard Reset, or when its data is
+    /// too short to hold a code and a subcode: the RFC gives no meaning to a shorter one, and a
+    /// peer that sends it is still resetting the session, so it is read as a bare Hard Reset.
+    pub fn hard_reset_cause(&self) -> Option<Notification> {
+        if !self.is_hard_reset() {
+            return None;
         }
-        if self.code != notif::CEASE
-            || !(self.subcode == notif::ADMIN_SHUTDOWN || self.subcode == notif::ADMIN_RESET)
+        match self.data.as_slice() {
+            [code, subcode, data @ ..] => Some(Notification {
+                code: *code,
+                subcode: *subcode,
+                data: data.to_vec(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The RFC 9003 shutdown communication, if this is an Administrative Shutdown/Reset carrying
+    /// one, directly or encapsulated in a Hard Reset (RFC 8538 §3). RFC 9003 §2: a length
+    /// octet then that many octets of UTF-8; a length of zero means no message. A message that
+    /// is cut short or not UTF-8 is not shown.
+    pub fn shutdown_message(&self) -> Option<String> {
+        let cause = self.hard_reset_cause();
+        let n = cause.as_ref().unwrap_or(self);
+        if n.code != notif::CEASE
+            || !(n.subcode == notif::ADMIN_SHUTDOWN || n.subcode == notif::ADMIN_RESET)
         {
             return None;
         }
-        let (&len, rest) = self.data.split_first()?;
-        let text = rest.get(..len as usize)?;
+        let (&len, rest) = n.data.split_first()?;
+        let text = rest.get(..len as usize).filter(|t| !t.is_empty())?;
         String::from_utf8(text.to_vec()).ok()
     }
 }

@@ -83,6 +83,32 @@ impl RawPeer {
         self.send_raw(&frame(4, &[]));
     }
 
+    /// Sends an UPDATE (RFC 4271 §4.3) announcing IPv4 `prefixes` with ORIGIN IGP, an AS_PATH
+    /// of the one 4-octet AS `asn` (the 4-octet AS capability negotiated) and `next_hop`:
+    ///
+    /// ```text
+    /// 0000            withdrawn routes length
+    /// LLLL            total path attribute length
+    /// 40 01 01 00     ORIGIN IGP
+    /// 40 02 06 02 01 AAAAAAAA   AS_PATH: one AS_SEQUENCE of one AS
+    /// 40 03 04 NNNNNNNN         NEXT_HOP
+    /// len prefix…     NLRI
+    /// ```
+    pub fn send_update_v4(&mut self, asn: u32, next_hop: Ipv4Addr, prefixes: &[(Ipv4Addr, u8)]) {
+        let mut attrs = vec![0x40, 1, 1, 0, 0x40, 2, 6, 2, 1];
+        attrs.extend_from_slice(&asn.to_be_bytes());
+        attrs.extend_from_slice(&[0x40, 3, 4]);
+        attrs.extend_from_slice(&next_hop.octets());
+        let mut body = vec![0, 0];
+        body.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        body.extend_from_slice(&attrs);
+        for (addr, len) in prefixes {
+            body.push(*len);
+            body.extend_from_slice(&addr.octets()[..usize::from(len.div_ceil(8))]);
+        }
+        self.send_raw(&frame(2, &body));
+    }
+
     /// Reads the next message; `None` when the connection closed (or `timeout` passed first).
     pub fn read(&mut self, timeout: Duration) -> Option<RawMessage> {
         let end = Instant::now() + timeout;

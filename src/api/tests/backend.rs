@@ -154,6 +154,7 @@ pub(super) fn neighbor_view(peer: &Peer, enabled: bool) -> NeighborView {
         remote_id: None,
         last_error: None,
         established_count: 0,
+        martian_next_hops: 0,
         graceful_restart: "Idle".into(),
         families: peer
             .families

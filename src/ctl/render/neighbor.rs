@@ -98,6 +98,13 @@ pub fn neighbor_detail(d: &NeighborDetailView) -> String {
         ("Graceful restart:", graceful_restart),
         ("Sessions:", format!("{} established", n.established_count)),
         (
+            "Martian routes:",
+            match n.martian_next_hops {
+                0 => "none".to_string(),
+                routes => format!("{routes} ignored as withdrawn, next hop unusable (see the log)"),
+            },
+        ),
+        (
             "End-of-RIB sent:",
             or_dash(
                 n.end_of_rib_sent_ms

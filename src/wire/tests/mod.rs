@@ -6,6 +6,7 @@ use bytes::BytesMut;
 use super::{decode, encode, CodecContext, Message, HEADER_LEN};
 
 mod fixtures;
+mod hard_reset;
 mod pack;
 mod prop;
 mod update_errors;

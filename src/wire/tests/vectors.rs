@@ -566,12 +566,3 @@ fn long_attributes_use_extended_length() {
     assert_eq!(&bytes[23..27], &hex("d0 08 0190")[..]);
     assert_eq!(decode(&bytes, &FOUR), Ok(msg));
 }
-
-#[test]
-fn hard_reset_wraps_the_cease_and_keeps_its_shutdown_message() {
-    let cease = Notification::cease_with_message(notif::ADMIN_SHUTDOWN, "bye");
-    let hard = cease.hard_reset();
-    assert_eq!((hard.code, hard.subcode), (6, 9));
-    assert_eq!(hard.data, vec![2, 3, b'b', b'y', b'e']);
-    assert_eq!(hard.shutdown_message().as_deref(), Some("bye"));
-}
