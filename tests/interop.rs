@@ -356,7 +356,7 @@ fn a_silent_peer_receives_hold_timer_expired_then_the_connection_closes() {
 
     let mut peer = RawPeer::connect(&b, (a.ipv4, 179).into(), SESSION_UP);
     peer.send_open(65002, 3, b.ipv4);
-    let open = peer.read(Duration::from_secs(5)).expect("baton's OPEN");
+    let open = peer.read(Duration::from_secs(15)).expect("baton's OPEN");
     assert_eq!(open.kind, 1);
     peer.send_keepalive();
     // From now on the peer says nothing. Read what baton sends until the NOTIFICATION.
@@ -443,7 +443,7 @@ fn a_loopback_next_hop_is_ignored_counted_and_the_session_stays_up() {
     let mut peer = RawPeer::connect(&b, (a.ipv4, 179).into(), SESSION_UP);
     peer.send_open(65002, 90, b.ipv4);
     assert_eq!(
-        peer.read(Duration::from_secs(5))
+        peer.read(Duration::from_secs(15))
             .expect("baton's OPEN")
             .kind,
         1
