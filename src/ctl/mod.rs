@@ -5,11 +5,13 @@
 //! --json` prints exactly what the daemon said, and tests assert on them.
 
 pub mod client;
+mod event;
 pub mod neighbor_args;
 pub mod render;
 pub mod route_args;
 mod view;
 
+pub use event::*;
 pub use view::*;
 
 use std::net::IpAddr;
@@ -118,6 +120,9 @@ pub enum Request {
         binary: Option<std::path::PathBuf>,
         /// Seconds for the new speaker to be ready and every peer to be back with End-of-RIB.
         timeout_secs: u64,
+        /// Stream the steps as they happen ([`UpgradeEvent`] lines) before the reply.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        events: bool,
     },
 }
 

@@ -12,10 +12,12 @@ pub mod collision;
 mod fsm;
 mod graceful;
 mod open;
+mod state;
 
 pub use fsm::*;
 pub use graceful::*;
 pub use open::*;
+pub use state::SessionState;
 
 #[cfg(test)]
 mod tests;

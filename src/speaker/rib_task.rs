@@ -103,12 +103,12 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                 session_id,
                 out,
             } => {
-                let addr = session.address;
+                let (addr, end_of_rib) = (session.address, session.families.clone());
                 let bytes = rib.peer_up(*session);
                 let _ = out.send(PeerEvent::RibOut {
                     session_id,
                     bytes: bytes.freeze(),
-                    end_of_rib: true,
+                    end_of_rib,
                 });
                 outs.insert(addr, (session_id, out));
             }
@@ -144,7 +144,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                     let _ = out.send(PeerEvent::RibOut {
                         session_id: *session_id,
                         bytes: bytes.freeze(),
-                        end_of_rib: false,
+                        end_of_rib: Vec::new(),
                     });
                 }
             }
@@ -154,7 +154,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                         let _ = out.send(PeerEvent::RibOut {
                             session_id: *session_id,
                             bytes: Bytes::from(bytes),
-                            end_of_rib: false,
+                            end_of_rib: Vec::new(),
                         });
                     }
                 }
