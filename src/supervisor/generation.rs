@@ -174,6 +174,7 @@ impl Generation {
         let handshake_deadline = deadline.min(spawned + HANDSHAKE_TIMEOUT);
         let name = binary.display();
         let handshake = tokio::select! {
+            biased;
             r = tokio::time::timeout_at(
                 handshake_deadline,
                 supervisor_handshake(&mut channel, &hello, &fds),
@@ -186,11 +187,18 @@ impl Generation {
         let ack = match handshake {
             Ok(Ok(ack)) => ack,
             Ok(Err(e)) => {
-                let how = end(&mut child, &mut words).await;
-                return Err(format!("{name} refused the handoff: {e} ({how})"));
+                let (how, killed) = end(&mut child, &mut words, EXIT_BOUND).await;
+                return Err(match e {
+                    HandoffError::Refused { .. } => {
+                        format!("{name} refused the handoff: {e} ({how})")
+                    }
+                    // It went away (the channel closed with it): its exit says why.
+                    _ if !killed => format!("{name} exited during startup ({how})"),
+                    _ => format!("{name} broke the handoff ({e}): killed ({how})"),
+                });
             }
             Err(_) => {
-                let how = end(&mut child, &mut words).await;
+                let (how, _) = end(&mut child, &mut words, Duration::ZERO).await;
                 return Err(format!(
                     "{name} did not answer the handoff within {} s: killed ({how})",
                     secs(handshake_deadline - spawned)
@@ -326,17 +334,17 @@ pub async fn exited(events: &mut Events, bound: Duration) -> String {
         .unwrap_or_else(|_| format!("still running after {} s", secs(bound)))
 }
 
-/// Kill a child that failed to start (if it has not exited by itself within a moment) and say
-/// how it ended.
-async fn end(child: &mut Child, words: &mut LastWords) -> String {
-    let status = match tokio::time::timeout(EXIT_BOUND, child.wait()).await {
-        Ok(status) => status,
+/// Kill a child that failed to start if it has not exited by itself within `grace`, and say
+/// how it ended, and whether it had to be killed.
+async fn end(child: &mut Child, words: &mut LastWords, grace: Duration) -> (String, bool) {
+    let (status, killed) = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(status) => (status, false),
         Err(_) => {
             let _ = child.start_kill();
-            child.wait().await
+            (child.wait().await, true)
         }
     };
-    describe(status, words).await
+    (describe(status, words).await, killed)
 }
 
 /// `exit status: 3; stderr: …` (what it said last, when it failed).
