@@ -72,12 +72,7 @@ fn upgrade_to_another_build_flaps_nothing_and_refuses_no_connection() {
     let (tries, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let listener: SocketAddr = (t.a.ipv4, 179).into();
     let (ok, report, text) = std::thread::scope(|s| {
-        s.spawn(|| {
-            monitor.run(Duration::from_millis(100), || {
-                let h = t.held();
-                (!t.all_held(&h)).then(|| format!("{h:?}"))
-            })
-        });
+        s.spawn(|| t.monitor_held(&monitor));
         s.spawn(|| connect_loop(&client, listener, &stop, &tries, &refused));
         let result = upgrade(
             &baton,
@@ -133,12 +128,7 @@ fn failed_upgrades_leave_the_running_speaker_untouched() {
 
     let monitor = Monitor::new();
     std::thread::scope(|s| {
-        s.spawn(|| {
-            monitor.run(Duration::from_millis(100), || {
-                let h = t.held();
-                (!t.all_held(&h)).then(|| format!("{h:?}"))
-            })
-        });
+        s.spawn(|| t.monitor_held(&monitor));
         for (binary, why) in [
             ("/bin/false", "exit status: 1"),
             ("/nonexistent/batond", "no such file"),
@@ -232,12 +222,7 @@ fn a_killed_speaker_is_restarted_at_once_and_peers_never_withdraw() {
     let old = before["speaker_pid"].as_u64().unwrap() as i32;
     let monitor = Monitor::new();
     let (restarted_after, eor) = std::thread::scope(|s| {
-        s.spawn(|| {
-            monitor.run(Duration::from_millis(100), || {
-                let h = t.held();
-                (!t.all_held(&h)).then(|| format!("{h:?}"))
-            })
-        });
+        s.spawn(|| t.monitor_held(&monitor));
         let killed = Instant::now();
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(old),

@@ -191,12 +191,7 @@ fn a_failed_upgrade_changes_nothing(
 
     let monitor = Monitor::new();
     let (out, took) = std::thread::scope(|s| {
-        s.spawn(|| {
-            monitor.run(Duration::from_millis(100), || {
-                let h = t.held();
-                (!t.all_held(&h)).then(|| format!("{h:?}"))
-            })
-        });
+        s.spawn(|| t.monitor_held(&monitor));
         let started = Instant::now();
         let timeout = timeout_s.to_string();
         let out = baton.ctl_output(&[
@@ -208,9 +203,11 @@ fn a_failed_upgrade_changes_nothing(
         ]);
         let took = started.elapsed();
         // Nothing follows either: the sessions stay up (the monitor watching the routes).
-        poll::always(Duration::from_secs(2), "gobgpd's sessions with baton", || {
-            gobgp_sessions(&t) == at_gobgpd
-        });
+        poll::always(
+            Duration::from_secs(2),
+            "gobgpd's sessions with baton",
+            || gobgp_sessions(&t) == at_gobgpd,
+        );
         monitor.stop();
         (out, took)
     });
