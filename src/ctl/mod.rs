@@ -1,5 +1,6 @@
 //! The control-socket protocol between `batonctl` and the daemon: one JSON request per line,
-//! one JSON reply per line, over a unix socket.
+//! one JSON reply per line, over a unix socket; an `upgrade` asking for its events gets one
+//! [`UpgradeEvent`] line per step first.
 //!
 //! The views here are the daemon's answer format; they are plain serde types so `batonctl
 //! --json` prints exactly what the daemon said, and tests assert on them.
