@@ -47,7 +47,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::baton::{global_toml, peer_toml, Baton};
+use common::baton::{global_toml, peer_toml, second_build, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
@@ -57,8 +57,8 @@ use options::{parse_args, Options};
 use report::{cell, print_startup_table};
 use store::{bench_store, print_store_table, StoreTimes};
 use upgrade::{
-    bench_speaker_kill, bench_upgrade, print_replacement_table, second_build, with_monitors,
-    Receivers, Replacement,
+    bench_speaker_kill, bench_upgrade, print_replacement_table, with_monitors, Receivers,
+    Replacement,
 };
 use watch::{
     bird_held, gobgp_held, gobgp_updates, originate_watched, receiver_stats, watch_receivers, Times,

@@ -654,12 +654,8 @@ fn a_neighbor_added_disabled_enabled_changed_and_deleted_through_the_api() {
 #[test]
 fn during_an_upgrade_api_requests_wait_for_the_new_speaker_and_no_acknowledged_change_is_lost() {
     let t = ApiLab::with(true);
-    // A second build: the same program with bytes appended, so it reports another version.
-    let next = t.a.dir().join("batond-next");
-    let mut bytes = std::fs::read(env!("CARGO_BIN_EXE_batond")).expect("read batond");
-    bytes.extend_from_slice(b"\nbaton test build 2\n");
-    std::fs::write(&next, bytes).expect("write the second build");
-    std::fs::set_permissions(&next, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // A second build, which reports another version.
+    let next = common::baton::second_build(t.a.dir());
     let old_version = t.get("/v1/status").body["version"].clone();
 
     let stop = AtomicBool::new(false);
@@ -687,14 +683,9 @@ fn during_an_upgrade_api_requests_wait_for_the_new_speaker_and_no_acknowledged_c
             "the client to announce through the old speaker",
             || t.get("/v1/status").body["api_routes"].as_u64() >= Some(3),
         );
-        let out = t.baton.ctl_output(&[
-            "upgrade",
-            "--binary",
-            next.to_str().unwrap(),
-            "--timeout",
-            "90",
-            "--json",
-        ]);
+        let out = t
+            .baton
+            .upgrade(&["--binary", next.to_str().unwrap(), "--timeout", "90"]);
         // A few more requests on the new speaker, then stop.
         let served = t.get("/v1/status").body["api_routes"].as_u64().unwrap_or(0);
         poll::until_true(
@@ -706,12 +697,11 @@ fn during_an_upgrade_api_requests_wait_for_the_new_speaker_and_no_acknowledged_c
         let (acknowledged, versions) = client.join().expect("the API client");
         (out, acknowledged, versions)
     });
-    let report: Value = serde_json::from_slice(&upgrade.stdout).unwrap_or(Value::Null);
+    let report = upgrade.report;
     assert_eq!(
-        report["ok"],
-        true,
+        report["ok"], true,
         "upgrade failed: {report} {}",
-        String::from_utf8_lossy(&upgrade.stderr)
+        upgrade.output
     );
     let new_version = t.get("/v1/status").body["version"].clone();
     assert_ne!(new_version, old_version);

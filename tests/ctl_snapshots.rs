@@ -16,6 +16,7 @@ use baton::ctl::{
     NeighborView, PeerUpgradeView, ReloadView, Request, RibView, RouteAddView, RouteDelView,
     RouteView, StatusView, UpgradeView,
 };
+use baton::session::SessionState;
 use common::snapshot::Snapshots;
 use serde::Serialize;
 use serde_json::Value;
@@ -121,7 +122,114 @@ fn every_command_prints_what_its_snapshots_say() {
             snapshots.check(&format!("{name}.{ext}"), &text);
         }
     }
+    upgrade_steps(&mut snapshots);
     snapshots.finish();
+}
+
+/// `batonctl upgrade` prints each step as it arrives, before the report: the steps of the
+/// upgrade of [`upgrade()`], human and as JSON lines (`upgrade-events`).
+fn upgrade_steps(snapshots: &mut Snapshots) {
+    use baton::ctl::{UpgradeEvent, UpgradeStep as S};
+    use baton::handoff::{Progress, ProgressKind as K};
+    use baton::wire::Family;
+    let (v4, v6) = (ip("198.18.0.2"), ip("2001:db8::3"));
+    let progress = |peer, family, kind, elapsed_ms| S::Progress {
+        generation: 2,
+        progress: Progress {
+            peer,
+            family,
+            kind,
+            elapsed_ms,
+        },
+    };
+    let steps = vec![
+        (
+            3,
+            S::Started {
+                generation: 2,
+                pid: 4242,
+                binary: "/usr/sbin/batond".into(),
+            },
+        ),
+        (
+            21,
+            S::Hello {
+                generation: 2,
+                version: "0.1.0+5a6b7c8d".into(),
+                protocol: 2,
+            },
+        ),
+        (
+            180,
+            S::Ready {
+                generation: 2,
+                peers_up: vec![],
+            },
+        ),
+        (180, S::Quiesce { generation: 1 }),
+        (236, S::Quiesced { generation: 1 }),
+        (
+            236,
+            S::Activated {
+                generation: 2,
+                expect: vec![v4, v6],
+            },
+        ),
+        (
+            241,
+            S::Exited {
+                generation: 1,
+                how: "exit status: 0".into(),
+            },
+        ),
+        (
+            1190,
+            progress(v6, Family::IPV6_UNICAST, K::Established, 954),
+        ),
+        (
+            1204,
+            progress(v4, Family::IPV4_UNICAST, K::Established, 968),
+        ),
+        (
+            1270,
+            progress(v6, Family::IPV6_UNICAST, K::EndOfRibReceived, 1034),
+        ),
+        (
+            1311,
+            progress(v4, Family::IPV4_UNICAST, K::EndOfRibSent, 1075),
+        ),
+        (
+            1375,
+            progress(v6, Family::IPV6_UNICAST, K::EndOfRibSent, 1139),
+        ),
+        (
+            1375,
+            S::Done {
+                generation: 2,
+                peers_up: vec![v4, v6],
+            },
+        ),
+    ];
+    for (as_json, ext) in [(false, "txt"), (true, "json")] {
+        let mut text: String = steps
+            .iter()
+            .map(|(ms, step)| {
+                let event = UpgradeEvent {
+                    ms: *ms,
+                    step: step.clone(),
+                };
+                render::event_output(&Ok(event), as_json)
+            })
+            .collect();
+        text += &render::output(&upgrade_request(), json(upgrade()), as_json).unwrap();
+        snapshots.check(&format!("upgrade-events.{ext}"), &text);
+    }
+    let unknown = Err(serde_json::json!({"ms": 5, "event": "teleport"}));
+    assert_eq!(render::event_output(&unknown, false), "");
+    assert_eq!(
+        render::event_output(&unknown, true),
+        "{\"event\":\"teleport\",\"ms\":5}\n"
+    );
 }
 
 #[test]
@@ -199,6 +307,7 @@ fn upgrade_request() -> Request {
     Request::Upgrade {
         binary: None,
         timeout_secs: 60,
+        events: true,
     }
 }
 
@@ -222,7 +331,7 @@ fn gobgp_peer() -> NeighborView {
         address: ip("198.18.0.2"),
         remote_as: 65002,
         description: Some("gobgpd in the lab".into()),
-        state: "Established".into(),
+        state: SessionState::Established,
         uptime_secs: Some(3 * 3600 + 25 * 60 + 7),
         end_of_rib_sent_ms: Some(12),
         remote_id: Some("198.18.0.2".into()),
@@ -239,7 +348,7 @@ fn neighbors() -> Vec<NeighborView> {
         address: ip("2001:db8::3"),
         remote_as: 65003,
         description: None,
-        state: "Established".into(),
+        state: SessionState::Established,
         uptime_secs: Some(59),
         end_of_rib_sent_ms: Some(4),
         remote_id: Some("198.18.0.3".into()),
@@ -296,7 +405,7 @@ fn added_view() -> NeighborView {
         address: ip("198.18.0.9"),
         remote_as: 65009,
         description: Some("lab".into()),
-        state: "Idle".into(),
+        state: SessionState::Idle,
         uptime_secs: None,
         end_of_rib_sent_ms: None,
         remote_id: None,

@@ -5,12 +5,11 @@
 mod common;
 
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::baton::Baton;
+use common::baton::{script, second_build, Baton};
 use common::gr_lab::GrLab;
 use common::monitor::Monitor;
 use common::netns::Host;
@@ -22,30 +21,13 @@ const TABLE_ARRIVES: Duration = Duration::from_secs(90);
 /// A crashed speaker is back, and has sent End-of-RIB, well before the peers give up on it.
 const RESTART_BOUND: Duration = Duration::from_secs(15);
 
-/// A second build: the same program with extra bytes appended, so its fingerprint (and the
-/// version it reports) differs while it behaves the same.
-fn second_build(dir: &Path) -> PathBuf {
-    let path = dir.join("batond-next");
-    let mut bytes = std::fs::read(env!("CARGO_BIN_EXE_batond")).expect("read batond");
-    bytes.extend_from_slice(b"\nbaton test build 2\n");
-    std::fs::write(&path, bytes).expect("write the second build");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
 fn status(baton: &Baton) -> Value {
     baton.ctl(&["status"])
 }
 
 fn upgrade(baton: &Baton, args: &[&str]) -> (bool, Value, String) {
-    let mut all = vec!["upgrade"];
-    all.extend_from_slice(args);
-    all.push("--json");
-    let out = baton.ctl_output(&all);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.success(), json, format!("{stdout}{stderr}"))
+    let run = baton.upgrade(args);
+    (run.ok, run.report, run.output)
 }
 
 fn table_held(t: &GrLab) {
@@ -90,12 +72,7 @@ fn upgrade_to_another_build_flaps_nothing_and_refuses_no_connection() {
     let (tries, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let listener: SocketAddr = (t.a.ipv4, 179).into();
     let (ok, report, text) = std::thread::scope(|s| {
-        s.spawn(|| {
-            monitor.run(Duration::from_millis(100), || {
-                let h = t.held();
-                (!t.all_held(&h)).then(|| format!("{h:?}"))
-            })
-        });
+        s.spawn(|| t.monitor_held(&monitor));
         s.spawn(|| connect_loop(&client, listener, &stop, &tries, &refused));
         let result = upgrade(
             &baton,
@@ -147,18 +124,11 @@ fn failed_upgrades_leave_the_running_speaker_untouched() {
             .collect()
     };
     let sessions = established(&baton);
-    let hang = t.lab.dir().join("hang");
-    std::fs::write(&hang, "#!/bin/sh\nexec sleep 600\n").unwrap();
-    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hang = script(t.lab.dir(), "hang", "exec sleep 600");
 
     let monitor = Monitor::new();
     std::thread::scope(|s| {
-        s.spawn(|| {
-            monitor.run(Duration::from_millis(100), || {
-                let h = t.held();
-                (!t.all_held(&h)).then(|| format!("{h:?}"))
-            })
-        });
+        s.spawn(|| t.monitor_held(&monitor));
         for (binary, why) in [
             ("/bin/false", "exit status: 1"),
             ("/nonexistent/batond", "no such file"),
@@ -194,9 +164,7 @@ fn a_second_upgrade_is_refused_while_one_runs() {
     let t = GrLab::new(10, 120, 120);
     let baton = t.start_baton();
     table_held(&t);
-    let hang = t.lab.dir().join("hang");
-    std::fs::write(&hang, "#!/bin/sh\nexec sleep 600\n").unwrap();
-    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hang = script(t.lab.dir(), "hang", "exec sleep 600");
     std::thread::scope(|s| {
         let first = s.spawn(|| {
             upgrade(
@@ -254,12 +222,7 @@ fn a_killed_speaker_is_restarted_at_once_and_peers_never_withdraw() {
     let old = before["speaker_pid"].as_u64().unwrap() as i32;
     let monitor = Monitor::new();
     let (restarted_after, eor) = std::thread::scope(|s| {
-        s.spawn(|| {
-            monitor.run(Duration::from_millis(100), || {
-                let h = t.held();
-                (!t.all_held(&h)).then(|| format!("{h:?}"))
-            })
-        });
+        s.spawn(|| t.monitor_held(&monitor));
         let killed = Instant::now();
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(old),

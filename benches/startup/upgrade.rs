@@ -11,7 +11,7 @@
 //! identity changed, and it is Established with no graceful restart pending.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -74,19 +74,6 @@ pub struct Lowest {
     pub failed: usize,
 }
 
-/// A second build: the running batond with bytes appended, so that its build fingerprint (and
-/// the version it reports) differs while it behaves the same.
-pub fn second_build(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("batond-next");
-    let mut bytes = std::fs::read(env!("CARGO_BIN_EXE_batond")).expect("read batond");
-    bytes.extend_from_slice(b"\nbaton benchmark build 2\n");
-    std::fs::write(&path, bytes).expect("write the second build");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-        .expect("make the second build executable");
-    path
-}
-
 /// `batonctl upgrade --binary NEXT`, timed from the command's start.
 pub fn bench_upgrade(baton: &Baton, next: &Path, rx: &Receivers) -> Replacement {
     let socket = baton.paths_of().control_socket.clone();
@@ -103,7 +90,10 @@ pub fn bench_upgrade(baton: &Baton, next: &Path, rx: &Receivers) -> Replacement 
         let took = start.elapsed();
         match out {
             Ok(out) => {
-                let report = serde_json::from_slice::<UpgradeView>(&out.stdout).ok();
+                // The report is the last of the JSON lines (the steps come first).
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let last = stdout.lines().last().unwrap_or_default();
+                let report = serde_json::from_str::<UpgradeView>(last).ok();
                 if !out.status.success() || report.is_none() {
                     eprintln!(
                         "batonctl upgrade failed ({}): {}{}",
@@ -521,8 +511,8 @@ pub fn print_replacement_table(n: usize, runs: &[[Replacement; 3]], from: [IpAdd
     }
     println!(
         "Before each event the bench waits until gobgpd and bird2 are idle (under a tenth of \
-         a core over a second). report: `batonctl upgrade --json` (the supervisor polls its new \
-         speaker every 100 ms). \
+         a core over a second). report: `batonctl upgrade --json` (the supervisor follows the new \
+         speaker's events: the upgrade ends at its last End-of-RIB sent). \
          \"Fresh again\": the receiver saw the old session go, then shows the new one \
          Established, all N routes, End-of-RIB received (gobgpd) / no \"graceful restart \
          active\" (bird2); a query every 25–250 ms. \"Fewest routes\": the lowest count `gobgp \

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use baton::ctl::{client, neighbor_args, render, route_args, Request};
+use baton::ctl::{client, neighbor_args, render, route_args, Request, UpgradeEvent};
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
@@ -84,6 +84,8 @@ enum Command {
     Status,
     /// Replace the speaker without a route flap: start the new binary, hand it the listening
     /// sockets, let the old one go silently, wait for every peer to be back with End-of-RIB.
+    /// Each step is printed as it happens (with --json: one JSON object per line, the report
+    /// last).
     #[command(
         after_help = "Examples:\n  batonctl upgrade\n  batonctl upgrade --binary /usr/sbin/batond.new --timeout 120\n\nExits 1 if not every peer came back."
     )]
@@ -239,6 +241,7 @@ fn request(command: Command) -> Result<Request, Usage> {
         Command::Upgrade { binary, timeout } => Request::Upgrade {
             binary,
             timeout_secs: timeout,
+            events: true,
         },
         Command::Completions { .. } => unreachable!("answered without the daemon"),
     })
@@ -295,6 +298,14 @@ fn usage_error(path: &[&str], message: String) -> ! {
     cmd.error(ErrorKind::ValueValidation, message).exit()
 }
 
+/// One step of an upgrade, printed as it arrives.
+fn print_event(event: Result<UpgradeEvent, serde_json::Value>, json: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(render::event_output(&event, json).as_bytes());
+    let _ = out.flush();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Completions { shell } = cli.command {
@@ -316,13 +327,15 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err((path, message)) => usage_error(path, message),
     };
-    let value = match client::request(&cli.socket, &request, wait) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("batonctl: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let json = cli.json;
+    let value =
+        match client::request_with_events(&cli.socket, &request, wait, |e| print_event(e, json)) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("batonctl: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     // An upgrade that did not bring every peer back, or a reload whose speaker restart failed
     // (so it was not applied), is a failure, whatever the format.
     let failed = match &request {
@@ -330,7 +343,7 @@ fn main() -> ExitCode {
         Request::Reload { dry_run: false } => value["applied"] != true,
         _ => false,
     };
-    match render::output(&request, value, cli.json) {
+    match render::output(&request, value, json) {
         Ok(text) => {
             print!("{text}");
             if failed {

@@ -5,7 +5,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Reply, Request};
+use super::{Line, Reply, Request, UpgradeEvent};
 
 /// Why a control request failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +27,9 @@ pub enum ClientError {
     /// The daemon refused the request.
     #[error("{0}")]
     Refused(String),
+    /// The daemon closed the connection without a reply.
+    #[error("control socket: closed before the reply (batond stopped?)")]
+    NoReply,
 }
 
 /// Send one request and wait (at most `timeout`) for the reply.
@@ -34,6 +37,18 @@ pub fn request(
     socket: &Path,
     req: &Request,
     timeout: Duration,
+) -> Result<serde_json::Value, ClientError> {
+    request_with_events(socket, req, timeout, |_| {})
+}
+
+/// Send one request and wait (at most `timeout` between two lines) for the reply, handing
+/// each event line that comes first (an upgrade's steps) to `on_event`: parsed, or as it came
+/// when this build does not know it.
+pub fn request_with_events(
+    socket: &Path,
+    req: &Request,
+    timeout: Duration,
+    mut on_event: impl FnMut(Result<UpgradeEvent, serde_json::Value>),
 ) -> Result<serde_json::Value, ClientError> {
     let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
         path: socket.display().to_string(),
@@ -44,10 +59,18 @@ pub fn request(
     let mut line = serde_json::to_vec(req)?;
     line.push(b'\n');
     stream.write_all(&line)?;
-    let mut reply = String::new();
-    BufReader::new(stream).read_line(&mut reply)?;
-    match serde_json::from_str(&reply)? {
-        Reply::Error { error } => Err(ClientError::Refused(error)),
-        Reply::Ok(v) => Ok(v),
+    let mut lines = BufReader::new(stream);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line)? == 0 {
+            return Err(ClientError::NoReply);
+        }
+        match Line::parse(&line)? {
+            Line::Event(event) => on_event(Ok(event)),
+            Line::Unknown(value) => on_event(Err(value)),
+            Line::Reply(Reply::Error { error }) => return Err(ClientError::Refused(error)),
+            Line::Reply(Reply::Ok(v)) => return Ok(v),
+        }
     }
 }

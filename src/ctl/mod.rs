@@ -1,15 +1,18 @@
 //! The control-socket protocol between `batonctl` and the daemon: one JSON request per line,
-//! one JSON reply per line, over a unix socket.
+//! one JSON reply per line, over a unix socket; an `upgrade` asking for its events gets one
+//! [`UpgradeEvent`] line per step first.
 //!
 //! The views here are the daemon's answer format; they are plain serde types so `batonctl
 //! --json` prints exactly what the daemon said, and tests assert on them.
 
 pub mod client;
+mod event;
 pub mod neighbor_args;
 pub mod render;
 pub mod route_args;
 mod view;
 
+pub use event::*;
 pub use view::*;
 
 use std::net::IpAddr;
@@ -118,6 +121,9 @@ pub enum Request {
         binary: Option<std::path::PathBuf>,
         /// Seconds for the new speaker to be ready and every peer to be back with End-of-RIB.
         timeout_secs: u64,
+        /// Stream the steps as they happen ([`UpgradeEvent`] lines) before the reply.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        events: bool,
     },
 }
 

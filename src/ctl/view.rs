@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Peer;
 use crate::rib::PathAttrs;
+use crate::session::SessionState;
 use crate::wire::{Origin, Prefix, SegmentType};
 
 /// One configured peer.
@@ -18,8 +19,8 @@ pub struct NeighborView {
     /// Description from the config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// FSM state name (`Idle` … `Established`).
-    pub state: String,
+    /// FSM state (`Idle` … `Established` on the wire).
+    pub state: SessionState,
     /// Seconds since the session reached Established.
     #[serde(default)]
     pub uptime_secs: Option<u64>,

@@ -10,7 +10,8 @@ use std::io;
 /// [`TooManyFds`](Self::TooManyFds) on receive, [`UnexpectedEof`](Self::UnexpectedEof)) the byte
 /// stream can no longer be trusted and every later receive returns [`Poisoned`](Self::Poisoned).
 /// After a *message* error ([`UnknownMessage`](Self::UnknownMessage),
-/// [`Malformed`](Self::Malformed), [`WrongFdCount`](Self::WrongFdCount)) the frame was consumed
+/// [`BadRequest`](Self::BadRequest), [`Malformed`](Self::Malformed),
+/// [`WrongFdCount`](Self::WrongFdCount)) the frame was consumed
 /// whole and the channel stays usable.
 #[derive(Debug, thiserror::Error)]
 pub enum HandoffError {
@@ -60,6 +61,15 @@ pub enum HandoffError {
     /// A message of a type this build does not know, e.g. from a newer peer.
     #[error("unknown handoff message type `{0}` (sent by a newer version?)")]
     UnknownMessage(String),
+    /// A `request` whose body this build cannot read (a command from a newer supervisor?);
+    /// answer it as an error so the requester does not wait.
+    #[error("unreadable handoff request {id}: {reason}")]
+    BadRequest {
+        /// The request's id, for the answer.
+        id: u64,
+        /// What the decoder said.
+        reason: String,
+    },
     /// A frame whose JSON is not a valid message.
     #[error("malformed handoff message `{kind}`: {reason}")]
     Malformed {

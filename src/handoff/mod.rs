@@ -8,7 +8,8 @@
 //! fdpass     sendmsg/recvmsg with SCM_RIGHTS under tokio readiness; the pre_exec hook that
 //!            lets one descriptor into the child; the module's only unsafe code
 //! frame      length + fd count + JSON, reassembled from reads of any size (sans-IO)
-//! proto      the messages (`Msg`) and version negotiation
+//! proto      the messages (`Msg`), their sequence and version negotiation
+//! progress   the steps a speaker reports while it takes over (`Progress`)
 //! channel    `Channel` (send/recv typed messages with descriptors), split into halves
 //! handshake  Hello → HelloAck | Incompatible, on both sides
 //! spawn      spawn a speaker with its end of the channel (`--handoff-fd N`); find it again
@@ -22,7 +23,8 @@
 //! let (info, fd) = listener_to_send(&bgp_listener, ListenerKind::Bgp)?;
 //! let hello = Hello::new(generation, state_dir, config_path, vec![info]);
 //! let ack = supervisor_handshake(&mut channel, &hello, &[fd]).await?;
-//! // then wait for Msg::Ready, forward Msg::Request, send Msg::Quiesce / Msg::Stop ...
+//! // then wait for Msg::Ready, send Msg::Activate, follow Msg::Progress until Msg::Done;
+//! // forward Msg::Request, send Msg::Quiesce / Msg::Stop ... (the sequence: see `proto`)
 //! ```
 //!
 //! Speaker:
@@ -31,7 +33,7 @@
 //! let mut channel = Channel::from_handoff_fd(fd_from_args)?;
 //! let accepted = speaker_handshake(&mut channel, env!("CARGO_PKG_VERSION")).await?; // Err: exit 1
 //! for (info, fd) in accepted.listeners { let listener = listener_from_fd(fd)?; ... }
-//! channel.send(&Msg::Ready { peers_up }, &[]).await?;
+//! channel.send(&Msg::Ready { peers_up: vec![] }, &[]).await?;
 //! ```
 
 mod channel;
@@ -46,6 +48,7 @@ mod spawn;
 #[cfg(test)]
 mod tests;
 
+pub use crate::session::{Progress, ProgressKind};
 pub use channel::{Channel, RecvHalf, SendHalf};
 pub use error::HandoffError;
 pub use fdpass::{pass_fd_to_child, recv_with_fds, send_with_fds, MAX_FDS_PER_FRAME};
@@ -53,7 +56,7 @@ pub use frame::MAX_FRAME_LEN;
 pub use handshake::{speaker_handshake, supervisor_handshake, Accepted};
 pub use listener::{listener_from_fd, listener_to_send};
 pub use proto::{
-    negotiate, Hello, HelloAck, ListenerInfo, ListenerKind, Msg, MIN_PROTOCOL_VERSION,
-    PROGRESS_END_OF_RIB_RECEIVED, PROGRESS_END_OF_RIB_SENT, PROGRESS_ESTABLISHED, PROTOCOL_VERSION,
+    negotiate, Hello, HelloAck, ListenerInfo, ListenerKind, Msg, EVENTS_VERSION,
+    MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SUPERVISOR_MIN_VERSION,
 };
 pub use spawn::{socketpair_for_child, spawn_with_handoff, HANDOFF_FD_ARG};

@@ -2,18 +2,55 @@
 //!
 //! Every message is a JSON object whose `"type"` field names it (`"hello"`, `"ready"`, …).
 //!
+//! # The sequence
+//!
+//! An upgrade, as the supervisor drives it (`S` supervisor, `N` the new speaker, `O` the old):
+//!
+//! ```text
+//! S → N  Hello { versions, generation, paths, listeners }   + the listening sockets (SCM_RIGHTS)
+//! N → S  HelloAck { version, build }     or Incompatible { reason }, and N exits 1
+//!        N loads its configuration, intent and RIB snapshot and takes the listeners; it
+//!        neither accepts nor connects yet
+//! N → S  Ready { peers_up }              the sessions N holds: none (see "Later")
+//! S → O  Quiesce                         O stops its API and its accepting, saves its RIB,
+//!                                        closes every session without NOTIFICATION
+//! O → S  Quiesced                        then O exits 0 (killed if it lingers)
+//! S → N  Activate { expect }             the peers that were up at O
+//! N → S  Progress { peer, family, established | end-of-rib-sent | end-of-rib-received,
+//!                   elapsed_ms } …       as each step happens, for as long as N runs
+//! N → S  Done { peers_up }               every expected peer is Established and has been sent
+//!                                        End-of-RIB in each family: the upgrade is complete
+//! ```
+//!
+//! The supervisor waits for each answer with a deadline and watches both processes' exits
+//! meanwhile: if N exits or misses a deadline before `Ready`, it is killed and O never hears
+//! of the upgrade; if O sends no `Quiesced` in time it is killed (peers see a lost connection,
+//! which graceful restart covers the same way). A plain start or a crash restart is `Hello`,
+//! `Ready`, `Activate { expect: [] }` (then `Done` at once). At any time after `HelloAck`:
+//! `Request { id, body }` is answered by `Reply { id, body }`, and `Stop` makes the speaker send
+//! Cease to every peer and exit 0.
+//!
+//! *Later*, for hitless session handoff: between `Quiesce` and `Quiesced` the old speaker will
+//! pass each Established session (the socket by SCM_RIGHTS, the negotiated session state, the
+//! bytes read but not yet parsed) through the supervisor to the new one, in new message types
+//! of a new protocol version; `Ready`'s `peers_up` then lists the sessions taken over.
+//!
 //! # Versions
 //!
-//! Each build speaks a range of protocol versions, [`MIN_PROTOCOL_VERSION`] to
-//! [`PROTOCOL_VERSION`]. The supervisor's `Hello` carries its range; the speaker picks the
-//! highest version both speak and answers `HelloAck { version }`, or `Incompatible` if the
-//! ranges do not meet (and then exits non-zero). From then on both sides send only what the
-//! agreed version allows. How to change the protocol later:
+//! Each build's speaker speaks a range of protocol versions, [`MIN_PROTOCOL_VERSION`] to
+//! [`PROTOCOL_VERSION`]; its supervisor asks for [`SUPERVISOR_MIN_VERSION`] at least, because
+//! it follows an upgrade by events that version 1 lacks. The supervisor's `Hello` carries its
+//! range; the speaker picks the highest version both speak and answers `HelloAck { version }`,
+//! or `Incompatible` if the ranges do not meet (and then exits non-zero). From then on both
+//! sides send only what the agreed version allows: with version 1 (an older supervisor
+//! starting this build) the speaker sends no `Progress` and no `Done`. How to change the
+//! protocol later:
 //!
 //! - *Additive* (a new message type, a new field with `#[serde(default)]`): bump
 //!   [`PROTOCOL_VERSION`], keep [`MIN_PROTOCOL_VERSION`], and send the new things only when the
 //!   agreed version is high enough. Unknown fields are ignored; an unknown message type is a
-//!   [`HandoffError::UnknownMessage`] naming it (never a panic), and the channel stays usable.
+//!   [`HandoffError::UnknownMessage`] naming it (never a panic), a request this build does not
+//!   know is a [`HandoffError::BadRequest`] to answer, and the channel stays usable.
 //! - *Breaking*: raise [`MIN_PROTOCOL_VERSION`] too; older peers are then refused at the
 //!   handshake with a message that names both ranges.
 //!
@@ -26,20 +63,21 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::HandoffError;
+use super::{HandoffError, Progress};
+use crate::ctl::{Reply, Request};
 
 /// The newest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
-/// The oldest protocol version this build still speaks.
+/// The oldest protocol version this build's speaker still speaks (to be started by the
+/// supervisor of an older build).
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
 
-/// Progress event: the BGP session with the peer is established.
-pub const PROGRESS_ESTABLISHED: &str = "established";
-/// Progress event: End-of-RIB was sent to the peer for every negotiated family.
-pub const PROGRESS_END_OF_RIB_SENT: &str = "end-of-rib-sent";
-/// Progress event: the peer's End-of-RIB was received for every negotiated family.
-pub const PROGRESS_END_OF_RIB_RECEIVED: &str = "end-of-rib-received";
+/// The first version with `Progress`, `Done` and `Activate { expect }`.
+pub const EVENTS_VERSION: u32 = 2;
+
+/// The oldest version this build's supervisor accepts from a speaker: it needs the events.
+pub const SUPERVISOR_MIN_VERSION: u32 = EVENTS_VERSION;
 
 /// What a listening socket passed in a [`Hello`] is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +120,7 @@ pub struct Hello {
 }
 
 impl Hello {
-    /// A `Hello` carrying this build's version range.
+    /// A `Hello` carrying the range of versions this build's supervisor speaks.
     pub fn new(
         generation: u64,
         state_dir: PathBuf,
@@ -91,7 +129,7 @@ impl Hello {
     ) -> Self {
         Hello {
             version: PROTOCOL_VERSION,
-            min_version: MIN_PROTOCOL_VERSION,
+            min_version: SUPERVISOR_MIN_VERSION,
             generation,
             state_dir,
             config_path,
@@ -109,28 +147,13 @@ pub struct HelloAck {
     pub speaker_version: String,
 }
 
-/// A message on the handoff channel. The doc of each variant says who sends it.
+/// A message on the handoff channel, in the order of the sequence (see the module
+/// documentation). The doc of each variant says who sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Msg {
     /// Supervisor → speaker, first message; the listening sockets are attached in order.
     Hello(Hello),
-    /// Supervisor → speaker: go live (connect to and accept from peers). Sent right after
-    /// `Ready` on a plain start; during an upgrade only once the old speaker has let go.
-    Activate,
-    /// Supervisor → speaker: an upgrade is under way. Flush state, stop accepting, close every
-    /// BGP session *without* NOTIFICATION, leave kernel routes, answer `Quiesced`, exit 0.
-    Quiesce,
-    /// Supervisor → speaker: a deliberate stop. Send Cease/Administrative Shutdown to every
-    /// peer, then exit 0.
-    Stop,
-    /// Supervisor → speaker: a control-socket request forwarded from `batonctl`.
-    Request {
-        /// Chosen by the supervisor; the `Reply` carries it back.
-        id: u64,
-        /// The request as `batonctl` sent it.
-        body: serde_json::Value,
-    },
     /// Speaker → supervisor: answer to `Hello` when a common version exists.
     HelloAck(HelloAck),
     /// Speaker → supervisor: answer to `Hello` when no common version exists (or the `Hello`
@@ -143,59 +166,85 @@ pub enum Msg {
         /// The newest version the speaker speaks.
         version: u32,
     },
-    /// Speaker → supervisor: state loaded and validated, listening; it can take over.
+    /// Speaker → supervisor: state loaded and validated, listeners taken; it can take over.
     Ready {
-        /// The peers the speaker expects to bring up (those up in the loaded state).
+        /// The peers whose sessions the speaker holds Established (none until sessions are
+        /// handed over between speakers).
         peers_up: Vec<IpAddr>,
     },
-    /// Speaker → supervisor: something happened to one peer (see the `PROGRESS_*` constants).
-    Progress {
-        /// The peer.
-        peer: IpAddr,
-        /// What happened, e.g. [`PROGRESS_ESTABLISHED`].
-        event: String,
+    /// Supervisor → speaker: an upgrade is under way. Flush state, stop accepting, close every
+    /// BGP session *without* NOTIFICATION, leave kernel routes, answer `Quiesced`, exit 0.
+    Quiesce,
+    /// Speaker → supervisor: the answer to `Quiesce`: the API and the accepting stopped, the
+    /// RIB saved, every session closed without NOTIFICATION. The speaker exits next.
+    Quiesced,
+    /// Supervisor → speaker: go live (connect to and accept from peers). Sent right after
+    /// `Ready` on a plain start; during an upgrade only once the old speaker has let go.
+    Activate {
+        /// The peers to be back for the takeover to be complete (those that were up at the
+        /// old speaker): `Done` says when they are.
+        #[serde(default)]
+        expect: Vec<IpAddr>,
+    },
+    /// Speaker → supervisor (version 2): a step of one peer's session in one family.
+    Progress(Progress),
+    /// Speaker → supervisor (version 2): every expected peer is Established and has been sent
+    /// End-of-RIB in each negotiated family.
+    Done {
+        /// The peers Established with End-of-RIB sent, expected or not.
+        peers_up: Vec<IpAddr>,
+    },
+    /// Supervisor → speaker: a deliberate stop. Send Cease/Administrative Shutdown to every
+    /// peer, then exit 0.
+    Stop,
+    /// Supervisor → speaker: a control-socket request forwarded from `batonctl`.
+    Request {
+        /// Chosen by the supervisor; the `Reply` carries it back.
+        id: u64,
+        /// The request.
+        body: Request,
     },
     /// Speaker → supervisor: the answer to a `Request`.
     Reply {
         /// The request's `id`.
         id: u64,
         /// The answer, relayed to `batonctl` as is.
-        body: serde_json::Value,
+        body: Reply,
     },
-    /// Speaker → supervisor: state flushed and sessions closed; the speaker exits next.
-    Quiesced,
 }
 
 impl Msg {
     /// Every message type this build knows, as spelled on the wire.
     pub const TYPES: &'static [&'static str] = &[
         "hello",
-        "activate",
-        "quiesce",
-        "stop",
-        "request",
         "hello_ack",
         "incompatible",
         "ready",
-        "progress",
-        "reply",
+        "quiesce",
         "quiesced",
+        "activate",
+        "progress",
+        "done",
+        "stop",
+        "request",
+        "reply",
     ];
 
     /// The message type as spelled on the wire (the `"type"` field).
     pub fn kind(&self) -> &'static str {
         match self {
             Msg::Hello(_) => "hello",
-            Msg::Activate => "activate",
-            Msg::Quiesce => "quiesce",
-            Msg::Stop => "stop",
-            Msg::Request { .. } => "request",
             Msg::HelloAck(_) => "hello_ack",
             Msg::Incompatible { .. } => "incompatible",
             Msg::Ready { .. } => "ready",
-            Msg::Progress { .. } => "progress",
-            Msg::Reply { .. } => "reply",
+            Msg::Quiesce => "quiesce",
             Msg::Quiesced => "quiesced",
+            Msg::Activate { .. } => "activate",
+            Msg::Progress(_) => "progress",
+            Msg::Done { .. } => "done",
+            Msg::Stop => "stop",
+            Msg::Request { .. } => "request",
+            Msg::Reply { .. } => "reply",
         }
     }
 
@@ -217,7 +266,9 @@ impl Msg {
     }
 
     /// Decodes one message. A type this build does not know gives
-    /// [`HandoffError::UnknownMessage`] naming it; anything else wrong gives
+    /// [`HandoffError::UnknownMessage`] naming it; a `request` with a usable `id` whose body
+    /// this build cannot read (a command from a newer supervisor) gives
+    /// [`HandoffError::BadRequest`], to be answered; anything else wrong gives
     /// [`HandoffError::Malformed`].
     pub fn decode(payload: &[u8]) -> Result<Msg, HandoffError> {
         serde_json::from_slice(payload).map_err(|e| {
@@ -226,6 +277,16 @@ impl Msg {
                 Some(kind) if !Msg::TYPES.contains(&kind.as_str()) => {
                     HandoffError::UnknownMessage(kind)
                 }
+                Some(kind) if kind == "request" => match request_id(payload) {
+                    Some(id) => HandoffError::BadRequest {
+                        id,
+                        reason: e.to_string(),
+                    },
+                    None => HandoffError::Malformed {
+                        kind,
+                        reason: e.to_string(),
+                    },
+                },
                 kind => HandoffError::Malformed {
                     kind: kind.unwrap_or_else(|| "?".into()),
                     reason: e.to_string(),
@@ -243,6 +304,15 @@ pub(crate) fn message_type(payload: &[u8]) -> Option<String> {
         kind: String,
     }
     serde_json::from_slice::<Tag>(payload).ok().map(|t| t.kind)
+}
+
+/// The `"id"` of a JSON object, if it has a numeric one.
+fn request_id(payload: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: u64,
+    }
+    serde_json::from_slice::<Id>(payload).ok().map(|i| i.id)
 }
 
 /// The version range announced by a `hello` frame, read without decoding the rest of it, so an

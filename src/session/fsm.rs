@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{build_open, check_open, Negotiated, SessionConfig};
+use super::{build_open, check_open, Negotiated, SessionConfig, SessionState};
 use crate::wire::{msg_type, notif, DecodeError, Family, Message, Notification, Update};
 
 /// Which side opened the TCP connection.
@@ -103,16 +103,21 @@ pub enum State {
 }
 
 impl State {
+    /// The state's name, without its data.
+    pub fn kind(&self) -> SessionState {
+        match self {
+            State::Idle => SessionState::Idle,
+            State::Connect => SessionState::Connect,
+            State::Active => SessionState::Active,
+            State::OpenSent => SessionState::OpenSent,
+            State::OpenConfirm(_) => SessionState::OpenConfirm,
+            State::Established(_) => SessionState::Established,
+        }
+    }
+
     /// The RFC name of the state, for display.
     pub fn name(&self) -> &'static str {
-        match self {
-            State::Idle => "Idle",
-            State::Connect => "Connect",
-            State::Active => "Active",
-            State::OpenSent => "OpenSent",
-            State::OpenConfirm(_) => "OpenConfirm",
-            State::Established(_) => "Established",
-        }
+        self.kind().name()
     }
 }
 

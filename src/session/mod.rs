@@ -12,10 +12,14 @@ pub mod collision;
 mod fsm;
 mod graceful;
 mod open;
+mod progress;
+mod state;
 
 pub use fsm::*;
 pub use graceful::*;
 pub use open::*;
+pub use progress::{Progress, ProgressKind};
+pub use state::SessionState;
 
 #[cfg(test)]
 mod tests;

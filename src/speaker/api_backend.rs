@@ -30,6 +30,7 @@ use crate::api::{
 };
 use crate::config::{Config, Peer, Route};
 use crate::ctl::{NeighborView, RouteView};
+use crate::session::SessionState;
 use crate::wire::{notif, Family, Notification, Prefix};
 
 /// How long a stopping speaker waits for API requests in flight to finish: well within the
@@ -175,7 +176,7 @@ impl Backend for SpeakerBackend {
             .status
             .snapshot()
             .values()
-            .filter(|s| s.state == "Established")
+            .filter(|s| s.state == SessionState::Established)
             .count();
         let (config_routes, api_routes) = {
             let intent = self.ctl.intent.lock().unwrap_or_else(|e| e.into_inner());

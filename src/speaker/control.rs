@@ -132,7 +132,7 @@ impl Ctl {
                     address: p.address,
                     remote_as: p.remote_as,
                     description: p.description.clone(),
-                    state: s.state.to_string(),
+                    state: s.state,
                     uptime_secs: s.established_at.map(|t| t.elapsed().as_secs()),
                     end_of_rib_sent_ms: s
                         .established_at

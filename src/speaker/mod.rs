@@ -15,6 +15,7 @@ mod rib_saver;
 mod rib_task;
 mod status;
 pub mod supervised;
+mod takeover;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -89,6 +90,8 @@ pub struct Supervised {
     pub commands: mpsc::UnboundedReceiver<Command>,
     /// Fired once the state is loaded and the speaker could go live.
     pub ready: oneshot::Sender<()>,
+    /// Where the steps of each session are reported as they happen.
+    pub steps: mpsc::UnboundedSender<status::SessionStep>,
 }
 
 /// The message sent with Cease / Administrative Shutdown on a deliberate stop (RFC 9003).
@@ -108,13 +111,20 @@ pub async fn run(
     let mut term = signal(SignalKind::terminate()).map_err(SpeakerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(SpeakerError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(SpeakerError::Signals)?;
-    let (std_listeners, api_listener, mut commands, ready) = match supervised {
-        Some(s) => (s.listeners, s.api_listener, Some(s.commands), Some(s.ready)),
+    let (std_listeners, api_listener, mut commands, ready, status) = match supervised {
+        Some(s) => (
+            s.listeners,
+            s.api_listener,
+            Some(s.commands),
+            Some(s.ready),
+            StatusBoard::reporting(s.steps),
+        ),
         None => (
             crate::sockets::bind_listeners(&config.global.listen)?,
             crate::sockets::bind_api_listener(&config)?,
             None,
             None,
+            StatusBoard::default(),
         ),
     };
     let listeners = std_listeners
@@ -145,7 +155,6 @@ pub async fn run(
         .unwrap_or_else(|e| e.into_inner())
         .originated();
     let _ = rib_tx.send(RibCmd::SetOriginated(originated));
-    let status = StatusBoard::default();
     let ctl = control::Ctl {
         status: status.clone(),
         rib: rib_tx.clone(),
@@ -194,11 +203,14 @@ pub async fn run(
         info!("the previous speaker ended without a deliberate stop (crash, kill or upgrade): restarting gracefully, Restart bit set");
     }
     let state_dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
+    let mut saver = None;
     if let Some(dir) = &state_dir {
         if restarting {
             restore_rib(dir, &rib_tx, &config);
         }
-        tokio::spawn(rib_saver::run(rib_tx.clone(), dir.clone()));
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(rib_saver::run(rib_tx.clone(), dir.clone(), stopped));
+        saver = Some((stop, task));
     }
 
     let peers = PeerSet::new(
@@ -306,6 +318,11 @@ pub async fn run(
     }
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
+    // A periodic save in flight finishes first, so it cannot land after the last one.
+    if let Some((stop, task)) = saver {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     if ending == Ending::Silent {
         // The next speaker takes over from this RIB.
         if let Some(dir) = &state_dir {

@@ -18,10 +18,11 @@ use super::martian::MartianScreen;
 use super::rib_task::{RibCmd, RibOut, RibSink};
 use super::status::StatusBoard;
 use crate::config::Peer;
+use crate::handoff::ProgressKind;
 use crate::rib::{PeerRef, PeerSession};
 use crate::session::{
     collision, Direction, DownReason, GrHelper, GrInput, GrOutput, GrPolicy, GrSettings, GrTimer,
-    Input, Output, Session, SessionConfig, State, Timer,
+    Input, Output, Session, SessionConfig, SessionState, State, Timer,
 };
 use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 
@@ -318,7 +319,7 @@ impl PeerTask {
                     return;
                 };
                 let _ = w.send(WriteItem::Bytes(bytes));
-                if end_of_rib {
+                if !end_of_rib.is_empty() {
                     let (tx, rx) = oneshot::channel();
                     let _ = w.send(WriteItem::Mark(tx));
                     let (status, address) = (self.status.clone(), self.peer.address);
@@ -328,6 +329,7 @@ impl PeerTask {
                             status.update(address, |s| {
                                 s.end_of_rib_sent_at = Some(std::time::Instant::now())
                             });
+                            status.step(address, &end_of_rib, ProgressKind::EndOfRibSent);
                         }
                     });
                 }
@@ -495,6 +497,8 @@ impl PeerTask {
                     s.hold_time = Some(neg.hold_time);
                     s.established_count += 1;
                 });
+                self.status
+                    .step(address, &neg.families, ProgressKind::Established);
                 self.graceful(GrInput::SessionUp(neg.clone()));
                 let (local_v4, local_v6) = local_addresses(local, local_address);
                 let session = PeerSession {
@@ -560,6 +564,8 @@ impl PeerTask {
                     let end_of_rib = update.as_end_of_rib();
                     let _ = self.rib.send(RibCmd::Update(peer, Box::new(update)));
                     if let Some(family) = end_of_rib {
+                        let kind = ProgressKind::EndOfRibReceived;
+                        self.status.step(self.peer.address, &[family], kind);
                         self.graceful(GrInput::EndOfRib(family));
                     }
                 }
@@ -735,7 +741,7 @@ impl PeerTask {
             .iter()
             .map(|c| c.session.state())
             .max_by_key(|s| rank(s))
-            .map_or("Idle", |s| s.name());
+            .map_or(SessionState::Idle, State::kind);
         self.status.update(self.peer.address, |s| s.state = state);
     }
 }

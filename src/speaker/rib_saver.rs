@@ -17,12 +17,20 @@ use crate::store::StateDir;
 /// The shortest time between two saves.
 const MIN_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Save the RIB when it changed, forever.
-pub async fn run(rib: mpsc::UnboundedSender<RibCmd>, dir: Arc<StateDir>) {
+/// Save the RIB when it changed, until `stop` fires (or its sender is dropped); a save under
+/// way when it fires is finished first.
+pub async fn run(
+    rib: mpsc::UnboundedSender<RibCmd>,
+    dir: Arc<StateDir>,
+    mut stop: oneshot::Receiver<()>,
+) {
     let mut since = None;
     let mut interval = MIN_INTERVAL;
     loop {
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = &mut stop => return,
+        }
         let started = Instant::now();
         match save(&rib, &dir, since).await {
             Ok(Some(n)) => {

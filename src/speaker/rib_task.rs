@@ -21,8 +21,9 @@ pub struct RibOut {
     pub session_id: u64,
     /// Encoded messages.
     pub bytes: Bytes,
-    /// They end with our End-of-RIB markers: record when they are written.
-    pub end_of_rib: bool,
+    /// They end with our End-of-RIB markers for these families: record when they are
+    /// written.
+    pub end_of_rib: Vec<Family>,
 }
 
 /// Where the RIB task hands a session's UPDATEs: the peer task's queue, seen through a
@@ -141,12 +142,12 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                 session_id,
                 out,
             } => {
-                let addr = session.address;
+                let (addr, end_of_rib) = (session.address, session.families.clone());
                 let bytes = rib.peer_up(*session);
                 out.send(RibOut {
                     session_id,
                     bytes: bytes.freeze(),
-                    end_of_rib: true,
+                    end_of_rib,
                 });
                 outs.insert(addr, (session_id, out));
             }
@@ -182,7 +183,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                     out.send(RibOut {
                         session_id: *session_id,
                         bytes: bytes.freeze(),
-                        end_of_rib: false,
+                        end_of_rib: Vec::new(),
                     });
                 }
             }
@@ -192,7 +193,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                         out.send(RibOut {
                             session_id: *session_id,
                             bytes: Bytes::from(bytes),
-                            end_of_rib: false,
+                            end_of_rib: Vec::new(),
                         });
                     }
                 }

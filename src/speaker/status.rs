@@ -1,16 +1,24 @@
 //! The live status of every peer, shared between peer tasks (writers) and the control socket
-//! (reader). A plain mutex: updates happen on state changes only, never per route.
+//! (reader). A plain mutex: updates happen on state changes only, never per route. Under a
+//! supervisor, the steps of each session (Established, End-of-RIB sent and received) are also
+//! reported as they happen, for the supervisor's progress events.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use tokio::sync::mpsc;
+
+use crate::handoff::ProgressKind;
+use crate::session::SessionState;
+use crate::wire::Family;
+
 /// One peer's session status.
 #[derive(Debug, Clone)]
 pub struct PeerStatus {
-    /// FSM state name of the most advanced connection.
-    pub state: &'static str,
+    /// FSM state of the most advanced connection.
+    pub state: SessionState,
     /// When the session reached Established.
     pub established_at: Option<Instant>,
     /// When our End-of-RIB markers (after the whole table) were handed to the kernel.
@@ -32,7 +40,7 @@ pub struct PeerStatus {
 impl Default for PeerStatus {
     fn default() -> Self {
         PeerStatus {
-            state: "Idle",
+            state: SessionState::Idle,
             established_at: None,
             end_of_rib_sent_at: None,
             remote_id: None,
@@ -45,20 +53,56 @@ impl Default for PeerStatus {
     }
 }
 
+/// A step of one peer's session, in the families it concerns, when it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStep {
+    /// The peer.
+    pub peer: IpAddr,
+    /// Established: the negotiated families; End-of-RIB: the families it was for.
+    pub families: Vec<Family>,
+    /// What happened.
+    pub kind: ProgressKind,
+    /// When.
+    pub at: Instant,
+}
+
 /// Every peer's status, by address.
 #[derive(Debug, Clone, Default)]
-pub struct StatusBoard(Arc<Mutex<BTreeMap<IpAddr, PeerStatus>>>);
+pub struct StatusBoard {
+    peers: Arc<Mutex<BTreeMap<IpAddr, PeerStatus>>>,
+    steps: Option<mpsc::UnboundedSender<SessionStep>>,
+}
 
 impl StatusBoard {
+    /// A board that also reports each session step on `steps`.
+    pub fn reporting(steps: mpsc::UnboundedSender<SessionStep>) -> Self {
+        StatusBoard {
+            peers: Arc::default(),
+            steps: Some(steps),
+        }
+    }
+
     /// Change the status of `peer`.
     pub fn update(&self, peer: IpAddr, f: impl FnOnce(&mut PeerStatus)) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         f(map.entry(peer).or_default());
+    }
+
+    /// Report a step of `peer`'s session in `families`, now.
+    pub fn step(&self, peer: IpAddr, families: &[Family], kind: ProgressKind) {
+        if let Some(steps) = &self.steps {
+            let _ = steps.send(SessionStep {
+                peer,
+                families: families.to_vec(),
+                kind,
+                at: Instant::now(),
+            });
+        }
     }
 
     /// Forget `peer` (deleted).
     pub fn remove(&self, peer: IpAddr) {
-        self.0
+        self.peers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&peer);
@@ -66,6 +110,6 @@ impl StatusBoard {
 
     /// A copy of every status.
     pub fn snapshot(&self) -> BTreeMap<IpAddr, PeerStatus> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.peers.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

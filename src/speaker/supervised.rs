@@ -1,17 +1,24 @@
 //! The speaker's side of the handoff channel: answer the supervisor's Hello, take the
-//! listening sockets, then turn channel messages into speaker [`Command`]s and speaker answers
-//! into channel messages.
+//! listening sockets, then turn channel messages into speaker [`Command`]s, and speaker answers
+//! and session steps into channel messages (the sequence: [`crate::handoff`]'s `proto`).
 
+use std::net::IpAddr;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
+use super::status::SessionStep;
+use super::takeover::Takeover;
 use super::{Command, Ending, Supervised};
 use crate::config::Config;
-use crate::ctl::{Reply, Request};
-use crate::handoff::{listener_from_fd, speaker_handshake, Channel, ListenerKind, Msg};
+use crate::ctl::Reply;
+use crate::handoff::{
+    listener_from_fd, speaker_handshake, Channel, HandoffError, ListenerKind, Msg, RecvHalf,
+    SendHalf, EVENTS_VERSION,
+};
 
 /// Why a supervised speaker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -72,79 +79,25 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
         "handoff received"
     );
 
-    let (tx, mut rx) = channel.into_split();
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Msg>();
-    let writer = tokio::spawn(async move {
-        let mut tx = tx;
-        while let Some(msg) = out_rx.recv().await {
-            let last = matches!(msg, Msg::Quiesced);
-            if let Err(e) = tx.send(&msg, &[]).await {
-                warn!(error = %e, "cannot reach the supervisor");
-                return;
-            }
-            if last {
-                return;
-            }
-        }
-    });
-
+    let events = accepted.version >= EVENTS_VERSION;
+    let (tx, rx) = channel.into_split();
+    let (out_tx, out_rx) = mpsc::unbounded_channel::<Msg>();
+    let writer = tokio::spawn(write_to_supervisor(tx, out_rx));
     let (cmd_tx, commands) = mpsc::unbounded_channel();
-    let replies = out_tx.clone();
-    tokio::spawn(async move {
-        loop {
-            let cmd = match rx.recv().await {
-                Ok((Msg::Activate, _)) => Command::Activate,
-                Ok((Msg::Quiesce, _)) => Command::Quiesce,
-                Ok((Msg::Stop, _)) => Command::Stop,
-                Ok((Msg::Request { id, body }, _)) => {
-                    let (reply_tx, reply_rx) = oneshot::channel();
-                    let out = replies.clone();
-                    tokio::spawn(async move {
-                        let reply = reply_rx.await.unwrap_or(Reply::Error {
-                            error: "the speaker is stopping".into(),
-                        });
-                        let body = serde_json::to_value(reply).unwrap_or_default();
-                        let _ = out.send(Msg::Reply { id, body });
-                    });
-                    match serde_json::from_value::<Request>(body) {
-                        Ok(req) => Command::Request(req, reply_tx),
-                        Err(e) => {
-                            let _ = reply_tx.send(Reply::Error {
-                                error: format!("bad request: {e}"),
-                            });
-                            continue;
-                        }
-                    }
-                }
-                Ok((other, _)) => {
-                    warn!(
-                        kind = other.kind(),
-                        "unexpected message from the supervisor"
-                    );
-                    continue;
-                }
-                Err(e) => {
-                    // The supervisor is gone (or the channel broke): dropping the command
-                    // sender makes the speaker end silently.
-                    info!(error = %e, "handoff channel closed");
-                    return;
-                }
-            };
-            if cmd_tx.send(cmd).is_err() {
-                return;
-            }
-        }
-    });
-
+    let (activated_tx, activated_rx) = oneshot::channel();
+    tokio::spawn(read_from_supervisor(
+        rx,
+        cmd_tx,
+        out_tx.clone(),
+        activated_tx,
+    ));
     let (ready_tx, ready_rx) = oneshot::channel();
-    let ready_out = out_tx.clone();
-    tokio::spawn(async move {
-        if ready_rx.await.is_ok() {
-            let _ = ready_out.send(Msg::Ready {
-                peers_up: Vec::new(),
-            });
-        }
-    });
+    let (steps_tx, steps_rx) = mpsc::unbounded_channel();
+    let progress = Reporter {
+        out: out_tx.clone(),
+        events,
+    };
+    tokio::spawn(progress.run(ready_rx, activated_rx, steps_rx));
     let ending = super::run(
         config,
         accepted.hello.config_path.clone(),
@@ -153,6 +106,7 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
             api_listener,
             commands,
             ready: ready_tx,
+            steps: steps_tx,
         }),
     )
     .await;
@@ -166,6 +120,125 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
     drop(out_tx);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
     Ok(ending?)
+}
+
+/// Send what the speaker says to the supervisor, in order, until `Quiesced` (the last word).
+async fn write_to_supervisor(mut tx: SendHalf, mut out: mpsc::UnboundedReceiver<Msg>) {
+    while let Some(msg) = out.recv().await {
+        let last = matches!(msg, Msg::Quiesced);
+        if let Err(e) = tx.send(&msg, &[]).await {
+            warn!(error = %e, "cannot reach the supervisor");
+            return;
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// Turn the supervisor's messages into speaker commands; requests are answered on `replies`.
+/// `Activate`'s expected peers (and the moment) go to the progress reporter. Ends when the
+/// supervisor is gone, which makes the speaker end silently.
+async fn read_from_supervisor(
+    mut rx: RecvHalf,
+    commands: mpsc::UnboundedSender<Command>,
+    replies: mpsc::UnboundedSender<Msg>,
+    activated: oneshot::Sender<(Vec<IpAddr>, Instant)>,
+) {
+    let mut activated = Some(activated);
+    let answer = |id: u64, reply_rx: oneshot::Receiver<Reply>| {
+        let out = replies.clone();
+        tokio::spawn(async move {
+            let body = reply_rx.await.unwrap_or(Reply::Error {
+                error: "the speaker is stopping".into(),
+            });
+            let _ = out.send(Msg::Reply { id, body });
+        });
+    };
+    loop {
+        let cmd = match rx.recv().await {
+            Ok((Msg::Activate { expect }, _)) => {
+                if let Some(tx) = activated.take() {
+                    let _ = tx.send((expect, Instant::now()));
+                }
+                Command::Activate
+            }
+            Ok((Msg::Quiesce, _)) => Command::Quiesce,
+            Ok((Msg::Stop, _)) => Command::Stop,
+            Ok((Msg::Request { id, body }, _)) => {
+                let (reply_tx, reply_rx) = oneshot::channel();
+                answer(id, reply_rx);
+                Command::Request(body, reply_tx)
+            }
+            Err(HandoffError::BadRequest { id, reason }) => {
+                let (reply_tx, reply_rx) = oneshot::channel();
+                answer(id, reply_rx);
+                let _ = reply_tx.send(Reply::Error {
+                    error: format!("bad request: {reason}"),
+                });
+                continue;
+            }
+            Ok((other, _)) => {
+                warn!(
+                    kind = other.kind(),
+                    "unexpected message from the supervisor"
+                );
+                continue;
+            }
+            Err(e) if e.is_framing() || matches!(e, HandoffError::Closed) => {
+                // The supervisor is gone (or the channel broke): dropping the command
+                // sender makes the speaker end silently.
+                info!(error = %e, "handoff channel closed");
+                return;
+            }
+            Err(e) => {
+                warn!(error = %e, "bad message from the supervisor");
+                continue;
+            }
+        };
+        if commands.send(cmd).is_err() {
+            return;
+        }
+    }
+}
+
+/// Tells the supervisor how the takeover goes: `Ready`, then (protocol version 2) each session
+/// step as `Progress` and `Done` once the expected peers are back.
+struct Reporter {
+    out: mpsc::UnboundedSender<Msg>,
+    /// The agreed version has progress events.
+    events: bool,
+}
+
+impl Reporter {
+    async fn run(
+        self,
+        ready: oneshot::Receiver<()>,
+        activated: oneshot::Receiver<(Vec<IpAddr>, Instant)>,
+        mut steps: mpsc::UnboundedReceiver<SessionStep>,
+    ) {
+        let mut takeover = Takeover::default();
+        if ready.await.is_err() {
+            return;
+        }
+        let peers_up = takeover.peers_up();
+        let _ = self.out.send(Msg::Ready { peers_up });
+        let Ok((expect, at)) = activated.await else {
+            return;
+        };
+        self.send(takeover.activate(expect, at));
+        while let Some(step) = steps.recv().await {
+            self.send(takeover.step(step));
+        }
+    }
+
+    fn send(&self, msgs: Vec<Msg>) {
+        if self.events {
+            for msg in msgs {
+                let _ = self.out.send(msg);
+            }
+        }
+    }
 }
 
 /// The supervisor's state directory wins over the config's (they are the same unless the

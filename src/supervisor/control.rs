@@ -1,11 +1,14 @@
 //! The control socket, owned by the supervisor: `status` and `upgrade` are answered here,
-//! everything else is forwarded to the running speaker.
+//! everything else is forwarded to the running speaker. An `upgrade` asking for its events
+//! gets one line per step while it runs, then the reply.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
 
 use super::Supervisor;
 use crate::ctl::{Reply, Request, SpeakerInfoView};
@@ -44,31 +47,72 @@ async fn answer(stream: UnixStream, sup: &Arc<Supervisor>) -> std::io::Result<()
     let mut line = String::new();
     BufReader::new(rd).read_line(&mut line).await?;
     let reply = match serde_json::from_str::<Request>(&line) {
-        Err(e) => serde_json::to_value(Reply::Error {
+        Err(e) => Reply::Error {
             error: format!("bad request: {e}"),
-        }),
-        Ok(req) => serde_json::to_value(execute(req, sup).await),
-    }
-    .unwrap_or_default();
-    let mut out = serde_json::to_vec(&reply).unwrap_or_default();
-    out.push(b'\n');
-    wr.write_all(&out).await?;
+        },
+        Ok(Request::Upgrade {
+            binary,
+            timeout_secs,
+            events: true,
+        }) => {
+            let timeout = Duration::from_secs(timeout_secs);
+            let (tx, rx) = mpsc::unbounded_channel();
+            let sup = sup.clone();
+            let upgrade = tokio::spawn(async move { sup.upgrade(binary, timeout, Some(tx)).await });
+            write_lines(&mut wr, rx).await;
+            match upgrade.await {
+                Ok(Ok(view)) => to_value(serde_json::to_value(view)),
+                Ok(Err(error)) => Reply::Error { error },
+                Err(e) => Reply::Error {
+                    error: format!("the upgrade failed: {e}"),
+                },
+            }
+        }
+        Ok(req) => execute(req, sup).await,
+    };
+    write_line(&mut wr, &reply).await?;
     wr.shutdown().await
 }
 
-async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
-    let to_value = |v: Result<serde_json::Value, serde_json::Error>| match v {
+/// Write each event as a line until the sender is gone; a client that went away stops the
+/// writing, not what the events report.
+async fn write_lines<T: serde::Serialize>(
+    wr: &mut OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<T>,
+) {
+    let mut listening = true;
+    while let Some(event) = rx.recv().await {
+        if listening {
+            listening = write_line(wr, &event).await.is_ok();
+        }
+    }
+}
+
+async fn write_line<T: serde::Serialize>(
+    wr: &mut OwnedWriteHalf,
+    value: &T,
+) -> std::io::Result<()> {
+    let mut out = serde_json::to_vec(value).unwrap_or_default();
+    out.push(b'\n');
+    wr.write_all(&out).await
+}
+
+fn to_value(v: Result<serde_json::Value, serde_json::Error>) -> Reply {
+    match v {
         Ok(v) => Reply::Ok(v),
         Err(e) => Reply::Error {
             error: e.to_string(),
         },
-    };
+    }
+}
+
+async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
     match req {
         Request::Status => {
             let mut status = sup.status();
             if let Some(active) = sup.active() {
-                let body = serde_json::to_value(Request::SpeakerInfo).unwrap_or_default();
-                if let Ok(v) = active.request(body, Duration::from_secs(5)).await {
+                let asked = active.request(Request::SpeakerInfo, Duration::from_secs(5));
+                if let Ok(Reply::Ok(v)) = asked.await {
                     if let Ok(info) = serde_json::from_value::<SpeakerInfoView>(v) {
                         status.state_problems = info.state_problems;
                     }
@@ -83,7 +127,11 @@ async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
         Request::Upgrade {
             binary,
             timeout_secs,
-        } => match sup.upgrade(binary, Duration::from_secs(timeout_secs)).await {
+            events: _,
+        } => match sup
+            .upgrade(binary, Duration::from_secs(timeout_secs), None)
+            .await
+        {
             Ok(view) => to_value(serde_json::to_value(view)),
             Err(error) => Reply::Error { error },
         },
@@ -96,20 +144,10 @@ async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
                     ),
                 };
             };
-            let body = match serde_json::to_value(&other) {
-                Ok(b) => b,
-                Err(e) => {
-                    return Reply::Error {
-                        error: e.to_string(),
-                    }
-                }
-            };
-            match active.request(body, FORWARD_TIMEOUT).await {
-                Ok(v) => serde_json::from_value(v).unwrap_or_else(|e| Reply::Error {
-                    error: format!("bad answer from the speaker: {e}"),
-                }),
-                Err(error) => Reply::Error { error },
-            }
+            active
+                .request(other, FORWARD_TIMEOUT)
+                .await
+                .unwrap_or_else(|error| Reply::Error { error })
         }
     }
 }

@@ -1,38 +1,76 @@
 //! One speaker process, as the supervisor drives it: spawned with its end of the handoff
-//! channel, handed the listening sockets, asked things, told to go, and watched until it exits.
+//! channel, handed the listening sockets, asked things, told to go, and followed through its
+//! [`Event`]s: what it says on the channel, and its exit, seen through the process handle (the
+//! link task owns the `Child`; nothing signals a bare pid that may have been reused).
 
 use std::collections::HashMap;
-use std::net::TcpListener as StdTcpListener;
+use std::net::{IpAddr, TcpListener as StdTcpListener};
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{info, warn};
+use tokio::time::Instant as Deadline;
+use tracing::{debug, info, warn};
 
+use super::stderr::LastWords;
+use crate::ctl::{Reply, Request};
 use crate::handoff::{
-    listener_to_send, spawn_with_handoff, supervisor_handshake, Hello, ListenerKind, Msg,
+    listener_to_send, spawn_with_handoff, supervisor_handshake, Channel, HandoffError, Hello,
+    ListenerKind, Msg, Progress, SendHalf,
 };
 
 /// How long a new speaker may take to answer the handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a speaker that failed to start may take to exit before it is killed.
+const EXIT_BOUND: Duration = Duration::from_secs(2);
+/// How long the messages a speaker sent just before it exited may take to be read.
+const DRAIN_BOUND: Duration = Duration::from_millis(500);
 
-/// What a speaker's lifecycle reports.
+/// What a speaker says or does, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lifecycle {
+pub enum Event {
     /// State loaded, listeners taken: it can go live.
-    Ready,
+    Ready {
+        /// The sessions it holds Established.
+        peers_up: Vec<IpAddr>,
+    },
+    /// A step of one peer's session.
+    Progress(Progress),
+    /// Every peer expected at its activation is back.
+    Done {
+        /// The peers back.
+        peers_up: Vec<IpAddr>,
+    },
     /// It let go of its sessions (after Quiesce) and exits next.
     Quiesced,
-    /// The process ended; how.
+    /// The process ended; how, and what it said last when it failed.
     Exited(String),
 }
 
+/// A speaker's events, for whoever watches it.
+pub type Events = mpsc::UnboundedReceiver<Event>;
+
 /// Requests waiting for the speaker's reply; `None` once the link has closed, so a request
 /// that races with the speaker's death fails at once instead of waiting out its timeout.
-type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<serde_json::Value>>>>>;
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Reply>>>>>;
+
+/// Who watches a speaker's events, and how it ended (for a watcher that comes late).
+#[derive(Debug, Default)]
+struct Watch {
+    sink: Option<mpsc::UnboundedSender<Event>>,
+    exited: Option<String>,
+}
+
+/// What the link task is asked to do.
+#[derive(Debug)]
+enum ToLink {
+    Send(Msg),
+    Kill,
+}
 
 /// A running speaker generation.
 #[derive(Debug)]
@@ -45,11 +83,16 @@ pub struct Generation {
     pub binary: PathBuf,
     /// What it reported as its version.
     pub version: String,
+    /// The handoff protocol version agreed.
+    pub protocol: u32,
     /// When it was spawned.
     pub started: Instant,
-    to_speaker: mpsc::UnboundedSender<Msg>,
+    /// When it was spawned, on tokio's clock (for the deadlines said in words).
+    spawned: Deadline,
+    to_link: mpsc::UnboundedSender<ToLink>,
     pending: Pending,
     next_id: AtomicU64,
+    watch: Arc<Mutex<Watch>>,
 }
 
 /// Where the handoff protocol's launch parameters come from.
@@ -70,16 +113,30 @@ pub struct LaunchSpec<'a> {
 }
 
 impl Generation {
-    /// Spawn a speaker, hand it the listeners, and return it once it said Ready (or why not),
-    /// all within `timeout`. Its exit is reported on `exits` as `(number, how)` whenever it
-    /// happens.
+    /// Spawn a speaker and return it once it said Ready (or why not), all within `timeout`:
+    /// [`spawn`](Self::spawn), then [`ready`](Self::ready).
     pub async fn launch(
         spec: LaunchSpec<'_>,
         timeout: Duration,
         exits: mpsc::UnboundedSender<(u64, String)>,
-    ) -> Result<(Generation, mpsc::UnboundedReceiver<Lifecycle>), String> {
-        let launched = tokio::time::Instant::now();
-        let deadline = launched + timeout;
+    ) -> Result<(Generation, Events), String> {
+        let deadline = Deadline::now() + timeout;
+        let (gen, mut events) = Generation::spawn(spec, deadline, exits, |_| {}).await?;
+        gen.ready(&mut events, deadline).await?;
+        Ok((gen, events))
+    }
+
+    /// Spawn a speaker (`started` is told its pid at once) and hand it the listeners; return it
+    /// once it answered the handshake (before `deadline`), with its events from then on. Its
+    /// exit is also reported on `exits` as `(number, how)` whenever it happens. On failure the
+    /// process is gone (killed if needed) and the error says what it said last.
+    pub async fn spawn(
+        spec: LaunchSpec<'_>,
+        deadline: Deadline,
+        exits: mpsc::UnboundedSender<(u64, String)>,
+        started: impl FnOnce(u32),
+    ) -> Result<(Generation, Events), String> {
+        let spawned = Deadline::now();
         let number = spec.number;
         let binary = spec.binary.to_path_buf();
         if !binary.exists() {
@@ -90,26 +147,21 @@ impl Generation {
         if let Some(c) = spec.config_path {
             cmd.arg("--config").arg(c);
         }
-        cmd.stdin(std::process::Stdio::null());
+        cmd.stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
         let (mut child, mut channel) = spawn_with_handoff(cmd)
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id().unwrap_or(0);
+        started(pid);
+        let mut words = LastWords::relay(child.stderr.take().expect("stderr is piped"));
         let started = Instant::now();
-        let kill = |child: &mut tokio::process::Child| {
-            let _ = child.start_kill();
-        };
 
         let mut infos = Vec::new();
         let mut fds: Vec<BorrowedFd<'_>> = Vec::new();
-        for l in spec.listeners.iter() {
-            let (info, fd) =
-                listener_to_send(l, ListenerKind::Bgp).map_err(|e| format!("listener: {e}"))?;
-            infos.push(info);
-            fds.push(fd);
-        }
-        if let Some(l) = spec.api_listener.as_deref() {
-            let (info, fd) =
-                listener_to_send(l, ListenerKind::Api).map_err(|e| format!("listener: {e}"))?;
+        let bgp = spec.listeners.iter().map(|l| (l, ListenerKind::Bgp));
+        let api = spec.api_listener.iter().map(|l| (&**l, ListenerKind::Api));
+        for (l, kind) in bgp.chain(api) {
+            let (info, fd) = listener_to_send(l, kind).map_err(|e| format!("listener: {e}"))?;
             infos.push(info);
             fds.push(fd);
         }
@@ -119,99 +171,121 @@ impl Generation {
             spec.config_path.map(Path::to_path_buf),
             infos,
         );
-        let handshake_deadline = deadline.min(tokio::time::Instant::now() + HANDSHAKE_TIMEOUT);
-        let ack = match tokio::time::timeout_at(
-            handshake_deadline,
-            supervisor_handshake(&mut channel, &hello, &fds),
-        )
-        .await
-        {
+        let handshake_deadline = deadline.min(spawned + HANDSHAKE_TIMEOUT);
+        let name = binary.display();
+        let handshake = tokio::select! {
+            biased;
+            r = tokio::time::timeout_at(
+                handshake_deadline,
+                supervisor_handshake(&mut channel, &hello, &fds),
+            ) => r,
+            status = child.wait() => {
+                let how = describe(status, &mut words).await;
+                return Err(format!("{name} exited during startup ({how})"));
+            }
+        };
+        let ack = match handshake {
             Ok(Ok(ack)) => ack,
             Ok(Err(e)) => {
-                kill(&mut child);
-                let status = child
-                    .wait()
-                    .await
-                    .map(|s| s.to_string())
-                    .unwrap_or_default();
-                return Err(format!(
-                    "{} refused the handoff: {e} ({status})",
-                    binary.display()
-                ));
+                let (how, killed) = end(&mut child, &mut words, EXIT_BOUND).await;
+                return Err(match e {
+                    HandoffError::Refused { .. } => {
+                        format!("{name} refused the handoff: {e} ({how})")
+                    }
+                    // It went away (the channel closed with it): its exit says why.
+                    _ if !killed => format!("{name} exited during startup ({how})"),
+                    _ => format!("{name} broke the handoff ({e}): killed ({how})"),
+                });
             }
             Err(_) => {
-                kill(&mut child);
-                let _ = child.wait().await;
+                let (how, _) = end(&mut child, &mut words, Duration::ZERO).await;
                 return Err(format!(
-                    "{} did not answer the handoff within {} s",
-                    binary.display(),
-                    handshake_deadline
-                        .saturating_duration_since(launched)
-                        .as_secs()
+                    "{name} did not answer the handoff within {} s: killed ({how})",
+                    secs(handshake_deadline - spawned)
                 ));
             }
         };
-        info!(generation = number, pid, version = %ack.speaker_version, "speaker started");
+        info!(generation = number, pid, version = %ack.speaker_version, protocol = ack.version, "speaker started");
 
-        let (to_speaker, outgoing) = mpsc::unbounded_channel();
-        let (life_tx, mut life_rx) = mpsc::unbounded_channel();
+        let (to_link, from_gen) = mpsc::unbounded_channel();
+        let (sink, events) = mpsc::unbounded_channel();
+        let watch = Arc::new(Mutex::new(Watch {
+            sink: Some(sink),
+            exited: None,
+        }));
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
-        tokio::spawn(link(
+        let link = Link {
             number,
-            channel,
-            child,
-            outgoing,
-            life_tx,
-            pending.clone(),
-            exits,
-        ));
+            pending: pending.clone(),
+            watch: watch.clone(),
+        };
+        tokio::spawn(link.run(channel, child, words, from_gen, exits));
         let gen = Generation {
             number,
             pid,
-            binary: binary.clone(),
+            binary,
             version: ack.speaker_version,
+            protocol: ack.version,
             started,
-            to_speaker,
+            spawned,
+            to_link,
             pending,
             next_id: AtomicU64::new(1),
+            watch,
         };
-        match tokio::time::timeout_at(deadline, life_rx.recv()).await {
-            Ok(Some(Lifecycle::Ready)) => Ok((gen, life_rx)),
-            Ok(Some(Lifecycle::Exited(how))) => Err(format!(
-                "{} exited before it was ready ({how})",
-                binary.display()
-            )),
-            Ok(other) => {
-                gen.kill();
-                Err(format!(
-                    "{} said {other:?} instead of ready",
-                    binary.display()
-                ))
-            }
-            Err(_) => {
-                gen.kill();
-                Err(format!(
-                    "{} was not ready within {} s",
-                    binary.display(),
-                    timeout.as_secs()
-                ))
+        Ok((gen, events))
+    }
+
+    /// Wait (until `deadline`) for the speaker to say Ready; if it exits first or does not
+    /// make it in time (then it is killed), say why.
+    pub async fn ready(
+        &self,
+        events: &mut Events,
+        deadline: Deadline,
+    ) -> Result<Vec<IpAddr>, String> {
+        let name = self.binary.display();
+        loop {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(Event::Ready { peers_up })) => return Ok(peers_up),
+                Ok(Some(Event::Exited(how))) => {
+                    return Err(format!("{name} exited before it was ready ({how})"))
+                }
+                Ok(Some(other)) => warn!(generation = self.number, ?other, "before Ready"),
+                Ok(None) => return Err(format!("{name} went away before it was ready")),
+                Err(_) => {
+                    self.kill();
+                    let how = exited(events, EXIT_BOUND).await;
+                    return Err(format!(
+                        "{name} was not ready within {} s: killed ({how})",
+                        secs(deadline - self.spawned)
+                    ));
+                }
             }
         }
     }
 
+    /// From now on, the speaker's events go to the returned receiver (and no longer to the
+    /// previous one); if it has already exited, that is the first event.
+    pub fn watch(&self) -> Events {
+        let (sink, events) = mpsc::unbounded_channel();
+        let mut w = self.watch.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(how) = &w.exited {
+            let _ = sink.send(Event::Exited(how.clone()));
+        }
+        w.sink = Some(sink);
+        events
+    }
+
     /// Send a message (Activate, Quiesce, Stop).
     pub fn send(&self, msg: Msg) {
-        let _ = self.to_speaker.send(msg);
+        let _ = self.to_link.send(ToLink::Send(msg));
     }
 
     /// Forward a control request and wait (at most `timeout`) for the answer.
-    pub async fn request(
-        &self,
-        body: serde_json::Value,
-        timeout: Duration,
-    ) -> Result<serde_json::Value, String> {
+    pub async fn request(&self, body: Request, timeout: Duration) -> Result<Reply, String> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = oneshot::channel();
+        let gone = || format!("speaker generation {} went away", self.number);
         match self
             .pending
             .lock()
@@ -219,12 +293,12 @@ impl Generation {
             .as_mut()
         {
             Some(waiting) => waiting.insert(id, tx),
-            None => return Err(format!("speaker generation {} went away", self.number)),
+            None => return Err(gone()),
         };
         self.send(Msg::Request { id, body });
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(_)) => Err(format!("speaker generation {} went away", self.number)),
+            Ok(Err(_)) => Err(gone()),
             Err(_) => {
                 if let Some(waiting) = self
                     .pending
@@ -239,72 +313,176 @@ impl Generation {
         }
     }
 
-    /// SIGKILL the process.
+    /// SIGKILL the process (through its handle, by the link task).
     pub fn kill(&self) {
-        if self.pid > 0 {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(self.pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+        let _ = self.to_link.send(ToLink::Kill);
+    }
+}
+
+/// Wait (at most `bound`) for the exit among `events`; how it ended, or that it had not.
+pub async fn exited(events: &mut Events, bound: Duration) -> String {
+    let wait = async {
+        while let Some(e) = events.recv().await {
+            if let Event::Exited(how) = e {
+                return how;
+            }
+        }
+        "gone".to_string()
+    };
+    tokio::time::timeout(bound, wait)
+        .await
+        .unwrap_or_else(|_| format!("still running after {} s", secs(bound)))
+}
+
+/// Kill a child that failed to start if it has not exited by itself within `grace`, and say
+/// how it ended, and whether it had to be killed.
+async fn end(child: &mut Child, words: &mut LastWords, grace: Duration) -> (String, bool) {
+    let (status, killed) = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(status) => (status, false),
+        Err(_) => {
+            let _ = child.start_kill();
+            (child.wait().await, true)
+        }
+    };
+    (describe(status, words).await, killed)
+}
+
+/// `exit status: 3; stderr: …` (what it said last, when it failed).
+async fn describe(
+    status: std::io::Result<std::process::ExitStatus>,
+    words: &mut LastWords,
+) -> String {
+    match status {
+        Ok(status) if status.success() => status.to_string(),
+        Ok(status) => match words.finish().await {
+            last if last.is_empty() => status.to_string(),
+            last => format!("{status}; stderr: {last}"),
+        },
+        Err(e) => format!("unknown ({e})"),
+    }
+}
+
+/// Whole seconds, rounded (a deadline a few ms short of 3 s is "3 s").
+fn secs(d: Duration) -> u64 {
+    d.as_secs_f64().round() as u64
+}
+
+/// The task that owns one speaker's process and channel.
+struct Link {
+    number: u64,
+    pending: Pending,
+    watch: Arc<Mutex<Watch>>,
+}
+
+impl Link {
+    /// Carry messages both ways and watch the process until it exits; then fail what waits
+    /// for it and report how it ended.
+    async fn run(
+        self,
+        channel: Channel,
+        mut child: Child,
+        mut words: LastWords,
+        mut from_gen: mpsc::UnboundedReceiver<ToLink>,
+        exits: mpsc::UnboundedSender<(u64, String)>,
+    ) {
+        let number = self.number;
+        let (tx, mut rx) = channel.into_split();
+        let (out, outgoing) = mpsc::unbounded_channel();
+        // A stopped speaker does not read: sending must not hold up the watch on its exit.
+        let writer = tokio::spawn(write(number, tx, outgoing));
+        let (mut open, mut asked) = (true, true);
+        let status = loop {
+            tokio::select! {
+                biased;
+                status = child.wait() => break status,
+                m = from_gen.recv(), if asked => match m {
+                    Some(ToLink::Send(msg)) => {
+                        let _ = out.send(msg);
+                    }
+                    Some(ToLink::Kill) => {
+                        let _ = child.start_kill();
+                    }
+                    None => asked = false,
+                },
+                r = rx.recv(), if open => match r {
+                    Ok((msg, _)) => self.heard(msg),
+                    Err(e) if e.is_framing() || matches!(e, HandoffError::Closed) => {
+                        open = false;
+                        self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    }
+                    Err(e) => warn!(generation = number, error = %e, "bad message from the speaker"),
+                },
+            }
+        };
+        // What it said just before it exited comes before its exit (`Quiesced`, mostly).
+        if open {
+            let rest = async {
+                while let Ok((msg, _)) = rx.recv().await {
+                    self.heard(msg);
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_BOUND, rest).await;
+        }
+        // Fail the waiting requests now (and refuse new ones): the speaker will not answer.
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        writer.abort();
+        let how = describe(status, &mut words).await;
+        {
+            let mut w = self.watch.lock().unwrap_or_else(|e| e.into_inner());
+            w.exited = Some(how.clone());
+            if let Some(sink) = &w.sink {
+                let _ = sink.send(Event::Exited(how.clone()));
+            }
+        }
+        let _ = exits.send((number, how));
+    }
+
+    /// A message from the speaker.
+    fn heard(&self, msg: Msg) {
+        let event = match msg {
+            Msg::Ready { peers_up } => Event::Ready { peers_up },
+            Msg::Progress(p) => {
+                debug!(generation = self.number, peer = %p.peer, family = %p.family, kind = ?p.kind, "speaker progress");
+                Event::Progress(p)
+            }
+            Msg::Done { peers_up } => Event::Done { peers_up },
+            Msg::Quiesced => Event::Quiesced,
+            Msg::Reply { id, body } => {
+                let waiter = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_mut()
+                    .and_then(|w| w.remove(&id));
+                if let Some(w) = waiter {
+                    let _ = w.send(body);
+                }
+                return;
+            }
+            other => {
+                warn!(
+                    generation = self.number,
+                    kind = other.kind(),
+                    "unexpected message from the speaker"
+                );
+                return;
+            }
+        };
+        let w = self.watch.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sink) = &w.sink {
+            let _ = sink.send(event);
         }
     }
 }
 
-/// Carry messages both ways until the speaker's end closes, then reap the process.
-async fn link(
-    number: u64,
-    channel: crate::handoff::Channel,
-    mut child: tokio::process::Child,
-    mut outgoing: mpsc::UnboundedReceiver<Msg>,
-    life: mpsc::UnboundedSender<Lifecycle>,
-    pending: Pending,
-    exits: mpsc::UnboundedSender<(u64, String)>,
-) {
-    let (mut tx, mut rx) = channel.into_split();
-    loop {
-        tokio::select! {
-            m = outgoing.recv() => match m {
-                Some(msg) => {
-                    if let Err(e) = tx.send(&msg, &[]).await {
-                        warn!(generation = number, error = %e, "cannot reach the speaker");
-                    }
-                }
-                None => break,
-            },
-            r = rx.recv() => match r {
-                Ok((Msg::Ready { .. }, _)) => {
-                    let _ = life.send(Lifecycle::Ready);
-                }
-                Ok((Msg::Quiesced, _)) => {
-                    let _ = life.send(Lifecycle::Quiesced);
-                }
-                Ok((Msg::Reply { id, body }, _)) => {
-                    let waiter = pending
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .as_mut()
-                        .and_then(|w| w.remove(&id));
-                    if let Some(w) = waiter {
-                        let _ = w.send(body);
-                    }
-                }
-                Ok((Msg::Progress { peer, event }, _)) => {
-                    info!(generation = number, %peer, %event, "speaker progress");
-                }
-                Ok((other, _)) => {
-                    warn!(generation = number, kind = other.kind(), "unexpected message from the speaker");
-                }
-                Err(e) if e.is_framing() || matches!(e, crate::handoff::HandoffError::Closed) => break,
-                Err(e) => warn!(generation = number, error = %e, "bad message from the speaker"),
-            }
+/// Send the supervisor's messages to the speaker, in order.
+async fn write(number: u64, mut tx: SendHalf, mut outgoing: mpsc::UnboundedReceiver<Msg>) {
+    while let Some(msg) = outgoing.recv().await {
+        if let Err(e) = tx.send(&msg, &[]).await {
+            warn!(generation = number, error = %e, "cannot reach the speaker");
         }
     }
-    // Fail the waiting requests now (and refuse new ones): the speaker will not answer.
-    pending.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let how = match child.wait().await {
-        Ok(status) => status.to_string(),
-        Err(e) => format!("unknown ({e})"),
-    };
-    let _ = life.send(Lifecycle::Exited(how.clone()));
-    let _ = exits.send((number, how));
 }

@@ -14,6 +14,7 @@ mod backoff;
 mod control;
 mod generation;
 mod reload;
+mod stderr;
 mod upgrade;
 
 use std::net::TcpListener as StdTcpListener;
@@ -162,7 +163,7 @@ impl Supervisor {
             self.exits.clone(),
         )
         .await?;
-        gen.send(Msg::Activate);
+        gen.send(Msg::Activate { expect: Vec::new() });
         drop(life);
         let mut s = self.lock();
         if s.stopping {

@@ -41,13 +41,14 @@ impl Supervisor {
         let speaker = self
             .active()
             .ok_or("no speaker is running (is it restarting after a crash?): try again")?;
-        let body = serde_json::to_value(Request::Reload { dry_run }).map_err(|e| e.to_string())?;
-        let mut view: ReloadView =
-            match serde_json::from_value(speaker.request(body, APPLY_TIMEOUT).await?) {
-                Ok(Reply::Ok(v)) => serde_json::from_value(v).map_err(|e| e.to_string())?,
-                Ok(Reply::Error { error }) => return Err(error),
-                Err(e) => return Err(format!("bad answer from the speaker: {e}")),
-            };
+        let mut view: ReloadView = match speaker
+            .request(Request::Reload { dry_run }, APPLY_TIMEOUT)
+            .await?
+        {
+            Reply::Ok(v) => serde_json::from_value(v)
+                .map_err(|e| format!("bad answer from the speaker: {e}"))?,
+            Reply::Error { error } => return Err(error),
+        };
         // After a package upgrade the binary on disk is a new build: a reload (`systemctl
         // reload`) then also replaces the speaker, which reads the new file as it starts.
         let exe = self.exe.clone();
@@ -69,7 +70,7 @@ impl Supervisor {
             }
             return Ok(view);
         }
-        let restart = self.upgrade(None, RESTART_TIMEOUT).await?;
+        let restart = self.upgrade(None, RESTART_TIMEOUT, None).await?;
         if !restart.ok {
             warn!(reason = ?restart.reason, "reload: the speaker restart failed");
         }

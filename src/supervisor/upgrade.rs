@@ -1,40 +1,124 @@
-//! `batonctl upgrade`: replace the speaker with a new binary without a route flap
-//! (docs/architecture.md, "The upgrade, step by step"), or change nothing and say why.
+//! `batonctl upgrade`: replace the speaker with a new binary without a route flap, or change
+//! nothing and say why (docs/architecture.md, "The upgrade, step by step"). Driven by the speakers' events (the sequence is documented in
+//! [`crate::handoff`]'s protocol module), each wait bounded by a deadline, each step reported
+//! as it happens ([`UpgradeEvent`]s for `batonctl`, and the log).
 //!
 //! 1. Refuse if an upgrade is already running.
 //! 2. Note which peers are up (asking the old speaker).
 //! 3. Spawn the new speaker, hand it the listeners; it loads and validates everything and says
-//!    Ready. Any failure or timeout here: kill it; the old speaker never noticed.
-//! 4. Tell the old one to quiesce: close every session without a NOTIFICATION (peers enter
-//!    graceful restart) and exit. If it does not exit within a bound, kill it.
-//! 5. Activate the new one: it connects and accepts at once, with the Restart bit, advertises
-//!    and sends End-of-RIB.
-//! 6. Done when every peer that was up is Established again and has been sent End-of-RIB.
+//!    Ready. If it exits, refuses or misses the deadline, it is killed and the old speaker
+//!    never noticed; the reason carries what it said last on stderr.
+//! 4. Tell the old one to quiesce. `Quiesced` means its sessions are closed without a
+//!    NOTIFICATION (peers enter graceful restart) and its state is saved: the new one may go.
+//!    No answer within [`QUIESCE_BOUND`]: it is killed, and its exit awaited.
+//! 5. Activate the new one, telling it which peers to expect back: it connects and accepts at
+//!    once, with the Restart bit, advertises and sends End-of-RIB, reporting each step.
+//! 6. Done when the new speaker says every expected peer is Established and has been sent
+//!    End-of-RIB; at the deadline, the reason names the peers still missing.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc;
+use tokio::time::Instant as Deadline;
 use tracing::{info, warn};
 
+use super::generation::{exited, Event, Events};
 use super::{Generation, Supervisor};
-use crate::ctl::{NeighborView, PeerUpgradeView, Reply, Request, UpgradeView};
-use crate::handoff::Msg;
+use crate::ctl::{
+    NeighborView, PeerUpgradeView, Reply, Request, UpgradeEvent, UpgradeStep, UpgradeView,
+};
+use crate::handoff::{Msg, ProgressKind};
+use crate::session::SessionState;
 
-/// How long the old speaker may take to let go after Quiesce before it is killed.
+/// How long the old speaker may take to let go after Quiesce (and to exit after Quiesced)
+/// before it is killed.
 pub const QUIESCE_BOUND: Duration = Duration::from_secs(5);
-const POLL: Duration = Duration::from_millis(100);
 /// How long the running speaker may take to say which peers are up.
 const ASK_TIMEOUT: Duration = Duration::from_secs(2);
-const POLL_ASK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a killed speaker may take to be reaped.
+const KILLED_BOUND: Duration = Duration::from_secs(5);
+
+/// Where the steps of one upgrade go, timed from the command.
+struct Steps {
+    t0: Instant,
+    sink: Option<mpsc::UnboundedSender<UpgradeEvent>>,
+}
+
+impl Steps {
+    fn ms(&self) -> u64 {
+        self.t0.elapsed().as_millis() as u64
+    }
+
+    fn emit(&self, step: UpgradeStep) {
+        info!(?step, "upgrade");
+        if let Some(sink) = &self.sink {
+            let _ = sink.send(UpgradeEvent {
+                ms: self.ms(),
+                step,
+            });
+        }
+    }
+}
+
+/// The per-peer rows of the report, from the progress events.
+#[derive(Default)]
+struct Rows(BTreeMap<IpAddr, PeerUpgradeView>);
+
+impl Rows {
+    fn expecting(peers: &[IpAddr]) -> Rows {
+        Rows(
+            peers
+                .iter()
+                .map(|p| {
+                    let row = PeerUpgradeView {
+                        peer: *p,
+                        established_ms: None,
+                        end_of_rib_ms: None,
+                    };
+                    (*p, row)
+                })
+                .collect(),
+        )
+    }
+
+    /// A step at `ms`: the first Established, the last End-of-RIB sent.
+    fn note(&mut self, peer: IpAddr, kind: ProgressKind, ms: u64) {
+        let Some(row) = self.0.get_mut(&peer) else {
+            return;
+        };
+        match kind {
+            ProgressKind::Established => {
+                row.established_ms.get_or_insert(ms);
+            }
+            ProgressKind::EndOfRibSent => row.end_of_rib_ms = Some(ms),
+            ProgressKind::EndOfRibReceived => {}
+        }
+    }
+
+    /// The peers not sent End-of-RIB, and how far they got.
+    fn missing(&self) -> Vec<String> {
+        let missing = self.0.values().filter(|r| r.end_of_rib_ms.is_none());
+        missing
+            .map(|r| match r.established_ms {
+                Some(_) => format!("{} (Established, End-of-RIB not sent)", r.peer),
+                None => format!("{} (not Established)", r.peer),
+            })
+            .collect()
+    }
+}
 
 impl Supervisor {
-    /// Run one upgrade; `Err` only when it was refused before starting.
+    /// Run one upgrade, reporting each step on `events` as it happens; `Err` only when it was
+    /// refused before starting.
     pub async fn upgrade(
         self: &Arc<Self>,
         binary: Option<PathBuf>,
         timeout: Duration,
+        events: Option<mpsc::UnboundedSender<UpgradeEvent>>,
     ) -> Result<UpgradeView, String> {
         let t0 = Instant::now();
         {
@@ -52,7 +136,8 @@ impl Supervisor {
         }
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
         let binary = binary.unwrap_or_else(|| self.exe.clone());
-        let view = self.upgrade_steps(binary, timeout, t0).await;
+        let steps = Steps { t0, sink: events };
+        let view = self.upgrade_steps(binary, timeout, &steps).await;
         if view.ok {
             info!(
                 duration_ms = view.duration_ms,
@@ -76,9 +161,9 @@ impl Supervisor {
         self: &Arc<Self>,
         binary: PathBuf,
         timeout: Duration,
-        t0: Instant,
+        steps: &Steps,
     ) -> UpgradeView {
-        let deadline = t0 + timeout;
+        let deadline = Deadline::from_std(steps.t0) + timeout;
         let old = self.active().expect("checked before");
         let mut view = UpgradeView {
             ok: false,
@@ -93,13 +178,13 @@ impl Supervisor {
         };
         let fail = |mut view: UpgradeView, reason: String| {
             view.reason = Some(reason);
-            view.duration_ms = t0.elapsed().as_millis() as u64;
+            view.duration_ms = steps.ms();
             view
         };
         let before: Vec<IpAddr> = match neighbors(&old, ASK_TIMEOUT).await {
             Ok(n) => n
                 .into_iter()
-                .filter(|n| n.state == "Established")
+                .filter(|n| n.state == SessionState::Established)
                 .map(|n| n.address)
                 .collect(),
             Err(e) => {
@@ -129,111 +214,184 @@ impl Supervisor {
         };
 
         // Step 3: the new speaker, standing by.
-        let number = self.next_number();
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let mut spec = self.spec(number, &binary);
+        let untouched =
+            |reason: String| format!("{reason}; the running speaker was left untouched");
+        let generation = self.next_number();
+        let mut spec = self.spec(generation, &binary);
         spec.listeners = listeners.clone();
-        let (new, _life) = match Generation::launch(spec, remaining, self.exits.clone()).await {
-            Ok(x) => x,
-            Err(reason) => {
-                return fail(
-                    view,
-                    format!("{reason}; the running speaker was left untouched"),
-                )
-            }
+        let started = |pid| {
+            let binary = view.binary.clone();
+            steps.emit(UpgradeStep::Started {
+                generation,
+                pid,
+                binary,
+            })
         };
+        let spawned = Generation::spawn(spec, deadline, self.exits.clone(), started).await;
+        let (new, mut new_events) = match spawned {
+            Ok(x) => x,
+            Err(reason) => return fail(view, untouched(reason)),
+        };
+        steps.emit(UpgradeStep::Hello {
+            generation,
+            version: new.version.clone(),
+            protocol: new.protocol,
+        });
+        match new.ready(&mut new_events, deadline).await {
+            Ok(peers_up) => steps.emit(UpgradeStep::Ready {
+                generation,
+                peers_up,
+            }),
+            Err(reason) => return fail(view, untouched(reason)),
+        }
         let new = Arc::new(new);
 
         // Step 4: the old speaker lets go, silently.
-        self.lock().retiring.push(old.number);
-        old.send(Msg::Quiesce);
-        if !wait_gone(old.pid, QUIESCE_BOUND).await {
-            warn!(
-                generation = old.number,
-                "the old speaker did not exit after quiesce: killing it"
-            );
-            old.kill();
-            wait_gone(old.pid, QUIESCE_BOUND).await;
-        }
+        let mut old_events = self.quiesce(&old, steps).await;
 
         // Step 5: the new one goes live; listeners the new configuration dropped close now.
-        new.send(Msg::Activate);
+        new.send(Msg::Activate {
+            expect: before.clone(),
+        });
         self.lock().active = Some(new.clone());
         self.use_listeners(listeners);
         self.set_config(config);
-        view.to_generation = new.number;
+        view.to_generation = generation;
         view.to_version = Some(new.version.clone());
+        steps.emit(UpgradeStep::Activated {
+            generation,
+            expect: before.clone(),
+        });
 
-        // Step 6: every peer that was up, back with our End-of-RIB.
-        let mut peers: Vec<PeerUpgradeView> = before
-            .iter()
-            .map(|p| PeerUpgradeView {
-                peer: *p,
-                established_ms: None,
-                end_of_rib_ms: None,
-            })
-            .collect();
+        // Step 6: every peer that was up, back with our End-of-RIB; the old speaker's exit
+        // noted meanwhile (and enforced).
+        let mut rows = Rows::expecting(&before);
+        let mut old_kill_at = old_events
+            .is_some()
+            .then(|| Deadline::now() + QUIESCE_BOUND);
         loop {
-            if let Ok(now) = neighbors(&new, POLL_ASK_TIMEOUT).await {
-                let ms = t0.elapsed().as_millis() as u64;
-                for p in peers.iter_mut() {
-                    let Some(n) = now.iter().find(|n| n.address == p.peer) else {
-                        continue;
-                    };
-                    if n.state == "Established" {
-                        p.established_ms.get_or_insert(ms);
-                        if n.end_of_rib_sent_ms.is_some() {
-                            p.end_of_rib_ms.get_or_insert(ms);
-                        }
+            tokio::select! {
+                e = new_events.recv() => match e {
+                    Some(Event::Progress(p)) => {
+                        rows.note(p.peer, p.kind, steps.ms());
+                        steps.emit(UpgradeStep::Progress { generation, progress: p });
+                    }
+                    Some(Event::Done { peers_up }) => {
+                        steps.emit(UpgradeStep::Done { generation, peers_up });
+                        view.ok = true;
+                        break;
+                    }
+                    Some(Event::Exited(how)) => {
+                        steps.emit(UpgradeStep::Exited { generation, how: how.clone() });
+                        view.reason = Some(format!(
+                            "the new speaker exited after it went live ({how}); a new one is being started"
+                        ));
+                        break;
+                    }
+                    Some(Event::Ready { .. } | Event::Quiesced) => {}
+                    None => {
+                        view.reason = Some("the new speaker went away".into());
+                        break;
+                    }
+                },
+                Some(e) = next(&mut old_events) => {
+                    if let Event::Exited(how) = e {
+                        steps.emit(UpgradeStep::Exited { generation: old.number, how });
+                        (old_events, old_kill_at) = (None, None);
                     }
                 }
+                _ = sleep_until(old_kill_at) => {
+                    let why = format!("did not exit within {} s of Quiesced", QUIESCE_BOUND.as_secs());
+                    old.kill();
+                    steps.emit(UpgradeStep::Killed { generation: old.number, why });
+                    old_kill_at = None;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    view.reason = Some(format!(
+                        "the new speaker runs, but these peers were not back with End-of-RIB within {} s: {}",
+                        timeout.as_secs(),
+                        rows.missing().join(", ")
+                    ));
+                    break;
+                }
             }
-            if peers.iter().all(|p| p.end_of_rib_ms.is_some()) {
-                view.ok = true;
-                break;
-            }
-            if Instant::now() >= deadline {
-                let missing: Vec<String> = peers
-                    .iter()
-                    .filter(|p| p.end_of_rib_ms.is_none())
-                    .map(|p| p.peer.to_string())
-                    .collect();
-                view.reason = Some(format!(
-                    "the new speaker runs, but these peers were not back with End-of-RIB within {} s: {}",
-                    timeout.as_secs(),
-                    missing.join(", ")
-                ));
-                break;
-            }
-            tokio::time::sleep(POLL).await;
         }
-        view.peers = peers;
-        view.duration_ms = t0.elapsed().as_millis() as u64;
+        if let (Some(events), Some(at)) = (old_events, old_kill_at) {
+            tokio::spawn(kill_if_lingering(old.clone(), events, at));
+        }
+        view.peers = rows.0.into_values().collect();
+        view.duration_ms = steps.ms();
         view
+    }
+
+    /// Step 4: ask `old` to let go and wait for its `Quiesced` (or its exit), killing it if
+    /// neither comes in time. Returns its events when it is still to exit.
+    async fn quiesce(&self, old: &Arc<Generation>, steps: &Steps) -> Option<Events> {
+        let generation = old.number;
+        let mut events = old.watch();
+        self.lock().retiring.push(generation);
+        old.send(Msg::Quiesce);
+        steps.emit(UpgradeStep::Quiesce { generation });
+        let bound = Deadline::now() + QUIESCE_BOUND;
+        loop {
+            match tokio::time::timeout_at(bound, events.recv()).await {
+                Ok(Some(Event::Quiesced)) => {
+                    steps.emit(UpgradeStep::Quiesced { generation });
+                    return Some(events);
+                }
+                Ok(Some(Event::Exited(how))) => {
+                    steps.emit(UpgradeStep::Exited { generation, how });
+                    return None;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        warn!(
+            generation,
+            "the old speaker did not let go after quiesce: killing it"
+        );
+        let why = format!("no Quiesced within {} s", QUIESCE_BOUND.as_secs());
+        old.kill();
+        steps.emit(UpgradeStep::Killed { generation, why });
+        let how = exited(&mut events, KILLED_BOUND).await;
+        steps.emit(UpgradeStep::Exited { generation, how });
+        None
+    }
+}
+
+/// The next event of a speaker still watched; never, once it is not.
+async fn next(events: &mut Option<Events>) -> Option<Event> {
+    match events {
+        Some(e) => e.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Deadline>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// After the upgrade: the old speaker quiesced but has not exited yet; kill it at `at` if it
+/// still has not.
+async fn kill_if_lingering(old: Arc<Generation>, mut events: Events, at: Deadline) {
+    let wait = async { while !matches!(events.recv().await, Some(Event::Exited(_)) | None) {} };
+    if tokio::time::timeout_at(at, wait).await.is_err() {
+        warn!(
+            generation = old.number,
+            "the old speaker did not exit after Quiesced: killing it"
+        );
+        old.kill();
     }
 }
 
 /// The speaker's neighbor list.
 pub async fn neighbors(gen: &Generation, timeout: Duration) -> Result<Vec<NeighborView>, String> {
-    let body = serde_json::to_value(Request::Neighbors).map_err(|e| e.to_string())?;
-    let reply = gen.request(body, timeout).await?;
-    match serde_json::from_value::<Reply>(reply).map_err(|e| e.to_string())? {
+    match gen.request(Request::Neighbors, timeout).await? {
         Reply::Ok(v) => serde_json::from_value(v).map_err(|e| e.to_string()),
         Reply::Error { error } => Err(error),
-    }
-}
-
-/// Wait until process `pid` is gone (reaped), at most `bound`; true if it is.
-async fn wait_gone(pid: u32, bound: Duration) -> bool {
-    let end = Instant::now() + bound;
-    loop {
-        let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok();
-        if !alive {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

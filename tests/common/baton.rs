@@ -160,6 +160,76 @@ impl Baton {
     }
 }
 
+/// What `batonctl upgrade … --json` printed: its steps as they came (one JSON object per line),
+/// then its report (the last line).
+#[derive(Debug)]
+pub struct UpgradeRun {
+    /// batonctl exited 0.
+    pub ok: bool,
+    /// Every step, in order.
+    pub events: Vec<Value>,
+    /// The report (`Null` if batonctl printed none).
+    pub report: Value,
+    /// Everything printed, stdout then stderr, for messages.
+    pub output: String,
+}
+
+impl UpgradeRun {
+    /// The steps named `event` (`"progress"`, `"done"`, …).
+    pub fn steps(&self, event: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["event"] == event).collect()
+    }
+}
+
+impl Baton {
+    /// Runs `batonctl upgrade ARGS --json` and splits what it printed.
+    pub fn upgrade(&self, args: &[&str]) -> UpgradeRun {
+        let mut all = vec!["upgrade"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let out = self.ctl_output(&all);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut lines: Vec<Value> = stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("batonctl upgrade: a line is not JSON ({e}): {l}"))
+            })
+            .collect();
+        let report = match lines.last() {
+            Some(last) if last.get("event").is_none() => lines.pop().unwrap_or_default(),
+            _ => Value::Null,
+        };
+        UpgradeRun {
+            ok: out.status.success(),
+            events: lines,
+            report,
+            output: format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+}
+
+/// A second build of batond in `dir`: the same program with bytes appended, so its fingerprint
+/// (and the version it reports) differs while it behaves the same.
+pub fn second_build(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("batond-next");
+    let mut bytes = fs::read(env!("CARGO_BIN_EXE_batond")).expect("read batond");
+    bytes.extend_from_slice(b"\nbaton test build 2\n");
+    fs::write(&path, bytes).expect("write the second build");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("make it executable");
+    path
+}
+
+/// An executable shell script `name` in `dir` (a stand-in for a broken batond).
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write the script");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("make it executable");
+    path
+}
+
 /// The `[global]` table for an instance at `paths`: listening on port 179 of every address in
 /// `listen`. Tests append their own `[[peer]]` and `[[route]]` tables.
 pub fn global_toml(paths: &BatonPaths, asn: u32, router_id: &str, listen: &[String]) -> String {

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use super::baton::{global_toml, peer_toml, Baton, BatonPaths};
 use super::bird::{Bird, BirdConfig, BirdPeer};
 use super::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use super::monitor::Monitor;
 use super::netns::{Host, Lab};
 use super::Family;
 
@@ -184,6 +185,15 @@ impl GrLab {
                 .bird
                 .protocol_info("baton4")
                 .contains("graceful restart active")
+    }
+
+    /// Runs `monitor` on what the peers hold until it is stopped (from a thread of its own): a
+    /// sample in which they miss some of our routes is a gap.
+    pub fn monitor_held(&self, monitor: &Monitor) {
+        monitor.run(std::time::Duration::from_millis(100), || {
+            let h = self.held();
+            (!self.all_held(&h)).then(|| format!("{h:?}"))
+        })
     }
 
     /// True when neither peer holds any of our routes.

@@ -43,7 +43,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub use baton::{Baton, BatonPaths};
+pub use baton::{Baton, BatonPaths, UpgradeRun};
 pub use bird::{Bird, BirdConfig, BirdPeer, BirdRoute};
 pub use gobgp::{GobgpConfig, GobgpNeighbor, GobgpRoute, Gobgpd};
 pub use netns::{Host, Lab};

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::api::*;
 use crate::config::{Peer, Route};
 use crate::ctl::{FamilyCountersView, NeighborView, RouteView};
+use crate::session::SessionState;
 use crate::wire::{Family, Prefix};
 
 /// One call the handlers made to the backend.
@@ -148,7 +149,11 @@ pub(super) fn neighbor_view(peer: &Peer, enabled: bool) -> NeighborView {
         address: peer.address,
         remote_as: peer.remote_as,
         description: peer.description.clone(),
-        state: if enabled { "Active" } else { "Idle" }.into(),
+        state: if enabled {
+            SessionState::Active
+        } else {
+            SessionState::Idle
+        },
         uptime_secs: None,
         end_of_rib_sent_ms: None,
         remote_id: None,

@@ -1,7 +1,10 @@
-//! The daemon itself: `batonctl status` and `batonctl upgrade`.
+//! The daemon itself: `batonctl status` and `batonctl upgrade` (its steps as they come, then
+//! the outcome).
+
+use std::net::IpAddr;
 
 use super::{fields, or_dash, table, uptime};
-use crate::ctl::{SpeakerInfoView, StatusView, UpgradeView};
+use crate::ctl::{SpeakerInfoView, StatusView, UpgradeEvent, UpgradeStep, UpgradeView};
 
 /// `batonctl status`.
 pub fn status(s: &StatusView) -> String {
@@ -66,6 +69,76 @@ pub fn upgrade(u: &UpgradeView) -> String {
         out.push_str(&table(&["Peer", "Established", "End-of-RIB sent"], rows));
     }
     out
+}
+
+/// What `batonctl upgrade` prints for one step as it arrives: its line of text, or its JSON
+/// object on one line with `json` (also for a step this build does not know, which has no text).
+pub fn event_output(event: &Result<UpgradeEvent, serde_json::Value>, json: bool) -> String {
+    match (event, json) {
+        (Ok(e), false) => upgrade_event(e),
+        (Ok(e), true) => serde_json::to_string(e).unwrap_or_default() + "\n",
+        (Err(v), true) => v.to_string() + "\n",
+        (Err(_), false) => String::new(),
+    }
+}
+
+/// One step of `batonctl upgrade`, as it arrives: `  1204 ms  198.18.0.2 ipv4-unicast: Established`.
+pub fn upgrade_event(e: &UpgradeEvent) -> String {
+    use UpgradeStep as S;
+    let text = match &e.step {
+        S::Started {
+            generation, pid, ..
+        } => format!("generation {generation} started: speaker pid {pid}"),
+        S::Hello {
+            generation,
+            version,
+            protocol,
+        } => format!(
+            "generation {generation} answered the handoff: version {version}, protocol {protocol}"
+        ),
+        S::Ready {
+            generation,
+            peers_up,
+        } => format!(
+            "generation {generation} is ready: state loaded, listening sockets taken{}",
+            match peers_up.as_slice() {
+                [] => String::new(),
+                up => format!(", holding {}", list(up)),
+            }
+        ),
+        S::Quiesce { generation } => format!("generation {generation} asked to let go"),
+        S::Quiesced { generation } => format!(
+            "generation {generation} let go: sessions closed without NOTIFICATION, state saved"
+        ),
+        S::Exited { generation, how } => format!("generation {generation} exited ({how})"),
+        S::Killed { generation, why } => format!("generation {generation} killed: {why}"),
+        S::Activated { generation, expect } => format!(
+            "generation {generation} is live, expecting back: {}",
+            match expect.as_slice() {
+                [] => "no peer".to_string(),
+                peers => list(peers),
+            }
+        ),
+        S::Progress { progress: p, .. } => {
+            format!("{} {}: {}", p.peer, p.family, p.kind.describe())
+        }
+        S::Done {
+            generation,
+            peers_up,
+        } => format!(
+            "generation {generation}: every expected peer is back ({})",
+            match peers_up.as_slice() {
+                [] => "none was expected".to_string(),
+                up => list(up),
+            }
+        ),
+    };
+    format!("{:>7} ms  {text}\n", e.ms)
+}
+
+fn list(peers: &[IpAddr]) -> String {
+    let peers: Vec<String> = peers.iter().map(|p| p.to_string()).collect();
+    peers.join(", ")
 }
 
 /// The speaker's own state (asked by the supervisor for `status`; printed for completeness).

@@ -9,7 +9,7 @@ mod neighbor;
 mod reload;
 mod rib;
 
-pub use daemon::{speaker_info, status, upgrade};
+pub use daemon::{event_output, speaker_info, status, upgrade, upgrade_event};
 pub use neighbor::{neighbor_added, neighbor_changed, neighbor_detail, neighbors};
 pub use reload::reload;
 pub use rib::{rib, route_add, route_del, routes};
@@ -18,14 +18,15 @@ use serde_json::Value;
 
 use super::Request;
 
-/// The text `batonctl` prints for `value`, the daemon's answer to `request`: JSON (pretty,
-/// exactly what the daemon said) with `json`, a table or sentence without. Fails if the answer
-/// is not the view the request asks for.
+/// The text `batonctl` prints for `value`, the daemon's answer to `request`: JSON (exactly
+/// what the daemon said; pretty, but one line for `upgrade`, whose steps came as JSON lines
+/// before it) with `json`, a table or sentence without. Fails if the answer is not the view the
+/// request asks for.
 pub fn output(request: &Request, value: Value, json: bool) -> Result<String, serde_json::Error> {
-    if json {
-        Ok(serde_json::to_string_pretty(&value)? + "\n")
-    } else {
-        reply(request, value)
+    match request {
+        Request::Upgrade { .. } if json => Ok(serde_json::to_string(&value)? + "\n"),
+        _ if json => Ok(serde_json::to_string_pretty(&value)? + "\n"),
+        _ => reply(request, value),
     }
 }
 

@@ -22,7 +22,7 @@ pub fn neighbors(views: &[NeighborView]) -> String {
                 n.address.to_string(),
                 n.remote_as.to_string(),
                 uptime(n.uptime_secs),
-                n.state.clone(),
+                n.state.to_string(),
                 counts("ipv4-unicast"),
                 counts("ipv6-unicast"),
             ]
@@ -47,7 +47,7 @@ pub fn neighbor_detail(d: &NeighborDetailView) -> String {
     let mut out = format!("BGP neighbor is {}, remote AS {}\n", n.address, n.remote_as);
     let state = match n.uptime_secs {
         Some(s) => format!("{}, up for {}", n.state, uptime(Some(s))),
-        None => n.state.clone(),
+        None => n.state.to_string(),
     };
     let hold_time = match d.negotiated_hold_time {
         Some(h) => format!("{h} s negotiated ({} s configured)", c.hold_time),

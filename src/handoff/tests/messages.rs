@@ -30,7 +30,7 @@ fn hello_wire_form_is_stable() {
     assert_eq!(
         value,
         serde_json::json!({
-            "type": "hello", "version": 1, "min_version": 1, "generation": 7,
+            "type": "hello", "version": 2, "min_version": 2, "generation": 7,
             "state_dir": "/var/lib/baton", "config_path": "/etc/baton.toml",
             "listeners": [{"addr": "198.18.0.1:179", "kind": "bgp"}],
         })
@@ -71,12 +71,85 @@ fn unknown_message_type_is_named_in_the_error() {
 }
 
 #[test]
+fn upgrade_messages_wire_form_is_stable() {
+    let wire = |m: Msg| serde_json::to_value(m).unwrap();
+    let peer: std::net::IpAddr = "198.18.0.2".parse().unwrap();
+    assert_eq!(
+        wire(Msg::Progress(Progress {
+            peer,
+            family: crate::wire::Family::IPV4_UNICAST,
+            kind: ProgressKind::Established,
+            elapsed_ms: 12,
+        })),
+        serde_json::json!({"type": "progress", "peer": "198.18.0.2", "family": "ipv4-unicast",
+            "kind": "established", "elapsed_ms": 12})
+    );
+    assert_eq!(
+        wire(Msg::Activate { expect: vec![peer] }),
+        serde_json::json!({"type": "activate", "expect": ["198.18.0.2"]})
+    );
+    assert_eq!(
+        wire(Msg::Done { peers_up: vec![] }),
+        serde_json::json!({"type": "done", "peers_up": []})
+    );
+    // As version 1 wrote them: a control request and its answer, as batonctl sent them.
+    assert_eq!(
+        wire(Msg::Request {
+            id: 4,
+            body: crate::ctl::Request::Neighbors
+        }),
+        serde_json::json!({"type": "request", "id": 4, "body": {"cmd": "neighbors"}})
+    );
+    assert_eq!(
+        wire(Msg::Reply {
+            id: 4,
+            body: crate::ctl::Reply::Error { error: "no".into() }
+        }),
+        serde_json::json!({"type": "reply", "id": 4, "body": {"error": "no"}})
+    );
+    for kind in ["established", "end-of-rib-sent", "end-of-rib-received"] {
+        let json = format!(
+            r#"{{"type":"progress","peer":"2001:db8::2","family":"ipv6-unicast","kind":"{kind}","elapsed_ms":0}}"#
+        );
+        assert!(Msg::decode(json.as_bytes()).is_ok(), "{kind}");
+    }
+}
+
+#[test]
+fn an_older_supervisors_activate_expects_nothing() {
+    assert_eq!(
+        Msg::decode(br#"{"type":"activate"}"#).unwrap(),
+        Msg::Activate { expect: vec![] }
+    );
+}
+
+#[test]
+fn a_request_this_build_cannot_read_is_answerable_by_its_id() {
+    let err = Msg::decode(br#"{"type":"request","id":9,"body":{"cmd":"teleport"}}"#).unwrap_err();
+    assert!(
+        matches!(&err, HandoffError::BadRequest { id: 9, reason } if reason.contains("teleport")),
+        "{err}"
+    );
+    assert!(!err.is_framing());
+    let err = Msg::decode(br#"{"type":"request","body":{"cmd":"status"}}"#).unwrap_err();
+    assert!(
+        matches!(&err, HandoffError::Malformed { kind, .. } if kind == "request"),
+        "{err}"
+    );
+}
+
+#[test]
 fn negotiation_picks_the_highest_common_version() {
-    assert_eq!(negotiate(1, 1), Ok(1));
+    assert_eq!(
+        negotiate(1, 1),
+        Ok(1),
+        "an older supervisor still starts us"
+    );
     assert_eq!(negotiate(1, 5), Ok(PROTOCOL_VERSION));
+    assert_eq!(negotiate(SUPERVISOR_MIN_VERSION, PROTOCOL_VERSION), Ok(2));
     let reason = negotiate(7, 9).unwrap_err();
     assert!(
-        reason.contains("7..=9") && reason.contains("1..=1"),
+        reason.contains("7..=9") && reason.contains("1..=2"),
         "{reason}"
     );
     assert!(negotiate(0, 0).is_err());

@@ -14,6 +14,8 @@ use tokio::net::UnixStream;
 
 use super::frame;
 use super::*;
+use crate::ctl::{Reply, Request};
+use crate::wire::Family;
 
 pub(super) fn pair() -> (Channel, Channel) {
     let (a, b) = UnixStream::pair().expect("socket pair");
@@ -36,36 +38,42 @@ pub(super) fn hello(listeners: Vec<ListenerInfo>) -> Hello {
 
 pub(super) fn every_message() -> Vec<Msg> {
     let peer = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
+    let v6: IpAddr = "2001:db8::2".parse().unwrap();
     vec![
         Msg::Hello(hello(vec![])),
-        Msg::Activate,
-        Msg::Quiesce,
-        Msg::Stop,
-        Msg::Request {
-            id: 3,
-            body: serde_json::json!({"cmd": "neighbors"}),
-        },
         Msg::HelloAck(HelloAck {
-            version: 1,
+            version: 2,
             speaker_version: "0.1.0".into(),
         }),
         Msg::Incompatible {
             reason: "no".into(),
             min_version: 1,
-            version: 1,
+            version: 2,
         },
         Msg::Ready {
-            peers_up: vec![peer, "2001:db8::2".parse().unwrap()],
+            peers_up: vec![peer, v6],
         },
-        Msg::Progress {
-            peer,
-            event: PROGRESS_END_OF_RIB_SENT.into(),
+        Msg::Quiesce,
+        Msg::Quiesced,
+        Msg::Activate { expect: vec![peer] },
+        Msg::Progress(Progress {
+            peer: v6,
+            family: Family::IPV6_UNICAST,
+            kind: ProgressKind::EndOfRibSent,
+            elapsed_ms: 1204,
+        }),
+        Msg::Done {
+            peers_up: vec![peer],
+        },
+        Msg::Stop,
+        Msg::Request {
+            id: 3,
+            body: Request::Neighbors,
         },
         Msg::Reply {
             id: 3,
-            body: serde_json::json!({"ok": true}),
+            body: Reply::Ok(serde_json::json!({"ok": true})),
         },
-        Msg::Quiesced,
     ]
 }
 

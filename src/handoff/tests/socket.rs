@@ -106,7 +106,7 @@ async fn speaker_answers_an_unknown_version_with_incompatible() {
     let refused = refused.unwrap_err();
     let text = refused.to_string();
     assert!(matches!(refused, HandoffError::Refused { .. }), "{text}");
-    assert!(text.contains("7..=9") && text.contains("1..=1"), "{text}");
+    assert!(text.contains("7..=9") && text.contains("1..=2"), "{text}");
 }
 
 #[tokio::test]
@@ -126,6 +126,68 @@ async fn speaker_refuses_a_hello_it_cannot_read_even_from_a_far_newer_supervisor
         panic!("{msg:?}")
     };
     assert!(reason.contains("30..=40"), "{reason}");
+}
+
+#[tokio::test]
+async fn speaker_is_still_started_by_a_version_1_supervisor() {
+    let (mut supervisor, mut speaker) = pair();
+    let mut old = hello(vec![]);
+    (old.min_version, old.version) = (1, 1);
+    let (ack, accepted) = tokio::join!(
+        supervisor_handshake(&mut supervisor, &old, &[]),
+        speaker_handshake(&mut speaker, "new-speaker"),
+    );
+    assert_eq!(ack.unwrap().version, 1);
+    assert_eq!(accepted.unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn supervisor_refuses_a_speaker_without_events_with_both_ranges_named() {
+    // A build that speaks only version 1 answers this supervisor's hello as its negotiation
+    // says: no version in common.
+    let (mut supervisor, mut speaker) = pair();
+    let hello = hello(vec![]);
+    let old_speaker = async {
+        let (msg, _) = speaker.recv().await.unwrap();
+        let Msg::Hello(h) = msg else {
+            panic!("{msg:?}")
+        };
+        let msg = Msg::Incompatible {
+            reason: format!(
+                "no common handoff protocol version: the supervisor speaks {}..={}, this speaker 1..=1",
+                h.min_version, h.version
+            ),
+            min_version: 1,
+            version: 1,
+        };
+        speaker.send(&msg, &[]).await.unwrap();
+    };
+    let (refused, ()) = tokio::join!(
+        supervisor_handshake(&mut supervisor, &hello, &[]),
+        old_speaker
+    );
+    let text = refused.unwrap_err().to_string();
+    assert!(
+        text.contains("speaker speaks 1..=1") && text.contains("supervisor 2..=2"),
+        "{text}"
+    );
+
+    // One that ignores the range and answers version 1 anyway is refused too.
+    let (mut supervisor, mut speaker) = pair();
+    let rogue = async {
+        speaker.recv().await.unwrap();
+        let ack = HelloAck {
+            version: 1,
+            speaker_version: "0.0.9".into(),
+        };
+        speaker.send(&Msg::HelloAck(ack), &[]).await.unwrap();
+    };
+    let (refused, ()) = tokio::join!(supervisor_handshake(&mut supervisor, &hello, &[]), rogue);
+    let text = refused.unwrap_err().to_string();
+    assert!(
+        text.contains("0.0.9") && text.contains("outside 2..=2"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -233,7 +295,9 @@ async fn a_large_frame_crosses_many_reads_with_its_descriptor() {
 #[tokio::test]
 async fn oversized_frames_are_refused_on_both_sides() {
     let (mut a, mut b) = pair();
-    let body = serde_json::Value::String("x".repeat(MAX_FRAME_LEN));
+    let body = crate::ctl::Request::RouteDel {
+        prefixes: vec!["x".repeat(MAX_FRAME_LEN)],
+    };
     let err = a
         .send(&Msg::Request { id: 1, body }, &[])
         .await
@@ -336,7 +400,7 @@ async fn split_halves_work_from_two_tasks() {
         tx.send(
             &Msg::Request {
                 id,
-                body: serde_json::json!({}),
+                body: crate::ctl::Request::Status,
             },
             &[],
         )
@@ -347,6 +411,7 @@ async fn split_halves_work_from_two_tasks() {
         let Msg::Request { id, body } = speaker.recv().await.unwrap().0 else {
             panic!()
         };
+        let body = crate::ctl::Reply::Ok(serde_json::to_value(body).unwrap());
         speaker.send(&Msg::Reply { id, body }, &[]).await.unwrap();
     }
     assert_eq!(replies.await.unwrap(), vec![0, 1, 2]);
