@@ -46,3 +46,55 @@ impl Writability {
         self.not_writable.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// The log lines written while `f` runs.
+    fn logged(f: impl FnOnce()) -> Vec<String> {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let out = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || out.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(String::from).collect()
+    }
+
+    #[test]
+    fn only_the_changes_are_logged_one_warning_then_one_info_line() {
+        let w = Writability::default();
+        let dir = Path::new("/var/lib/baton");
+        let lines = logged(|| {
+            w.succeeded(dir);
+            for _ in 0..5 {
+                w.failed(dir, "/var/lib/baton: Read-only file system".into());
+            }
+            assert_eq!(
+                w.problem().as_deref(),
+                Some("/var/lib/baton: Read-only file system")
+            );
+            w.succeeded(dir);
+            w.succeeded(dir);
+        });
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(lines[0].contains("WARN") && lines[0].contains("state not writable"));
+        assert!(lines[1].contains("INFO") && lines[1].contains("state writable again"));
+        assert_eq!(w.problem(), None);
+    }
+}
