@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use super::control::Ctl;
-use super::intent::{IntentKeeper, PeerSource, RouteSource};
+use super::intent::{CommitError, IntentKeeper, PeerSource, RouteSource};
 use super::peer::PeerEvent;
 use super::peer_set::PeerSet;
 use super::rib_task::RibCmd;
@@ -164,6 +164,19 @@ impl SpeakerBackend {
     }
 }
 
+/// A change the intent could not save: refused as the state directory's fault (503).
+impl From<CommitError> for BackendError {
+    fn from(e: CommitError) -> BackendError {
+        match e {
+            CommitError::Store(e) => match e.not_writable() {
+                Some(why) => BackendError::StateNotWritable(why),
+                None => BackendError::Unavailable(e.to_string()),
+            },
+            e @ CommitError::NoStateDir => BackendError::Unavailable(e.to_string()),
+        }
+    }
+}
+
 /// The source the RIB gives routes we originate.
 const LOCAL: &str = "local";
 
@@ -192,6 +205,7 @@ impl Backend for SpeakerBackend {
             established,
             config_routes,
             api_routes,
+            state_not_writable: self.ctl.probe_state().await,
         })
     }
 
@@ -222,7 +236,7 @@ impl Backend for SpeakerBackend {
             if keeper.peer(addr).is_some() {
                 return Err(BackendError::DuplicateNeighbor(addr));
             }
-            keeper.put_peer(saved).map_err(BackendError::Unavailable)?;
+            keeper.put_peer(saved).map_err(BackendError::from)?;
             Ok(((), false))
         })
         .await?;
@@ -248,7 +262,7 @@ impl Backend for SpeakerBackend {
         if new != old {
             let saved = new.clone();
             self.change_intent(move |keeper| {
-                keeper.put_peer(saved).map_err(BackendError::Unavailable)?;
+                keeper.put_peer(saved).map_err(BackendError::from)?;
                 Ok(((), false))
             })
             .await?;
@@ -265,9 +279,7 @@ impl Backend for SpeakerBackend {
         let _turn = self.peers.changing().await;
         self.added_at_run_time(addr, "delete")?;
         self.change_intent(move |keeper| {
-            keeper
-                .remove_peer(addr)
-                .map_err(BackendError::Unavailable)?;
+            keeper.remove_peer(addr).map_err(BackendError::from)?;
             Ok(((), false))
         })
         .await?;
@@ -284,7 +296,7 @@ impl Backend for SpeakerBackend {
             self.change_intent(move |keeper| {
                 keeper
                     .set_enabled(addr, enabled)
-                    .map_err(BackendError::Unavailable)?;
+                    .map_err(BackendError::from)?;
                 Ok(((), false))
             })
             .await?;
@@ -412,7 +424,7 @@ impl Backend for SpeakerBackend {
                     None => report.added += 1,
                 }
             }
-            keeper.announce(routes).map_err(BackendError::Unavailable)?;
+            keeper.announce(routes).map_err(BackendError::from)?;
             Ok((report, true))
         })
         .await
@@ -446,7 +458,7 @@ impl Backend for SpeakerBackend {
             if ours.is_empty() {
                 return Ok((report, false));
             }
-            report.withdrawn = keeper.withdraw(&ours).map_err(BackendError::Unavailable)?;
+            report.withdrawn = keeper.withdraw(&ours).map_err(BackendError::from)?;
             Ok((report, true))
         })
         .await

@@ -48,14 +48,6 @@ pub enum SpeakerError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The state directory could not be used.
-    #[error("cannot use state directory {path}: {source}")]
-    StateDir {
-        /// The path.
-        path: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -167,9 +159,9 @@ pub async fn run(
                 Some(Command::Activate) => {
                     // The previous speaker may have acknowledged changes after we loaded:
                     // read the intent again now that it has let go.
-                    let fresh = intent::IntentKeeper::open(&config);
-                    let _ = rib_tx.send(RibCmd::SetOriginated(fresh.originated()));
-                    *intent.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+                    let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
+                    *keeper = keeper.reread(&config);
+                    let _ = rib_tx.send(RibCmd::SetOriginated(keeper.originated()));
                     break;
                 }
                 Some(Command::Request(req, reply)) => {
@@ -183,23 +175,17 @@ pub async fn run(
         }
     }
 
-    let (marker, restarting) =
-        marker::RunMarker::begin(&config.global.state_dir).map_err(|source| {
-            SpeakerError::StateDir {
-                path: config.global.state_dir.display().to_string(),
-                source,
-            }
-        })?;
+    let (marker, restarting) = marker::RunMarker::begin(&config.global.state_dir);
     if restarting {
         info!("the previous speaker ended without a deliberate stop (crash, kill or upgrade): restarting gracefully, Restart bit set");
     }
     let state_dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
-    if let Some(dir) = &state_dir {
+    let saver = state_dir.as_ref().map(|dir| {
         if restarting {
             restore_rib(dir, &rib_tx, &config);
         }
-        tokio::spawn(rib_saver::run(rib_tx.clone(), dir.clone()));
-    }
+        rib_saver::RibSaver::start(rib_tx.clone(), dir.clone())
+    });
 
     let peers = PeerSet::new(
         config.global.asn,
@@ -306,13 +292,10 @@ pub async fn run(
     }
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
-    if ending == Ending::Silent {
-        // The next speaker takes over from this RIB.
-        if let Some(dir) = &state_dir {
-            if let Err(e) = rib_saver::save(&rib_tx, dir, None).await {
-                warn!(error = %e, "cannot save the RIB snapshot");
-            }
-        }
+    // The saver ends before the RIB task; after a silent ending the next speaker takes over
+    // from this RIB, so it saves it one last time.
+    if let Some(saver) = saver {
+        saver.finish(ending == Ending::Silent).await;
     }
     peers.stop_all(notification).await;
     drop(rib_tx);

@@ -71,6 +71,7 @@ async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
                 if let Ok(v) = active.request(body, Duration::from_secs(5)).await {
                     if let Ok(info) = serde_json::from_value::<SpeakerInfoView>(v) {
                         status.state_problems = info.state_problems;
+                        status.state_not_writable = info.state_not_writable;
                     }
                 }
             }
