@@ -117,6 +117,38 @@ fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
     );
 }
 
+#[test]
+fn a_clean_stop_logs_no_warning_or_error() {
+    let t = GrLab::new(N, 120, 120);
+    let mut baton = t.start_baton();
+    poll::until_true(SESSION_UP, "peers to hold every route", || {
+        t.all_held(&t.held())
+    });
+    // A run-time route, so the intent is saved, and a RIB snapshot saved: the stop then has
+    // everything a long-running daemon has to wind down.
+    let out = baton.ctl_output(&["route", "add", "203.0.113.0/24"]);
+    assert!(out.status.success(), "{out:?}");
+    let snapshot = t.paths.state_dir.join("rib.state");
+    poll::until_true(SESSION_UP, "a RIB snapshot saved", || snapshot.exists());
+    baton.stop();
+    poll::until_true(Duration::from_secs(3), "peers to withdraw at once", || {
+        t.none_held()
+    });
+    let log = baton.log();
+    assert!(
+        log.contains("stopped: peers were told (Cease)")
+            && log.contains("INFO baton::supervisor: stopped"),
+        "batond did not log a complete stop"
+    );
+    let warnings = baton.warnings();
+    assert!(
+        warnings.is_empty(),
+        "a clean stop logged {} WARN/ERROR lines:\n{}",
+        warnings.len(),
+        warnings.join("\n")
+    );
+}
+
 /// baton with GR towards one gobgpd (IPv4) and optionally one bird (IPv4), learning routes.
 fn helper_lab_baton(a: &Host, peers: &[(IpAddr, u32)], gr_extra: &str) -> Baton {
     let paths = Baton::paths(a);
