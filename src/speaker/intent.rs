@@ -372,7 +372,11 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().starts_with("state not writable: "), "{e}");
-        assert_eq!(keeper.originated().len(), 2, "the refused route was applied");
+        assert_eq!(
+            keeper.originated().len(),
+            2,
+            "the refused route was applied"
+        );
         assert!(keeper.state_dir().unwrap().not_writable().is_some());
         std::fs::rename(&moved, &path).unwrap();
         keeper.announce(vec![route("198.18.8.0/24", None)]).unwrap();

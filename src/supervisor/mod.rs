@@ -284,9 +284,10 @@ impl Supervisor {
                 .backoff
                 .delay_if_crashed(started, now, s.ceiling)
                 .as_millis() as u64,
+            // Rounded up: a restart due in 1999.6 ms is "in 2000 ms", not 1999.
             restart_in_ms: s
                 .restart_at
-                .map(|t| t.saturating_duration_since(now).as_millis() as u64),
+                .map(|t| t.saturating_duration_since(now).as_micros().div_ceil(1000) as u64),
             upgrading: s.upgrading.is_some(),
             last_upgrade: s.last_upgrade.clone(),
             state_problems: Vec::new(),

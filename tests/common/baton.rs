@@ -92,12 +92,24 @@ impl Baton {
 
     /// Writes `config_toml` to `paths.config` and starts `batond --config FILE EXTRA…`.
     pub fn spawn_at(host: &Host, paths: BatonPaths, config_toml: &str, extra: &[&str]) -> Baton {
+        Baton::spawn_with_env(host, paths, config_toml, extra, &[])
+    }
+
+    /// [`spawn_at`](Self::spawn_at) with these environment variables set for batond.
+    pub fn spawn_with_env(
+        host: &Host,
+        paths: BatonPaths,
+        config_toml: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Baton {
         fs::write(&paths.config, config_toml).expect("write baton's config");
         let mut cmd = host.command(env!("CARGO_BIN_EXE_batond"));
         cmd.arg("--config")
             .arg(&paths.config)
             .args(extra)
-            .env("RUST_LOG", "debug");
+            .env("RUST_LOG", "debug")
+            .envs(env.iter().copied());
         let daemon = Daemon::spawn(&format!("batond in {}", host.ns), cmd, &paths.log);
         Baton {
             host: host.clone(),

@@ -144,7 +144,9 @@ fn a_directory_that_cannot_be_written_refuses_saves_until_it_can_again() {
     fs::rename(&path, &moved).unwrap();
     let e = dir.save_intent(&intent).unwrap_err();
     assert!(matches!(e, StoreError::NotWritable { .. }), "{e}");
-    assert!(e.to_string().starts_with(&format!("state not writable: {}: ", path.display())));
+    assert!(e
+        .to_string()
+        .starts_with(&format!("state not writable: {}: ", path.display())));
     let why = dir.not_writable().expect("not writable");
     assert_eq!(Some(why.clone()), e.not_writable());
     assert!(dir.save_rib(&RibSnapshot::default()).is_err());
