@@ -72,11 +72,12 @@ impl IntentKeeper {
         IntentKeeper::load(config, dir)
     }
 
-    /// Read the intent again from the same state directory (the previous speaker may have
-    /// saved changes since [`open`](Self::open)), with `config` as the configuration.
-    pub fn reread(&self, config: &Config) -> IntentKeeper {
-        match &self.dir {
-            Some(d) => IntentKeeper::load(config, Ok(d.clone())),
+    /// Read the intent again from `dir`, the state directory of a keeper opened before (the
+    /// previous speaker may have saved changes since), with `config` as the configuration;
+    /// without one, [`open`](Self::open) it again.
+    pub fn reread(config: &Config, dir: Option<std::sync::Arc<StateDir>>) -> IntentKeeper {
+        match dir {
+            Some(d) => IntentKeeper::load(config, Ok(d)),
             None => IntentKeeper::open(config),
         }
     }
@@ -380,6 +381,7 @@ mod tests {
         assert!(keeper.state_dir().unwrap().not_writable().is_some());
         std::fs::rename(&moved, &path).unwrap();
         keeper.announce(vec![route("198.18.8.0/24", None)]).unwrap();
-        assert_eq!(keeper.reread(&config).originated().len(), 3);
+        let again = IntentKeeper::reread(&config, keeper.state_dir());
+        assert_eq!(again.originated().len(), 3);
     }
 }

@@ -159,9 +159,10 @@ pub async fn run(
                 Some(Command::Activate) => {
                     // The previous speaker may have acknowledged changes after we loaded:
                     // read the intent again now that it has let go.
-                    let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
-                    *keeper = keeper.reread(&config);
-                    let _ = rib_tx.send(RibCmd::SetOriginated(keeper.originated()));
+                    let dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
+                    let fresh = intent::IntentKeeper::reread(&config, dir);
+                    let _ = rib_tx.send(RibCmd::SetOriginated(fresh.originated()));
+                    *intent.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
                     break;
                 }
                 Some(Command::Request(req, reply)) => {
