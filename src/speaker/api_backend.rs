@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use super::control::Ctl;
-use super::intent::{CommitError, IntentKeeper, PeerSource, RouteSource};
+use super::intent::{IntentKeeper, PeerSource, RouteSource};
 use super::peer::PeerEvent;
 use super::peer_set::PeerSet;
 use super::rib_task::RibCmd;
@@ -161,19 +161,6 @@ impl SpeakerBackend {
         })
         .await
         .map_err(|e| BackendError::Internal(format!("the change did not complete: {e}")))?
-    }
-}
-
-/// A change the intent could not save: refused as the state directory's fault (503).
-impl From<CommitError> for BackendError {
-    fn from(e: CommitError) -> BackendError {
-        match e {
-            CommitError::Store(e) => match e.not_writable() {
-                Some(why) => BackendError::StateNotWritable(why),
-                None => BackendError::Unavailable(e.to_string()),
-            },
-            e @ CommitError::NoStateDir => BackendError::Unavailable(e.to_string()),
-        }
     }
 }
 

@@ -11,6 +11,7 @@ use tracing::warn;
 
 use std::net::IpAddr;
 
+use crate::api::BackendError;
 use crate::config::{Config, Peer, Route};
 use crate::store::{Intent, StateDir, StoreError};
 use crate::wire::Prefix;
@@ -42,6 +43,19 @@ pub enum CommitError {
     /// Saving failed ([`StoreError::NotWritable`] when the directory cannot be written now).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A change the intent could not save: refused as the state directory's fault (503).
+impl From<CommitError> for BackendError {
+    fn from(e: CommitError) -> BackendError {
+        match e {
+            CommitError::Store(e) => match e.not_writable() {
+                Some(why) => BackendError::StateNotWritable(why),
+                None => BackendError::Unavailable(e.to_string()),
+            },
+            e @ CommitError::NoStateDir => BackendError::Unavailable(e.to_string()),
+        }
+    }
 }
 
 /// The intent and the directory it is saved in.
