@@ -96,6 +96,11 @@ fn cases() -> Vec<(&'static str, Request, Value)> {
         ),
         ("status", Request::Status, json(status())),
         ("status-crash-loop", Request::Status, json(crash_loop())),
+        (
+            "status-state-not-writable",
+            Request::Status,
+            json(state_not_writable()),
+        ),
         ("upgrade", upgrade_request(), json(upgrade())),
         ("upgrade-failed", upgrade_request(), json(upgrade_failed())),
         ("reload", Request::Reload { dry_run: true }, json(reload())),
@@ -582,9 +587,13 @@ fn status() -> StatusView {
         speaker_uptime_secs: Some(600),
         crashes: 0,
         crash_loop: false,
+        consecutive_crashes: 0,
+        next_restart_delay_ms: 0,
+        restart_in_ms: None,
         upgrading: false,
         last_upgrade: Some(upgrade()),
         state_problems: Vec::new(),
+        state_not_writable: None,
     }
 }
 
@@ -597,8 +606,22 @@ fn crash_loop() -> StatusView {
         speaker_uptime_secs: None,
         crashes: 5,
         crash_loop: true,
+        consecutive_crashes: 4,
+        next_restart_delay_ms: 4000,
+        restart_in_ms: Some(1730),
         last_upgrade: None,
         state_problems: vec!["intent.state: bad checksum; used intent.state.prev".into()],
+        ..status()
+    }
+}
+
+fn state_not_writable() -> StatusView {
+    StatusView {
+        generation: 3,
+        crashes: 1,
+        consecutive_crashes: 1,
+        next_restart_delay_ms: 500,
+        state_not_writable: Some("/var/lib/baton: Read-only file system (os error 30)".into()),
         ..status()
     }
 }

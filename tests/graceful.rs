@@ -26,10 +26,7 @@ const N_BIT_ROUTE: &str = "198.19.0.0/24";
 fn kill_9_keeps_our_routes_at_gobgpd_and_bird_and_the_restart_refreshes_them_without_a_withdrawal()
 {
     let t = GrLab::new(N, 30, 30);
-    let mut baton = t.start_baton();
-    poll::until_true(SESSION_UP, "peers to hold every route", || {
-        t.all_held(&t.held())
-    });
+    let mut baton = t.start_baton_held(SESSION_UP);
     let monitor = Monitor::new();
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -59,10 +56,7 @@ fn kill_9_keeps_our_routes_at_gobgpd_and_bird_and_the_restart_refreshes_them_wit
 fn peers_withdraw_when_baton_stays_down_past_its_restart_time() {
     // The peers would wait 120 s; we advertise 8 s, and they must honour ours.
     let t = GrLab::new(N, 8, 120);
-    let mut baton = t.start_baton();
-    poll::until_true(SESSION_UP, "peers to hold every route", || {
-        t.all_held(&t.held())
-    });
+    let mut baton = t.start_baton_held(SESSION_UP);
     baton.kill();
     let killed = Instant::now();
     poll::always(
@@ -84,10 +78,7 @@ fn peers_withdraw_when_baton_stays_down_past_its_restart_time() {
 #[test]
 fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
     let t = GrLab::new(N, 120, 120);
-    let mut baton = t.start_baton();
-    poll::until_true(SESSION_UP, "peers to hold every route", || {
-        t.all_held(&t.held())
-    });
+    let mut baton = t.start_baton_held(SESSION_UP);
     baton.stop();
     poll::until_true(Duration::from_secs(3), "peers to withdraw at once", || {
         t.none_held()
@@ -116,6 +107,35 @@ fn sigterm_makes_peers_withdraw_at_once_and_shows_our_shutdown_message() {
             && l.contains("Subcode=2")
             && l.contains("Communicated-Reason=\"baton: administrative shutdown\"")),
         "gobgpd did not record our Cease/Administrative Shutdown with its message"
+    );
+}
+
+#[test]
+fn a_clean_stop_logs_no_warning_or_error() {
+    let t = GrLab::new(N, 120, 120);
+    let mut baton = t.start_baton_held(SESSION_UP);
+    // A run-time route, so the intent is saved, and a RIB snapshot saved: the stop then has
+    // everything a long-running daemon has to wind down.
+    let out = baton.ctl_output(&["route", "add", "203.0.113.0/24"]);
+    assert!(out.status.success(), "{out:?}");
+    let snapshot = t.paths.state_dir.join("rib.state");
+    poll::until_true(SESSION_UP, "a RIB snapshot saved", || snapshot.exists());
+    baton.stop();
+    poll::until_true(Duration::from_secs(3), "peers to withdraw at once", || {
+        t.none_held()
+    });
+    let log = baton.log();
+    assert!(
+        log.contains("stopped: peers were told (Cease)")
+            && log.contains("INFO baton::supervisor: stopped"),
+        "batond did not log a complete stop"
+    );
+    let warnings = baton.warnings();
+    assert!(
+        warnings.is_empty(),
+        "a clean stop logged {} WARN/ERROR lines:\n{}",
+        warnings.len(),
+        warnings.join("\n")
     );
 }
 

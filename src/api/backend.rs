@@ -130,6 +130,11 @@ pub enum BackendError {
     /// (503). Nothing was applied.
     #[error("the daemon cannot serve the request now: {0}")]
     Unavailable(String),
+    /// The change cannot be kept: the state directory cannot be written now (503), e.g. a
+    /// read-only file system. Nothing was applied; the same request succeeds once it is
+    /// writable again. Holds the directory and the reason.
+    #[error("state not writable: {0}; nothing was changed (changes are accepted again once it is writable)")]
+    StateNotWritable(String),
     /// A bug or an unexpected failure (500). Nothing was applied.
     #[error("internal error: {0}")]
     Internal(String),
@@ -156,6 +161,10 @@ pub struct StatusView {
     pub config_routes: usize,
     /// Routes originated through the API.
     pub api_routes: usize,
+    /// Why the state directory cannot be written, or `null` when it can: while it cannot,
+    /// the daemon serves from the state it read and refuses changes with 503.
+    #[schema(example = json!(null))]
+    pub state_not_writable: Option<String>,
 }
 
 /// `PATCH /v1/neighbors/{addr}`: the settings to change; a setting left out (`None`) stays

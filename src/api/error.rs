@@ -115,7 +115,9 @@ impl From<BackendError> for ApiError {
             }
             BackendError::Invalid { field, .. } => (StatusCode::BAD_REQUEST, field),
             BackendError::Conflict { field, .. } => (StatusCode::CONFLICT, field),
-            BackendError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+            BackendError::Unavailable(_) | BackendError::StateNotWritable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, None)
+            }
             BackendError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         };
         let mut e = ApiError::new(status, message);

@@ -239,6 +239,16 @@ pub struct StatusView {
     pub crashes: u64,
     /// Crashes are repeating: restarts are being delayed.
     pub crash_loop: bool,
+    /// Crashes in a row without a stable run (60 s) between them: the back-off's count.
+    #[serde(default)]
+    pub consecutive_crashes: u32,
+    /// How long the supervisor would wait to start a new speaker if the running one died now
+    /// (0: at once).
+    #[serde(default)]
+    pub next_restart_delay_ms: u64,
+    /// While a restart is being delayed (crash loop): milliseconds until it.
+    #[serde(default)]
+    pub restart_in_ms: Option<u64>,
     /// An upgrade is in progress.
     pub upgrading: bool,
     /// The last upgrade's outcome.
@@ -246,6 +256,10 @@ pub struct StatusView {
     /// What the running speaker found wrong when loading the state (empty when all was well).
     #[serde(default)]
     pub state_problems: Vec<String>,
+    /// Why the running speaker cannot write the state directory (`null` when it can): it
+    /// serves from what it read, and refuses run-time changes until it is writable again.
+    #[serde(default)]
+    pub state_not_writable: Option<String>,
 }
 
 /// The answer to `speaker-info`.
@@ -255,6 +269,9 @@ pub struct SpeakerInfoView {
     pub version: String,
     /// What loading the state found wrong.
     pub state_problems: Vec<String>,
+    /// Why the state directory cannot be written now, if it cannot.
+    #[serde(default)]
+    pub state_not_writable: Option<String>,
     /// Routes originated from the configuration.
     pub config_routes: usize,
     /// Routes originated at run time.

@@ -193,6 +193,7 @@ impl Backend for SpeakerBackend {
             established,
             config_routes,
             api_routes,
+            state_not_writable: self.ctl.probe_state().await,
         })
     }
 
@@ -223,7 +224,7 @@ impl Backend for SpeakerBackend {
             if keeper.peer(addr).is_some() {
                 return Err(BackendError::DuplicateNeighbor(addr));
             }
-            keeper.put_peer(saved).map_err(BackendError::Unavailable)?;
+            keeper.put_peer(saved).map_err(BackendError::from)?;
             Ok(((), false))
         })
         .await?;
@@ -249,7 +250,7 @@ impl Backend for SpeakerBackend {
         if new != old {
             let saved = new.clone();
             self.change_intent(move |keeper| {
-                keeper.put_peer(saved).map_err(BackendError::Unavailable)?;
+                keeper.put_peer(saved).map_err(BackendError::from)?;
                 Ok(((), false))
             })
             .await?;
@@ -266,9 +267,7 @@ impl Backend for SpeakerBackend {
         let _turn = self.peers.changing().await;
         self.added_at_run_time(addr, "delete")?;
         self.change_intent(move |keeper| {
-            keeper
-                .remove_peer(addr)
-                .map_err(BackendError::Unavailable)?;
+            keeper.remove_peer(addr).map_err(BackendError::from)?;
             Ok(((), false))
         })
         .await?;
@@ -285,7 +284,7 @@ impl Backend for SpeakerBackend {
             self.change_intent(move |keeper| {
                 keeper
                     .set_enabled(addr, enabled)
-                    .map_err(BackendError::Unavailable)?;
+                    .map_err(BackendError::from)?;
                 Ok(((), false))
             })
             .await?;
@@ -413,7 +412,7 @@ impl Backend for SpeakerBackend {
                     None => report.added += 1,
                 }
             }
-            keeper.announce(routes).map_err(BackendError::Unavailable)?;
+            keeper.announce(routes).map_err(BackendError::from)?;
             Ok((report, true))
         })
         .await
@@ -447,7 +446,7 @@ impl Backend for SpeakerBackend {
             if ours.is_empty() {
                 return Ok((report, false));
             }
-            report.withdrawn = keeper.withdraw(&ours).map_err(BackendError::Unavailable)?;
+            report.withdrawn = keeper.withdraw(&ours).map_err(BackendError::from)?;
             Ok((report, true))
         })
         .await

@@ -160,6 +160,22 @@ impl Ctl {
         Ok(views)
     }
 
+    /// Whether the state directory can be written now (tried afresh, so that a directory
+    /// made writable again shows at once): why not, when not.
+    pub async fn probe_state(&self) -> Option<String> {
+        let dir = self
+            .intent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .state_dir()?;
+        tokio::task::spawn_blocking(move || {
+            let _ = dir.probe();
+            dir.not_writable()
+        })
+        .await
+        .unwrap_or_else(|e| Some(format!("cannot probe the state directory: {e}")))
+    }
+
     async fn execute_inner(&self, req: Request) -> Result<serde_json::Value, String> {
         let rib = &self.rib;
         let gone = |_| "the RIB task is not running".to_string();
@@ -190,6 +206,7 @@ impl Ctl {
                 })
             }
             Request::SpeakerInfo => {
+                let state_not_writable = self.probe_state().await;
                 let intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
                 let routes = intent.routes();
                 let api = routes
@@ -199,6 +216,7 @@ impl Ctl {
                 let view = SpeakerInfoView {
                     version: self.version.clone(),
                     state_problems: intent.problems.clone(),
+                    state_not_writable,
                     config_routes: routes.len() - api,
                     api_routes: api,
                 };

@@ -11,8 +11,9 @@ use tracing::warn;
 
 use std::net::IpAddr;
 
+use crate::api::BackendError;
 use crate::config::{Config, Peer, Route};
-use crate::store::{Intent, StateDir};
+use crate::store::{Intent, StateDir, StoreError};
 use crate::wire::Prefix;
 
 /// Where a route of the intent comes from.
@@ -33,6 +34,30 @@ pub enum PeerSource {
     Api,
 }
 
+/// Why a change to the intent was not made (nothing changed, in memory or on disk).
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The speaker runs without a state directory.
+    #[error("the state directory is not usable, so changes cannot be kept")]
+    NoStateDir,
+    /// Saving failed ([`StoreError::NotWritable`] when the directory cannot be written now).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A change the intent could not save: refused as the state directory's fault (503).
+impl From<CommitError> for BackendError {
+    fn from(e: CommitError) -> BackendError {
+        match e {
+            CommitError::Store(e) => match e.not_writable() {
+                Some(why) => BackendError::StateNotWritable(why),
+                None => BackendError::Unavailable(e.to_string()),
+            },
+            e @ CommitError::NoStateDir => BackendError::Unavailable(e.to_string()),
+        }
+    }
+}
+
 /// The intent and the directory it is saved in.
 #[derive(Debug)]
 pub struct IntentKeeper {
@@ -45,17 +70,35 @@ pub struct IntentKeeper {
 impl IntentKeeper {
     /// Load the intent saved in the config's state directory (falling back to the previous good
     /// copy, or to the config alone, and saying so), with `config` as the configuration.
+    ///
+    /// A directory that cannot be written is used all the same (changes are refused until it
+    /// is writable again): probed here, so that the log and `batonctl status` say so at once.
     pub fn open(config: &Config) -> IntentKeeper {
-        let mut problems = Vec::new();
         let dir = match StateDir::join(&config.global.state_dir)
             .or_else(|_| StateDir::open(&config.global.state_dir))
         {
-            Ok(d) => Some(std::sync::Arc::new(d)),
-            Err(e) => {
-                problems.push(format!("state not kept: {e}"));
-                None
+            Ok(d) => {
+                let _ = d.probe();
+                Ok(std::sync::Arc::new(d))
             }
+            Err(e) => Err(format!("state not kept: {e}")),
         };
+        IntentKeeper::load(config, dir)
+    }
+
+    /// Read the intent again from `dir`, the state directory of a keeper opened before (the
+    /// previous speaker may have saved changes since), with `config` as the configuration;
+    /// without one, [`open`](Self::open) it again.
+    pub fn reread(config: &Config, dir: Option<std::sync::Arc<StateDir>>) -> IntentKeeper {
+        match dir {
+            Some(d) => IntentKeeper::load(config, Ok(d)),
+            None => IntentKeeper::open(config),
+        }
+    }
+
+    fn load(config: &Config, dir: Result<std::sync::Arc<StateDir>, String>) -> IntentKeeper {
+        let mut problems = Vec::new();
+        let dir = dir.map_err(|e| problems.push(e)).ok();
         let mut intent = Intent::new(config.clone());
         if let Some(d) = &dir {
             match d.load_intent() {
@@ -99,7 +142,7 @@ impl IntentKeeper {
     }
 
     /// Put `config` in force (a reload); saved before this returns Ok.
-    pub fn set_config(&mut self, config: Config) -> Result<(), String> {
+    pub fn set_config(&mut self, config: Config) -> Result<(), CommitError> {
         let mut next = self.intent.clone();
         next.config = config;
         self.commit(next)
@@ -168,7 +211,7 @@ impl IntentKeeper {
     }
 
     /// Add or replace a run-time peer; saved before this returns Ok.
-    pub fn put_peer(&mut self, peer: Peer) -> Result<(), String> {
+    pub fn put_peer(&mut self, peer: Peer) -> Result<(), CommitError> {
         let mut next = self.intent.clone();
         next.api_peers.retain(|p| p.address != peer.address);
         next.api_peers.push(peer);
@@ -177,7 +220,7 @@ impl IntentKeeper {
     }
 
     /// Remove a run-time peer (and its disabled mark); saved before this returns Ok.
-    pub fn remove_peer(&mut self, addr: IpAddr) -> Result<(), String> {
+    pub fn remove_peer(&mut self, addr: IpAddr) -> Result<(), CommitError> {
         let mut next = self.intent.clone();
         next.api_peers.retain(|p| p.address != addr);
         next.disabled_peers.retain(|a| *a != addr);
@@ -185,7 +228,7 @@ impl IntentKeeper {
     }
 
     /// Mark a peer enabled or disabled; saved before this returns Ok.
-    pub fn set_enabled(&mut self, addr: IpAddr, enabled: bool) -> Result<(), String> {
+    pub fn set_enabled(&mut self, addr: IpAddr, enabled: bool) -> Result<(), CommitError> {
         let mut next = self.intent.clone();
         next.disabled_peers.retain(|a| *a != addr);
         if !enabled {
@@ -196,7 +239,7 @@ impl IntentKeeper {
     }
 
     /// Add (or replace) run-time routes; saved and fsynced before this returns Ok.
-    pub fn announce(&mut self, routes: Vec<Route>) -> Result<(), String> {
+    pub fn announce(&mut self, routes: Vec<Route>) -> Result<(), CommitError> {
         let mut next = self.intent.clone();
         let replaced: HashSet<Prefix> = routes.iter().map(|r| r.prefix).collect();
         next.api_routes.retain(|x| !replaced.contains(&x.prefix));
@@ -210,7 +253,7 @@ impl IntentKeeper {
     }
 
     /// Withdraw run-time routes; returns how many there were. Saved before returning Ok.
-    pub fn withdraw(&mut self, prefixes: &[Prefix]) -> Result<usize, String> {
+    pub fn withdraw(&mut self, prefixes: &[Prefix]) -> Result<usize, CommitError> {
         let mut next = self.intent.clone();
         let before = next.api_routes.len();
         let gone: HashSet<&Prefix> = prefixes.iter().collect();
@@ -220,13 +263,11 @@ impl IntentKeeper {
         Ok(removed)
     }
 
-    fn commit(&mut self, next: Intent) -> Result<(), String> {
-        match &self.dir {
-            Some(d) => d.save_intent(&next).map_err(|e| e.to_string())?,
-            None => {
-                return Err("the state directory is not usable, so changes cannot be kept".into())
-            }
-        }
+    fn commit(&mut self, next: Intent) -> Result<(), CommitError> {
+        self.dir
+            .as_ref()
+            .ok_or(CommitError::NoStateDir)?
+            .save_intent(&next)?;
         self.intent = next;
         Ok(())
     }
@@ -327,5 +368,34 @@ mod tests {
         // Removing the run-time peer leaves the configured one.
         keeper.remove_peer("198.18.0.2".parse().unwrap()).unwrap();
         assert_eq!(keeper.peers().len(), 1);
+    }
+
+    #[test]
+    fn a_change_the_state_directory_cannot_keep_is_refused_and_changes_nothing() {
+        let top = tempfile::tempdir().unwrap();
+        let path = top.path().join("state");
+        let config = config(&path);
+        let mut keeper = IntentKeeper::open(&config);
+        keeper.announce(vec![route("198.18.7.0/24", None)]).unwrap();
+        let moved = top.path().join("moved");
+        std::fs::rename(&path, &moved).unwrap();
+        let e = keeper
+            .announce(vec![route("198.18.8.0/24", None)])
+            .unwrap_err();
+        assert!(
+            matches!(&e, CommitError::Store(s) if s.not_writable().is_some()),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("state not writable: "), "{e}");
+        assert_eq!(
+            keeper.originated().len(),
+            2,
+            "the refused route was applied"
+        );
+        assert!(keeper.state_dir().unwrap().not_writable().is_some());
+        std::fs::rename(&moved, &path).unwrap();
+        keeper.announce(vec![route("198.18.8.0/24", None)]).unwrap();
+        let again = IntentKeeper::reread(&config, keeper.state_dir());
+        assert_eq!(again.originated().len(), 3);
     }
 }

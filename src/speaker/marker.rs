@@ -20,12 +20,20 @@ pub struct RunMarker {
 impl RunMarker {
     /// Create the marker (and the state directory); returns it and whether a previous speaker
     /// ended without a deliberate stop.
-    pub fn begin(state_dir: &Path) -> std::io::Result<(RunMarker, bool)> {
-        std::fs::create_dir_all(state_dir)?;
+    ///
+    /// A state directory that cannot be written does not stop the speaker: it still knows
+    /// whether this is a restart (the marker of a crashed speaker is still there); only the
+    /// next start after a deliberate stop cannot tell, and restarts gracefully (the Restart
+    /// bit is harmless to peers that hold nothing of ours).
+    pub fn begin(state_dir: &Path) -> (RunMarker, bool) {
         let path = state_dir.join(MARKER);
         let restarting = path.exists();
-        std::fs::write(&path, std::process::id().to_string())?;
-        Ok((RunMarker { path }, restarting))
+        if let Err(e) = std::fs::create_dir_all(state_dir)
+            .and_then(|()| std::fs::write(&path, std::process::id().to_string()))
+        {
+            tracing::info!(path = %path.display(), error = %e, "cannot mark the speaker as running");
+        }
+        (RunMarker { path }, restarting)
     }
 
     /// A deliberate stop: the next start is a fresh one.

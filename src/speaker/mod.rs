@@ -176,7 +176,8 @@ pub async fn run(
                 Some(Command::Activate) => {
                     // The previous speaker may have acknowledged changes after we loaded:
                     // read the intent again now that it has let go.
-                    let fresh = intent::IntentKeeper::open(&config);
+                    let dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
+                    let fresh = intent::IntentKeeper::reread(&config, dir);
                     let _ = rib_tx.send(RibCmd::SetOriginated(fresh.originated()));
                     *intent.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
                     break;
@@ -192,26 +193,17 @@ pub async fn run(
         }
     }
 
-    let (marker, restarting) =
-        marker::RunMarker::begin(&config.global.state_dir).map_err(|source| {
-            SpeakerError::StateDir {
-                path: config.global.state_dir.display().to_string(),
-                source,
-            }
-        })?;
+    let (marker, restarting) = marker::RunMarker::begin(&config.global.state_dir);
     if restarting {
         info!("the previous speaker ended without a deliberate stop (crash, kill or upgrade): restarting gracefully, Restart bit set");
     }
     let state_dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
-    let mut saver = None;
-    if let Some(dir) = &state_dir {
+    let saver = state_dir.as_ref().map(|dir| {
         if restarting {
             restore_rib(dir, &rib_tx, &config);
         }
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(rib_saver::run(rib_tx.clone(), dir.clone(), stopped));
-        saver = Some((stop, task));
-    }
+        rib_saver::RibSaver::start(rib_tx.clone(), dir.clone())
+    });
 
     let peers = PeerSet::new(
         config.global.asn,
@@ -318,18 +310,10 @@ pub async fn run(
     }
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
-    // A periodic save in flight finishes first, so it cannot land after the last one.
-    if let Some((stop, task)) = saver {
-        let _ = stop.send(());
-        let _ = task.await;
-    }
-    if ending == Ending::Silent {
-        // The next speaker takes over from this RIB.
-        if let Some(dir) = &state_dir {
-            if let Err(e) = rib_saver::save(&rib_tx, dir, None).await {
-                warn!(error = %e, "cannot save the RIB snapshot");
-            }
-        }
+    // The saver ends before the RIB task; after a silent ending the next speaker takes over
+    // from this RIB, so it saves it one last time.
+    if let Some(saver) = saver {
+        saver.finish(ending == Ending::Silent).await;
     }
     peers.stop_all(notification).await;
     drop(rib_tx);

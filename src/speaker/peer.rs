@@ -470,7 +470,24 @@ impl PeerTask {
                 let mut buf = BytesMut::new();
                 wire::encode(&msg, &c.codec(), &mut buf);
                 if let Message::Notification(n) = &msg {
-                    warn!(code = n.code, subcode = n.subcode, "sending NOTIFICATION");
+                    // An operator's Cease (a stop, a disabled, removed, reset or changed
+                    // peer, a collision resolved, each maybe wrapped in a Hard Reset) is
+                    // routine; any other NOTIFICATION reports a problem.
+                    let routine = n.code == wire::notif::CEASE
+                        && matches!(
+                            n.subcode,
+                            wire::notif::ADMIN_SHUTDOWN
+                                | wire::notif::PEER_DECONFIGURED
+                                | wire::notif::ADMIN_RESET
+                                | wire::notif::OTHER_CONFIG_CHANGE
+                                | wire::notif::COLLISION_RESOLUTION
+                                | wire::notif::HARD_RESET
+                        );
+                    if routine {
+                        info!(code = n.code, subcode = n.subcode, "sending NOTIFICATION");
+                    } else {
+                        warn!(code = n.code, subcode = n.subcode, "sending NOTIFICATION");
+                    }
                 }
                 if let Some(w) = &c.writer {
                     let _ = w.send(WriteItem::Bytes(buf.freeze()));

@@ -95,7 +95,7 @@ impl Reloader {
             let (intent, rib) = (ctl.intent.clone(), ctl.rib.clone());
             tokio::task::spawn_blocking(move || {
                 let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
-                keeper.set_config(new)?;
+                keeper.set_config(new).map_err(|e| e.to_string())?;
                 if routes_change {
                     let _ = rib.send(RibCmd::SetOriginated(keeper.originated()));
                 }

@@ -13,6 +13,11 @@
 //! [`StateDir::join`]s it: it works under its parent's lock, or takes the lock itself when run
 //! on its own.
 //!
+//! A directory that cannot be written (a read-only file system) can still be opened, locked
+//! (`flock` needs no write access) and read: the daemon starts and serves from the state it
+//! has, saves fail with [`StoreError::NotWritable`], and [`StateDir::not_writable`] says why
+//! until a save or a [`probe`](StateDir::probe) succeeds again.
+//!
 //! Each file has one writer at a time: saves through one [`StateDir`] take turns, but two
 //! processes saving the same file at once could leave either one's copy as `.prev`. Which
 //! process writes which file is the supervisor's and speaker's agreement, not this module's.
@@ -27,7 +32,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::file::{self, Loaded};
-use super::{Intent, RibSnapshot, StoreError};
+use super::{Intent, RibSnapshot, StoreError, Writability};
 
 /// The lock file's name.
 pub const LOCK_FILE: &str = "batond.lock";
@@ -37,6 +42,8 @@ pub const INTENT_FILE: &str = "intent.state";
 pub const RIB_FILE: &str = "rib.state";
 const INTENT_KIND: &str = "intent";
 const RIB_KIND: &str = "rib";
+/// The file [`StateDir::probe`] creates and removes (with the pid appended).
+const PROBE_FILE: &str = ".write-probe";
 
 /// An open state directory.
 #[derive(Debug)]
@@ -47,6 +54,8 @@ pub struct StateDir {
     /// Saves of one file from several threads take turns (the temporary name is per process).
     intent_turn: Mutex<()>,
     rib_turn: Mutex<()>,
+    /// The outcome of the last save or probe.
+    writable: Writability,
 }
 
 impl StateDir {
@@ -98,6 +107,7 @@ impl StateDir {
             _lock: lock,
             intent_turn: Mutex::new(()),
             rib_turn: Mutex::new(()),
+            writable: Writability::default(),
         }
     }
 
@@ -124,7 +134,7 @@ impl StateDir {
     /// Save the intent durably: when this returns `Ok`, it survives kill -9 and power loss.
     pub fn save_intent(&self, intent: &Intent) -> Result<(), StoreError> {
         let _turn = self.intent_turn.lock().unwrap_or_else(|e| e.into_inner());
-        file::save(&self.intent_path(), INTENT_KIND, intent)
+        self.written(file::save(&self.intent_path(), INTENT_KIND, intent))
     }
 
     /// The saved intent; `Ok(None)` on first start. See [`file::load`] for the fallback.
@@ -135,12 +145,56 @@ impl StateDir {
     /// Save a RIB snapshot durably.
     pub fn save_rib(&self, rib: &RibSnapshot) -> Result<(), StoreError> {
         let _turn = self.rib_turn.lock().unwrap_or_else(|e| e.into_inner());
-        file::save(&self.rib_path(), RIB_KIND, rib)
+        self.written(file::save(&self.rib_path(), RIB_KIND, rib))
     }
 
     /// The saved RIB snapshot; `Ok(None)` if there is none. See [`file::load`] for the fallback.
     pub fn load_rib(&self) -> Result<Option<Loaded<RibSnapshot>>, StoreError> {
         file::load(&self.rib_path(), RIB_KIND)
+    }
+
+    /// Find out whether the directory can be written now, by creating and removing a file:
+    /// at start (before anything needs saving) and when asked how things stand.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        let probe = self
+            .path
+            .join(format!("{PROBE_FILE}.{}", std::process::id()));
+        let result = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&probe)
+            .and_then(|_| fs::remove_file(&probe))
+            .map_err(|e| StoreError::io(&self.path, "create a file", e));
+        self.written(result)
+    }
+
+    /// Why the directory cannot be written (`"/var/lib/baton: Read-only file system (os error
+    /// 30)"`), if the last save or probe failed; `None` if it succeeded.
+    pub fn not_writable(&self) -> Option<String> {
+        self.writable.problem()
+    }
+
+    /// Remember how a write went; a file system error becomes [`StoreError::NotWritable`].
+    fn written(&self, result: Result<(), StoreError>) -> Result<(), StoreError> {
+        match result {
+            Ok(()) => {
+                self.writable.succeeded(&self.path);
+                Ok(())
+            }
+            Err(StoreError::Io { path, op, source }) => {
+                tracing::debug!(path = %path.display(), %op, error = %source, "state save failed");
+                let e = StoreError::NotWritable {
+                    dir: self.path.clone(),
+                    source,
+                };
+                self.writable
+                    .failed(&self.path, e.not_writable().unwrap_or_default());
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -148,20 +202,31 @@ impl StateDir {
 /// it, with the pid it wrote if readable.
 fn lock(dir: &Path) -> Result<Result<Flock<File>, Option<u32>>, StoreError> {
     let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
+    let (file, writable) = match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
         .open(&path)
-        .map_err(|e| StoreError::io(&path, "open", e))?;
+    {
+        Ok(file) => (file, true),
+        // A directory that cannot be written now: lock the file as it is (flock needs no
+        // write access), so the daemon still starts and serves from the state it can read.
+        Err(e) if cannot_write(&e) => match File::open(&path) {
+            Ok(file) => (file, false),
+            Err(_) => return Err(StoreError::io(&path, "open", e)),
+        },
+        Err(e) => return Err(StoreError::io(&path, "open", e)),
+    };
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(lock) => {
-            let pid = format!("{}\n", std::process::id());
-            lock.set_len(0)
-                .and_then(|()| lock.write_all_at(pid.as_bytes(), 0))
-                .map_err(|e| StoreError::io(&path, "write", e))?;
+            if writable {
+                let pid = format!("{}\n", std::process::id());
+                lock.set_len(0)
+                    .and_then(|()| lock.write_all_at(pid.as_bytes(), 0))
+                    .map_err(|e| StoreError::io(&path, "write", e))?;
+            }
             Ok(Ok(lock))
         }
         Err((mut file, Errno::EWOULDBLOCK)) => {
@@ -176,7 +241,16 @@ fn lock(dir: &Path) -> Result<Result<Flock<File>, Option<u32>>, StoreError> {
     }
 }
 
-/// Remove `NAME.tmp.*` and `NAME.prev.tmp.*` left by interrupted saves. Only safe under the lock.
+/// Whether `e` says the file system refuses writes (rather than that the file is missing).
+fn cannot_write(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EROFS | Errno::EACCES | Errno::EPERM)
+    )
+}
+
+/// Remove `NAME.tmp.*` and `NAME.prev.tmp.*` left by interrupted saves, and probe files left
+/// by a killed process. Only safe under the lock.
 fn remove_stray_tmp(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -187,7 +261,7 @@ fn remove_stray_tmp(dir: &Path) {
         let ours = [INTENT_FILE, RIB_FILE].iter().any(|f| {
             name.strip_prefix(f)
                 .is_some_and(|rest| rest.contains(".tmp."))
-        });
+        }) || name.starts_with(&format!("{PROBE_FILE}."));
         if ours {
             match fs::remove_file(entry.path()) {
                 Ok(()) => {

@@ -51,6 +51,15 @@ pub enum StoreError {
         /// What was found in each file, current first.
         problems: Vec<String>,
     },
+    /// The state directory cannot be written now (read-only file system, full disk,
+    /// permissions): the save did not happen and the files on disk are as they were.
+    #[error("state not writable: {}: {source}", dir.display())]
+    NotWritable {
+        /// The state directory.
+        dir: PathBuf,
+        /// What the file system said.
+        source: io::Error,
+    },
     /// Another process holds the state directory's lock.
     #[error(
         "state dir {} is in use by {}",
@@ -66,6 +75,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// For [`StoreError::NotWritable`]: the directory and why (`"/var/lib/baton: Read-only
+    /// file system (os error 30)"`).
+    pub fn not_writable(&self) -> Option<String> {
+        match self {
+            StoreError::NotWritable { dir, source } => Some(format!("{}: {source}", dir.display())),
+            _ => None,
+        }
+    }
+
     /// An [`StoreError::Io`] for `path`.
     pub(super) fn io(path: impl Into<PathBuf>, op: impl Into<String>, source: io::Error) -> Self {
         StoreError::Io {

@@ -4,7 +4,9 @@
 //! Three layers:
 //! - [`file`](mod@file): one durable, checksummed, versioned file with a fallback copy (`.prev`);
 //! - [`Intent`] and [`RibSnapshot`] (`types.rs`, `attrs.rs`): what is kept, as serde types;
-//! - [`StateDir`] (`dir.rs`): the state directory, its lock, and one file per kind of state.
+//! - [`StateDir`] (`dir.rs`): the state directory, its lock, and one file per kind of state;
+//! - [`Writability`] (`writable.rs`): whether the directory can be written now, for a daemon
+//!   that keeps running from what it read when it cannot.
 //!
 //! # Why saving is safe against kill -9 and power loss
 //!
@@ -37,6 +39,7 @@ pub mod file;
 pub mod journal;
 mod rib;
 mod types;
+mod writable;
 
 #[cfg(test)]
 mod tests;
@@ -46,3 +49,4 @@ pub use dir::*;
 pub use error::*;
 pub use file::{Loaded, Source};
 pub use types::*;
+pub use writable::Writability;

@@ -115,6 +115,7 @@ async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
                 if let Ok(Reply::Ok(v)) = asked.await {
                     if let Ok(info) = serde_json::from_value::<SpeakerInfoView>(v) {
                         status.state_problems = info.state_problems;
+                        status.state_not_writable = info.state_not_writable;
                     }
                 }
             }

@@ -59,6 +59,10 @@ struct State {
     active: Option<Arc<Generation>>,
     next_generation: u64,
     backoff: Backoff,
+    /// The back-off's ceiling, from the peers' restart times when a speaker last died.
+    ceiling: Duration,
+    /// When a delayed restart (crash loop) will start the next speaker.
+    restart_at: Option<Instant>,
     upgrading: Option<Instant>,
     last_upgrade: Option<UpgradeView>,
     /// Generations whose exit is expected (quiesced, stopped, replaced).
@@ -83,7 +87,7 @@ pub struct Supervisor {
     /// while no speaker serves it (between an old speaker and a new one).
     api_listener: Option<Arc<StdTcpListener>>,
     /// The state directory, locked for this supervisor.
-    _state_dir: crate::store::StateDir,
+    state_dir: crate::store::StateDir,
     version: String,
     started: Instant,
     state: Mutex<State>,
@@ -184,21 +188,56 @@ impl Supervisor {
                 );
                 tokio::time::sleep(delay).await;
             }
-            if self.lock().stopping {
-                return;
+            {
+                let mut s = self.lock();
+                s.restart_at = None;
+                if s.stopping {
+                    return;
+                }
             }
             match self.start_speaker().await {
                 Ok(()) => {
-                    crate::supervisor::notify_status(&self.status_line());
+                    notify_status(&self.status_line());
                     return;
                 }
                 Err(e) => {
                     error!(error = %e, "the speaker did not start");
                     let now = Instant::now();
-                    delay = self.lock().backoff.crashed(now, now);
+                    delay = self.crashed(now, now);
+                    notify_status(&self.status_line());
                 }
             }
         }
+    }
+
+    /// Count a crash of the speaker started at `started`; returns the delay before the next
+    /// start, bounded by the peers' restart times as they are now.
+    fn crashed(&self, started: Instant, now: Instant) -> Duration {
+        let ceiling = self.backoff_ceiling();
+        let mut s = self.lock();
+        s.ceiling = ceiling;
+        let delay = s.backoff.crashed(started, now, ceiling);
+        s.restart_at = (!delay.is_zero()).then(|| now + delay);
+        delay
+    }
+
+    /// The back-off's ceiling for the peers we have: the configuration's and those added at
+    /// run time (from the saved intent), with graceful restart; the shortest restart time
+    /// decides ([`backoff::ceiling`]).
+    fn backoff_ceiling(&self) -> Duration {
+        let api_peers = match self.state_dir.load_intent() {
+            Ok(Some(loaded)) => loaded.value.api_peers,
+            _ => Vec::new(),
+        };
+        let config = self.config();
+        let shortest = config
+            .peers
+            .iter()
+            .chain(&api_peers)
+            .filter(|p| p.graceful_restart.enabled)
+            .map(|p| p.graceful_restart.restart_time)
+            .min();
+        backoff::ceiling(shortest)
     }
 
     /// A speaker process ended.
@@ -216,8 +255,10 @@ impl Supervisor {
         if s.stopping {
             return;
         }
-        let delay = s.backoff.crashed(active.started, Instant::now());
-        warn!(generation = number, %how, crashes = s.backoff.total_crashes, delay_ms = delay.as_millis() as u64, "the speaker died: starting a new one with the same sockets and state");
+        drop(s);
+        let delay = self.crashed(active.started, Instant::now());
+        let s = self.lock();
+        warn!(generation = number, %how, crashes = s.backoff.total_crashes, in_a_row = s.backoff.consecutive, delay_ms = delay.as_millis() as u64, "the speaker died: starting a new one with the same sockets and state");
         drop(s);
         notify_status(&self.status_line());
         tokio::spawn(self.clone().start_until_running(delay));
@@ -225,6 +266,9 @@ impl Supervisor {
 
     fn status(&self) -> StatusView {
         let s = self.lock();
+        let now = Instant::now();
+        // With no speaker running, the next crash would be one of a start that fails at once.
+        let started = s.active.as_ref().map_or(now, |a| a.started);
         StatusView {
             supervisor_pid: std::process::id(),
             supervisor_version: self.version.clone(),
@@ -236,20 +280,40 @@ impl Supervisor {
             speaker_uptime_secs: s.active.as_ref().map(|a| a.started.elapsed().as_secs()),
             crashes: s.backoff.total_crashes,
             crash_loop: s.backoff.looping(),
+            consecutive_crashes: s.backoff.consecutive,
+            next_restart_delay_ms: s
+                .backoff
+                .delay_if_crashed(started, now, s.ceiling)
+                .as_millis() as u64,
+            // Rounded up: a restart due in 1999.6 ms is "in 2000 ms", not 1999.
+            restart_in_ms: s
+                .restart_at
+                .map(|t| t.saturating_duration_since(now).as_micros().div_ceil(1000) as u64),
             upgrading: s.upgrading.is_some(),
             last_upgrade: s.last_upgrade.clone(),
             state_problems: Vec::new(),
+            state_not_writable: None,
         }
     }
 
+    /// sd_notify's `STATUS=`: the speaker, and the crashes and back-off.
     fn status_line(&self) -> String {
         let s = self.status();
+        let speaker = match s.speaker_pid {
+            Some(pid) => format!(
+                "speaker generation {} pid {pid} version {}",
+                s.generation,
+                s.version.unwrap_or_else(|| "-".into())
+            ),
+            None => "no speaker running".to_string(),
+        };
+        let next = match s.restart_in_ms {
+            Some(ms) => format!("restarting in {ms} ms"),
+            None => format!("next restart delay {} ms", s.next_restart_delay_ms),
+        };
         format!(
-            "speaker generation {} pid {} version {}; {} crashes",
-            s.generation,
-            s.speaker_pid.map_or("-".into(), |p| p.to_string()),
-            s.version.unwrap_or_else(|| "-".into()),
-            s.crashes
+            "{speaker}; {} crashes ({} in a row), {next}",
+            s.crashes, s.consecutive_crashes
         )
     }
 
@@ -315,10 +379,13 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
         exe,
         listeners: Mutex::new(Some(Arc::new(listeners))),
         api_listener,
-        _state_dir: state_dir,
+        state_dir,
         version: crate::version::current(),
         started: Instant::now(),
-        state: Mutex::new(State::default()),
+        state: Mutex::new(State {
+            ceiling: backoff::MAX_DELAY,
+            ..State::default()
+        }),
         exits: exits_tx,
     });
     info!(pid = std::process::id(), exe = %sup.exe.display(), "supervisor running");

@@ -16,6 +16,7 @@
 //! on the same host reuses the same directory, so the state survives, as it would on a machine.
 
 use std::fs;
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -37,7 +38,7 @@ pub struct BatonPaths {
     pub dir: PathBuf,
     /// The config file `start` writes.
     pub config: PathBuf,
-    /// Its state directory (created empty).
+    /// Its state directory (created empty, mode 0700).
     pub state_dir: PathBuf,
     /// Its control socket.
     pub control_socket: PathBuf,
@@ -68,7 +69,12 @@ impl Baton {
             log: dir.join("baton.log"),
             dir,
         };
-        fs::create_dir_all(&paths.state_dir).expect("create baton's state directory");
+        // Private, as batond advises (it warns about a state directory others can read).
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&paths.state_dir)
+            .expect("create baton's state directory");
         paths
     }
 
@@ -86,12 +92,24 @@ impl Baton {
 
     /// Writes `config_toml` to `paths.config` and starts `batond --config FILE EXTRA…`.
     pub fn spawn_at(host: &Host, paths: BatonPaths, config_toml: &str, extra: &[&str]) -> Baton {
+        Baton::spawn_with_env(host, paths, config_toml, extra, &[])
+    }
+
+    /// [`spawn_at`](Self::spawn_at) with these environment variables set for batond.
+    pub fn spawn_with_env(
+        host: &Host,
+        paths: BatonPaths,
+        config_toml: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Baton {
         fs::write(&paths.config, config_toml).expect("write baton's config");
         let mut cmd = host.command(env!("CARGO_BIN_EXE_batond"));
         cmd.arg("--config")
             .arg(&paths.config)
             .args(extra)
-            .env("RUST_LOG", "debug");
+            .env("RUST_LOG", "debug")
+            .envs(env.iter().copied());
         let daemon = Daemon::spawn(&format!("batond in {}", host.ns), cmd, &paths.log);
         Baton {
             host: host.clone(),
@@ -290,6 +308,16 @@ impl Baton {
             .iter()
             .find(|r| r["prefix"] == prefix)
             .cloned()
+    }
+
+    /// Every WARN and ERROR line of its log so far (tracing's format: the level is the word
+    /// after the timestamp).
+    pub fn warnings(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| matches!(l.split_whitespace().nth(1), Some("WARN" | "ERROR")))
+            .map(String::from)
+            .collect()
     }
 
     /// Our Loc-RIB best route for `prefix`, if any.

@@ -134,6 +134,15 @@ impl GrLab {
         Baton::start(&self.a, &self.toml)
     }
 
+    /// Starts batond and waits (at most `deadline`) until both peers hold every route.
+    pub fn start_baton_held(&self, deadline: std::time::Duration) -> Baton {
+        let baton = self.start_baton();
+        super::poll::until_true(deadline, "peers to hold every route", || {
+            self.all_held(&self.held())
+        });
+        baton
+    }
+
     /// Starts batond again on the same state directory (after a kill).
     pub fn restart_baton(&self) -> Baton {
         let mut b = Baton::spawn_at(&self.a, self.paths.clone(), &self.toml, &[]);

@@ -188,6 +188,7 @@ impl Backend for TestBackend {
             established: 0,
             config_routes: state.config_routes.len(),
             api_routes: state.api_routes.len(),
+            state_not_writable: None,
         })
     }
 

@@ -351,8 +351,8 @@ async fn backend_refusals_map_to_statuses_and_change_nothing() {
 #[tokio::test]
 async fn a_backend_that_cannot_persist_applies_nothing() {
     let (app, backend) = app();
-    *backend.fail_with.lock().unwrap() = Some(BackendError::Unavailable(
-        "the intent store is read-only".into(),
+    *backend.fail_with.lock().unwrap() = Some(BackendError::StateNotWritable(
+        "/var/lib/baton: Read-only file system (os error 30)".into(),
     ));
     let before = backend.snapshot();
     let (status, reply) = call(
@@ -363,7 +363,12 @@ async fn a_backend_that_cannot_persist_applies_nothing() {
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(reply["error"].as_str().unwrap().contains("read-only"));
+    let error = reply["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("state not writable: /var/lib/baton: Read-only file system"),
+        "{reply}"
+    );
+    assert_eq!(reply["field"], Value::Null, "{reply}");
     assert_eq!(backend.snapshot(), before);
 }
 
@@ -400,6 +405,11 @@ fn each_domain_error_has_its_status() {
         ),
         (
             BackendError::Unavailable("x".into()),
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+        ),
+        (
+            BackendError::StateNotWritable("/var/lib/baton: Read-only file system".into()),
             StatusCode::SERVICE_UNAVAILABLE,
             None,
         ),

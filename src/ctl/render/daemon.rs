@@ -12,11 +12,25 @@ pub fn status(s: &StatusView) -> String {
         "{}{}",
         s.crashes,
         if s.crash_loop {
-            " (crash loop: restarts delayed)"
+            format!(
+                ", {} in a row (crash loop: restarts delayed)",
+                s.consecutive_crashes
+            )
         } else {
-            ""
+            String::new()
         }
     );
+    let restart = match (s.restart_in_ms, s.next_restart_delay_ms) {
+        (Some(ms), _) => format!("in {ms} ms"),
+        (None, 0) => "at once if the speaker dies".to_string(),
+        (None, ms) => format!("{ms} ms after the speaker dies"),
+    };
+    // Known from the running speaker only.
+    let state = match (&s.state_not_writable, s.speaker_pid) {
+        (Some(_), _) => "NOT WRITABLE: run-time changes are refused",
+        (None, Some(_)) => "writable",
+        (None, None) => "-",
+    };
     let mut out = fields(vec![
         ("supervisor pid", s.supervisor_pid.to_string()),
         ("supervisor version", s.supervisor_version.clone()),
@@ -26,6 +40,8 @@ pub fn status(s: &StatusView) -> String {
         ("version", or_dash(s.version.clone())),
         ("speaker uptime", uptime(s.speaker_uptime_secs)),
         ("crashes", crashes),
+        ("next restart", restart),
+        ("state", state.to_string()),
         ("upgrading", s.upgrading.to_string()),
     ]);
     if let Some(u) = &s.last_upgrade {
@@ -36,10 +52,7 @@ pub fn status(s: &StatusView) -> String {
             because(&u.reason)
         ));
     }
-    for p in &s.state_problems {
-        out.push_str(&format!("state problem: {p}\n"));
-    }
-    out
+    out + &state_lines(&s.state_not_writable, &s.state_problems)
 }
 
 /// `batonctl upgrade`: the outcome and per-peer timings.
@@ -143,15 +156,21 @@ fn list(peers: &[IpAddr]) -> String {
 
 /// The speaker's own state (asked by the supervisor for `status`; printed for completeness).
 pub fn speaker_info(s: &SpeakerInfoView) -> String {
-    let mut out = fields(vec![
+    let out = fields(vec![
         ("version", s.version.clone()),
         ("config routes", s.config_routes.to_string()),
         ("api routes", s.api_routes.to_string()),
     ]);
-    for p in &s.state_problems {
-        out.push_str(&format!("state problem: {p}\n"));
-    }
-    out
+    out + &state_lines(&s.state_not_writable, &s.state_problems)
+}
+
+/// What is wrong with the state directory, a line each.
+fn state_lines(not_writable: &Option<String>, problems: &[String]) -> String {
+    let not_writable = not_writable
+        .iter()
+        .map(|why| format!("state not writable: {why}\n"));
+    let problems = problems.iter().map(|p| format!("state problem: {p}\n"));
+    not_writable.chain(problems).collect()
 }
 
 fn because(reason: &Option<String>) -> String {

@@ -128,3 +128,40 @@ fn open_removes_leftovers_of_interrupted_saves() {
     assert!(keep.exists(), "files that are not ours are left alone");
     assert!(dir.load_intent().unwrap().is_some());
 }
+
+#[test]
+fn a_directory_that_cannot_be_written_refuses_saves_until_it_can_again() {
+    let top = tempdir();
+    let path = top.path().join("state");
+    let dir = StateDir::open(&path).unwrap();
+    let intent = Intent::new(Config::default_config());
+    dir.save_intent(&intent).unwrap();
+    assert!(dir.probe().is_ok());
+    assert_eq!(dir.not_writable(), None);
+    // As root, permission bits do not stop writes: take the directory away instead (its
+    // files stay readable through the moved directory, like a read-only mount's).
+    let moved = top.path().join("moved");
+    fs::rename(&path, &moved).unwrap();
+    let e = dir.save_intent(&intent).unwrap_err();
+    assert!(matches!(e, StoreError::NotWritable { .. }), "{e}");
+    assert!(e
+        .to_string()
+        .starts_with(&format!("state not writable: {}: ", path.display())));
+    let why = dir.not_writable().expect("not writable");
+    assert_eq!(Some(why.clone()), e.not_writable());
+    assert!(dir.save_rib(&RibSnapshot::default()).is_err());
+    assert!(dir.probe().is_err());
+    // Back: the next attempt succeeds, with nothing lost on the way.
+    fs::rename(&moved, &path).unwrap();
+    dir.save_intent(&intent).unwrap();
+    assert_eq!(dir.not_writable(), None);
+    assert_eq!(dir.load_intent().unwrap().unwrap().value, intent);
+    // The probe leaves nothing behind.
+    let left: Vec<_> = fs::read_dir(&path)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("probe"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
