@@ -16,6 +16,7 @@ pub mod api;
 pub mod config;
 pub mod ctl;
 pub mod handoff;
+pub mod manual;
 pub mod rib;
 pub mod session;
 pub mod speaker;

@@ -7,8 +7,13 @@ use std::hash::Hasher;
 use std::io::Read;
 use std::path::Path;
 
-/// The package version, e.g. `0.1.0`.
-pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The package version, e.g. `0.1.0`: Cargo's, or `BATON_VERSION` when set at build time
+/// (`bin/package --version X` builds packages whose binaries say X, so two packages built from
+/// the same code are still two builds that an upgrade can tell apart).
+pub const PACKAGE_VERSION: &str = match option_env!("BATON_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
 
 /// `0.1.0+b3c4d5e6`: the package version and a 32-bit fingerprint of the file at `exe`.
 pub fn describe(exe: &Path) -> String {
