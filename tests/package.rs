@@ -280,30 +280,34 @@ fn start_as_the_unit_does(host: &Host, log: &Path) -> Daemon {
     daemon
 }
 
-#[test]
-fn deb_installs_upgrades_by_handing_over_without_a_flap_and_purges_clean() {
-    check_tools();
-    let _cleanup = Cleanup::new();
-    let base = baton::version::PACKAGE_VERSION;
-    let (version_a, version_b) = (format!("{base}~pkgtest1"), format!("{base}~pkgtest2"));
-    let a_built = package(&version_a);
-    let b_built = package(&version_b);
+/// True when `status[field]` is a build of `version` (`VERSION+fingerprint`).
+fn runs(status: &Value, field: &str, version: &str) -> bool {
+    status[field]
+        .as_str()
+        .is_some_and(|v| v.starts_with(&format!("{version}+")))
+}
 
-    // What each package ships.
-    let rpm_list = ok("rpm", &["-qlp", a_built.rpm.to_str().unwrap()]);
+/// Both packages list the binaries, unit, conffile, man pages and completions; the .deb
+/// installs them, creates the baton user, enables nothing, and its man pages render.
+fn install_and_check_what_is_shipped(built: &Built, version: &str) {
+    let rpm = built.rpm.to_str().unwrap();
+    let rpm_list = ok("rpm", &["-qlp", rpm]);
     for file in RPM_FILES {
         assert!(
             rpm_list.lines().any(|l| l == *file),
             "{file} not in the rpm:\n{rpm_list}"
         );
     }
-    let rpm_config = ok("rpm", &["-qpc", a_built.rpm.to_str().unwrap()]);
-    assert_eq!(rpm_config.trim(), CONFIG, "the rpm's %config files");
-    let scripts = ok("rpm", &["-qp", "--scripts", a_built.rpm.to_str().unwrap()]);
+    assert_eq!(
+        ok("rpm", &["-qpc", rpm]).trim(),
+        CONFIG,
+        "the rpm's %config"
+    );
+    let scripts = ok("rpm", &["-qp", "--scripts", rpm]);
     assert!(scripts.contains("package-hook upgrade"), "{scripts}");
 
-    let install = dpkg(&["-i", a_built.deb.to_str().unwrap()]);
-    assert!(install.status.success(), "dpkg -i A: {}", text(&install));
+    let install = dpkg(&["-i", built.deb.to_str().unwrap()]);
+    assert!(install.status.success(), "dpkg -i: {}", text(&install));
     let deb_list = ok("dpkg", &["-L", "baton"]);
     for file in DEB_FILES {
         assert!(
@@ -331,11 +335,47 @@ fn deb_installs_upgrades_by_handing_over_without_a_flap_and_purges_clean() {
             "man -l {page}.8.gz:\n{shown}"
         );
     }
-    assert_eq!(
-        ok("/usr/sbin/batond", &["--version"]).trim(),
-        format!("batond {version_a}")
-    );
+    let said = ok("/usr/sbin/batond", &["--version"]);
+    assert_eq!(said.trim(), format!("batond {version}"));
     ok("/usr/sbin/batond", &["check-config", "--config", CONFIG]);
+}
+
+/// Purges the package: batond stops (Cease: the peer withdraws at once) and nothing is left.
+fn purge_and_check_nothing_is_left(batond: &mut Daemon, held: impl Fn() -> usize) {
+    let purge = dpkg(&["--purge", "baton"]);
+    assert!(purge.status.success(), "dpkg --purge: {}", text(&purge));
+    batond.wait_exit(Duration::from_secs(40));
+    poll::until_true(
+        Duration::from_secs(10),
+        "gobgpd to withdraw our routes",
+        || held() == 0,
+    );
+    for file in DEB_FILES
+        .iter()
+        .chain(&[STATE_DIR, RUNTIME_DIR, "/etc/baton"])
+    {
+        assert!(
+            !Path::new(file).exists(),
+            "{file} is still there after purge"
+        );
+    }
+    assert!(!installed(), "dpkg still knows baton");
+    let user = Command::new("getent").args(["passwd", "baton"]).output();
+    assert!(
+        !user.unwrap().status.success(),
+        "the baton user is still there"
+    );
+}
+
+#[test]
+fn deb_installs_upgrades_by_handing_over_without_a_flap_and_purges_clean() {
+    check_tools();
+    let _cleanup = Cleanup::new();
+    let base = baton::version::PACKAGE_VERSION;
+    let (version_a, version_b) = (format!("{base}~pkgtest1"), format!("{base}~pkgtest2"));
+    let a_built = package(&version_a);
+    let b_built = package(&version_b);
+    install_and_check_what_is_shipped(&a_built, &version_a);
 
     // Version A runs, as the unit runs it, with a gobgpd peer holding its routes.
     let lab = Lab::new();
@@ -362,13 +402,7 @@ fn deb_installs_upgrades_by_handing_over_without_a_flap_and_purges_clean() {
         let pid = before[role].as_u64().unwrap();
         assert_eq!(credentials(pid), (baton_uid, UNIT_CAPS), "{role} {pid}");
     }
-    assert!(
-        before["version"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("{version_a}+")),
-        "{before}"
-    );
+    assert!(runs(&before, "version", &version_a), "{before}");
 
     // B's .deb over A: the postinst reloads, the speaker is replaced, the peer keeps every route.
     let monitor = Monitor::new();
@@ -394,71 +428,42 @@ fn deb_installs_upgrades_by_handing_over_without_a_flap_and_purges_clean() {
         (upgrade, took)
     });
     assert!(upgrade.status.success(), "dpkg -i B: {}", text(&upgrade));
-    assert!(
-        text(&upgrade).contains("hands over to the new batond"),
-        "{}",
-        text(&upgrade)
-    );
+    let said = text(&upgrade);
+    assert!(said.contains("hands over to the new batond"), "{said}");
     monitor.assert_no_gap("our routes at gobgpd while B's package was installed");
     let after = ctl(&["status"]);
     eprintln!(
-        "dpkg -i B took {took:.1?}; status after: supervisor {} (pid {}), speaker {} (pid {}, generation {})",
-        after["supervisor_version"], after["supervisor_pid"], after["version"], after["speaker_pid"],
+        "dpkg -i B took {took:.1?}; status after: supervisor {} (pid {}), speaker {} (pid {}, \
+         generation {})",
+        after["supervisor_version"],
+        after["supervisor_pid"],
+        after["version"],
+        after["speaker_pid"],
         after["generation"]
     );
     assert!(
-        after["version"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("{version_b}+")),
-        "the speaker does not run B: {after}"
+        runs(&after, "version", &version_b),
+        "speaker not B: {after}"
     );
     assert_eq!(after["supervisor_pid"], before["supervisor_pid"], "{after}");
+    let generation = before["generation"].as_u64().unwrap();
     assert_eq!(
         after["generation"].as_u64(),
-        before["generation"].as_u64().map(|g| g + 1),
+        Some(generation + 1),
         "{after}"
     );
-    let supervisor = after["supervisor_version"].as_str().unwrap();
+    // Today the supervisor keeps running A's binary; once it re-executes itself, B.
     assert!(
-        supervisor.starts_with(&format!("{version_a}+"))
-            || supervisor.starts_with(&format!("{version_b}+")),
+        runs(&after, "supervisor_version", &version_a)
+            || runs(&after, "supervisor_version", &version_b),
         "{after}"
     );
-    assert_eq!(
-        ok("/usr/sbin/batond", &["--version"]).trim(),
-        format!("batond {version_b}")
-    );
+    let said = ok("/usr/sbin/batond", &["--version"]);
+    assert_eq!(said.trim(), format!("batond {version_b}"));
     // The test's configuration was kept: a conffile the admin changed is never replaced.
     assert!(std::fs::read_to_string(CONFIG)
         .unwrap()
         .contains("198.19.0.0/32"));
 
-    // Purge: baton stops (Cease: gobgpd withdraws at once) and nothing is left.
-    let purge = dpkg(&["--purge", "baton"]);
-    assert!(purge.status.success(), "dpkg --purge: {}", text(&purge));
-    batond.wait_exit(Duration::from_secs(40));
-    poll::until_true(
-        Duration::from_secs(10),
-        "gobgpd to withdraw our routes",
-        || held() == 0,
-    );
-    for file in DEB_FILES
-        .iter()
-        .chain(&[STATE_DIR, RUNTIME_DIR, "/etc/baton"])
-    {
-        assert!(
-            !Path::new(file).exists(),
-            "{file} is still there after purge"
-        );
-    }
-    assert!(!installed(), "dpkg still knows baton");
-    assert!(
-        !Command::new("getent")
-            .args(["passwd", "baton"])
-            .status()
-            .unwrap()
-            .success(),
-        "the baton user is still there"
-    );
+    purge_and_check_nothing_is_left(&mut batond, held);
 }

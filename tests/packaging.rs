@@ -219,3 +219,36 @@ fn an_unknown_generation_request_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BATON_GENERATE=tcsh"));
 }
+
+#[test]
+fn the_maintainer_scripts_parse_and_never_restart_baton() {
+    let scripts = [
+        HOOK,
+        "packaging/deb/postinst",
+        "packaging/deb/prerm",
+        "packaging/deb/postrm",
+        "packaging/rpm/post_install.sh",
+        "packaging/rpm/pre_uninstall.sh",
+        "packaging/rpm/post_uninstall.sh",
+    ];
+    for script in scripts {
+        let out = run("sh", &["-n", script], &[]);
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(script).unwrap();
+        let code = text.lines().filter(|l| !l.trim_start().starts_with('#'));
+        for line in code {
+            assert!(!line.contains("restart"), "{script} restarts baton: {line}");
+        }
+    }
+    // cargo-deb's systemd-units would add scripts that stop baton before an upgrade and
+    // restart it after: the packages use their own (the hook) instead.
+    let manifest = std::fs::read_to_string("Cargo.toml").unwrap();
+    assert!(!manifest.contains("systemd-units"));
+    let hook = std::fs::read_to_string(HOOK).unwrap();
+    assert!(hook.contains("systemctl reload \"$UNIT\""));
+    assert!(hook.contains("\"$BATONCTL\" --socket \"$SOCKET\" reload"));
+}

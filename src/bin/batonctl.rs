@@ -16,7 +16,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Talk to a running batond.
 #[derive(Parser)]
-#[command(name = "batonctl", version = baton::version::PACKAGE_VERSION, about, long_about = None, after_help = "Examples:
+#[command(name = "batonctl", version = baton::build_version!(), about, long_about = None, after_help = "Examples:
   batonctl neighbor
   batonctl neighbor 198.18.0.2
   batonctl neighbor 198.18.0.2 adj-in -a ipv4
@@ -296,6 +296,7 @@ fn usage_error(path: &[&str], message: String) -> ! {
 }
 
 fn main() -> ExitCode {
+    baton::version::set_build(baton::build_version!());
     let page = baton::manual::Extras {
         summary: "control batond, the baton BGP speaker",
         files: baton::manual::PACKAGED_FILES,

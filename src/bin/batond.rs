@@ -11,7 +11,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 /// The baton BGP speaker.
 #[derive(Parser)]
-#[command(name = "batond", version = baton::version::PACKAGE_VERSION, about, long_about = None)]
+#[command(name = "batond", version = baton::build_version!(), about, long_about = None)]
 struct Cli {
     /// Configuration file (TOML). Without it, the embedded default config is used.
     #[arg(long, short, global = true)]
@@ -46,6 +46,7 @@ fn load(path: &Option<PathBuf>) -> baton::config::Config {
 }
 
 fn main() -> anyhow::Result<()> {
+    baton::version::set_build(baton::build_version!());
     let page = baton::manual::Extras {
         summary: "the baton BGP speaker daemon (supervisor and speaker)",
         files: baton::manual::PACKAGED_FILES,
