@@ -16,6 +16,7 @@
 //! rib/        Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out; interned attributes
 //! session/    per-peer finite state machine (sans-IO): states, events, timers, OPEN checks
 //! wire/       BGP messages: pure encode/decode, no I/O; RFC 7606 outcomes
+//! manual      man pages and shell completions generated from the clap definitions
 //! version     the build's version string
 //! ```
 //!
@@ -26,6 +27,7 @@ pub mod api;
 pub mod config;
 pub mod ctl;
 pub mod handoff;
+pub mod manual;
 pub mod metrics;
 pub mod rib;
 pub mod session;

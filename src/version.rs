@@ -7,14 +7,41 @@ use std::hash::Hasher;
 use std::io::Read;
 use std::path::Path;
 
-/// The package version, e.g. `0.1.0`.
+/// Cargo's package version, e.g. `0.1.0`.
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// `0.1.0+b3c4d5e6`: the package version and a 32-bit fingerprint of the file at `exe`.
+/// The version a binary is built as: `BATON_VERSION` at build time, else Cargo's.
+/// `bin/package --version X` builds packages whose binaries say X, so two packages of the same
+/// code are still two builds that an upgrade tells apart. A macro, so that the variable is read
+/// where the binary's `main` is compiled: another version recompiles the two small mains, not
+/// this library. Each binary hands it to [`set_build`] first thing.
+#[macro_export]
+macro_rules! build_version {
+    () => {
+        match option_env!("BATON_VERSION") {
+            Some(v) => v,
+            None => $crate::version::PACKAGE_VERSION,
+        }
+    };
+}
+
+static BUILD: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Sets the version this binary was built as ([`build_version!`]); the first call wins.
+pub fn set_build(version: &'static str) {
+    let _ = BUILD.set(version);
+}
+
+/// The version this binary was built as: what `main` set, else Cargo's.
+pub fn build() -> &'static str {
+    BUILD.get().copied().unwrap_or(PACKAGE_VERSION)
+}
+
+/// `0.1.0+b3c4d5e6`: this build's version and a 32-bit fingerprint of the file at `exe`.
 pub fn describe(exe: &Path) -> String {
     match fingerprint(exe) {
-        Ok(f) => format!("{PACKAGE_VERSION}+{f:08x}"),
-        Err(_) => PACKAGE_VERSION.to_string(),
+        Ok(f) => format!("{}+{f:08x}", build()),
+        Err(_) => build().to_string(),
     }
 }
 

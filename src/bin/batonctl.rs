@@ -16,7 +16,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Talk to a running batond.
 #[derive(Parser)]
-#[command(name = "batonctl", version, about, long_about = None, after_help = "Examples:
+#[command(name = "batonctl", version = baton::build_version!(), about, long_about = None, after_help = "Examples:
   batonctl neighbor
   batonctl neighbor 198.18.0.2
   batonctl neighbor 198.18.0.2 adj-in -a ipv4
@@ -307,14 +307,23 @@ fn print_event(event: Result<UpgradeEvent, serde_json::Value>, json: bool) {
 }
 
 fn main() -> ExitCode {
+    baton::version::set_build(baton::build_version!());
+    let page = baton::manual::Extras {
+        summary: "control batond, the baton BGP speaker",
+        files: baton::manual::PACKAGED_FILES,
+        see_also: &["batond(8)", "systemctl(1)"],
+    };
+    match baton::manual::generate_if_asked(Cli::command, &page) {
+        Some(Ok(())) => return ExitCode::SUCCESS,
+        Some(Err(e)) => {
+            eprintln!("batonctl: {e}");
+            return ExitCode::FAILURE;
+        }
+        None => {}
+    }
     let cli = Cli::parse();
     if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(
-            shell,
-            &mut Cli::command(),
-            "batonctl",
-            &mut std::io::stdout(),
-        );
+        baton::manual::write_completions(shell, Cli::command(), &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
     let wait = match &cli.command {

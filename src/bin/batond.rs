@@ -7,11 +7,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// The baton BGP speaker.
 #[derive(Parser)]
-#[command(version, about, long_about = None)]
+#[command(name = "batond", version = baton::build_version!(), about, long_about = None)]
 struct Cli {
     /// Configuration file (TOML). Without it, the embedded default config is used.
     #[arg(long, short, global = true)]
@@ -46,6 +46,15 @@ fn load(path: &Option<PathBuf>) -> baton::config::Config {
 }
 
 fn main() -> anyhow::Result<()> {
+    baton::version::set_build(baton::build_version!());
+    let page = baton::manual::Extras {
+        summary: "the baton BGP speaker daemon (supervisor and speaker)",
+        files: baton::manual::PACKAGED_FILES,
+        see_also: &["batonctl(8)", "systemctl(1)", "systemd.service(5)"],
+    };
+    if let Some(generated) = baton::manual::generate_if_asked(Cli::command, &page) {
+        return Ok(generated?);
+    }
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => {
