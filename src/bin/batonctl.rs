@@ -82,6 +82,12 @@ enum Command {
     /// The daemon: supervisor and speaker pids, generation, version, crashes, last upgrade.
     #[command(after_help = "Examples:\n  batonctl status\n  batonctl --json status")]
     Status,
+    /// The speaker's Prometheus metrics, in the text exposition format (as served on the REST
+    /// API's /metrics).
+    #[command(
+        after_help = "Examples:\n  batonctl metrics\n  batonctl metrics | grep baton_peer_session_state"
+    )]
+    Metrics,
     /// Replace the speaker without a route flap: start the new binary, hand it the listening
     /// sockets, let the old one go silently, wait for every peer to be back with End-of-RIB.
     /// Each step is printed as it happens (with --json: one JSON object per line, the report
@@ -237,6 +243,7 @@ fn request(command: Command) -> Result<Request, Usage> {
             action: RouteAction::Del { prefixes },
         } => Request::RouteDel { prefixes },
         Command::Status => Request::Status,
+        Command::Metrics => Request::Metrics,
         Command::Reload { dry_run } => Request::Reload { dry_run },
         Command::Upgrade { binary, timeout } => Request::Upgrade {
             binary,

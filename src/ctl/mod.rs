@@ -104,6 +104,8 @@ pub enum Request {
     },
     /// The speaker's own state: version, what loading the state found, route counts.
     SpeakerInfo,
+    /// The metrics in the Prometheus text exposition format (a JSON string).
+    Metrics,
     /// Read the configuration file again and apply the difference (only print the plan when
     /// `dry_run`).
     Reload {

@@ -1,6 +1,5 @@
-//! The REST API's [`Backend`] over the running speaker: it reads what the control socket reads
-//! ([`Ctl`]: peer status, the RIB task) and changes originated routes and neighbors through the
-//! [`IntentKeeper`] — saved and fsynced before the RIB or the peer tasks hear of it, so a 2xx
+//! The REST API's [`Backend`], implemented by the one operations core ([`Ops`]): it reads peer
+//! status and the RIB task, and changes originated routes and neighbors through the intent — saved and fsynced before the RIB or the peer tasks hear of it, so a 2xx
 //! survives a crash. Neighbors named by the configuration file can be enabled, disabled and
 //! soft-reset, not changed or deleted (the file says what they are); neighbors added through
 //! the API can be all of that.
@@ -8,9 +7,9 @@
 //! Also here: serving the API while the speaker is live ([`ApiServer`]), so an upgrade hands
 //! the socket from the old speaker to the new one without refusing a connection.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::http::StatusCode;
@@ -19,14 +18,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use super::control::Ctl;
-use super::intent::{IntentKeeper, PeerSource, RouteSource};
+use super::intent::RouteSource;
+use super::ops::Ops;
 use super::peer::PeerEvent;
-use super::peer_set::PeerSet;
 use super::rib_task::RibCmd;
 use crate::api::{
     AnnounceReport, ApiError, ApiOptions, Backend, BackendError, PeerPatch, StatusView,
-    WithdrawReport, SOURCE_API, SOURCE_CONFIG,
+    WithdrawReport,
 };
 use crate::config::{Config, Peer, Route};
 use crate::ctl::{NeighborView, RouteView};
@@ -37,169 +35,36 @@ use crate::wire::{notif, Family, Notification, Prefix};
 /// supervisor's bound on a quiescing speaker (5 s), which also has sessions to close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The speaker, as the REST API sees it.
-pub struct SpeakerBackend {
-    ctl: Ctl,
-    asn: u32,
-    router_id: Ipv4Addr,
-    started: Instant,
-    /// The peer tasks, started and stopped as neighbors are added, enabled, disabled, changed
-    /// or deleted.
-    peers: PeerSet,
-}
-
-impl SpeakerBackend {
-    /// A backend over `ctl` for the speaker configured by `config`, with its peer tasks.
-    pub fn new(ctl: Ctl, config: &Config, peers: PeerSet) -> SpeakerBackend {
-        SpeakerBackend {
-            ctl,
-            asn: config.global.asn,
-            router_id: config.global.router_id,
-            started: Instant::now(),
-            peers,
-        }
-    }
-
-    /// The neighbor at `addr`: its settings, where it comes from, whether it is enabled.
-    fn known(&self, addr: IpAddr) -> Result<(Peer, PeerSource, bool), BackendError> {
-        self.ctl
-            .intent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .peer(addr)
-            .ok_or(BackendError::UnknownNeighbor(addr))
-    }
-
-    /// The neighbor at `addr`, refused (409) if the configuration file names it: what the file
-    /// says is changed in the file.
-    fn added_at_run_time(&self, addr: IpAddr, what: &str) -> Result<(Peer, bool), BackendError> {
-        match self.known(addr)? {
-            (_, PeerSource::Config, _) => Err(BackendError::Conflict {
-                field: None,
-                message: format!("neighbor {addr} is in the configuration file: {what} it there"),
-            }),
-            (peer, PeerSource::Api, enabled) => Ok((peer, enabled)),
-        }
-    }
-
-    async fn rib_call<T>(
-        &self,
-        cmd: impl FnOnce(oneshot::Sender<T>) -> RibCmd,
-    ) -> Result<T, BackendError> {
-        let gone = || BackendError::Unavailable("the RIB task is not running".into());
-        let (tx, rx) = oneshot::channel();
-        self.ctl.rib.send(cmd(tx)).map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())
-    }
-
-    /// Close the session of the neighbor at `addr` with Cease / Administrative Reset (RFC 4486)
-    /// and start a new one, its settings and enabled state unchanged (nothing is saved: a
-    /// crash half way cannot leave it disabled). Refused for a disabled neighbor.
-    pub async fn hard_reset(&self, addr: IpAddr) -> Result<(), BackendError> {
-        let _turn = self.peers.changing().await;
-        let (peer, _, _) = self.known(addr)?;
-        let reset = Notification::new(notif::CEASE, notif::ADMIN_RESET);
-        if !self.peers.stop(addr, Some(reset)).await {
-            return Err(BackendError::Conflict {
-                field: None,
-                message: format!("neighbor {addr} is disabled"),
-            });
-        }
-        self.peers.start(peer, false);
-        Ok(())
-    }
-
-    /// Name originated routes by where they come from (`config`, `api`) instead of `local`.
-    fn name_sources(&self, routes: &mut [RouteView]) {
-        if !routes.iter().any(|r| r.source == LOCAL) {
-            return;
-        }
-        let sources = self
-            .ctl
-            .intent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .sources();
-        for r in routes.iter_mut().filter(|r| r.source == LOCAL) {
-            let source = r
-                .prefix
-                .parse::<Prefix>()
-                .ok()
-                .and_then(|p| sources.get(&p).copied());
-            r.source = match source {
-                Some(RouteSource::Api) => SOURCE_API,
-                // A route the RIB still holds from a change not yet applied: call it config.
-                Some(RouteSource::Config) | None => SOURCE_CONFIG,
-            }
-            .to_string();
-        }
-    }
-
-    /// Run `change` on the intent on a blocking thread (it writes and fsyncs the state file)
-    /// and, if it changed the originated routes (it says so with `true`), hand them to the RIB,
-    /// under the intent's lock so that concurrent changes reach the RIB in the order they were
-    /// saved.
-    async fn change_intent<T: Send + 'static>(
-        &self,
-        change: impl FnOnce(&mut IntentKeeper) -> Result<(T, bool), BackendError> + Send + 'static,
-    ) -> Result<T, BackendError> {
-        let (intent, rib) = (self.ctl.intent.clone(), self.ctl.rib.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
-            let (result, changed) = change(&mut keeper)?;
-            if changed
-                && rib
-                    .send(RibCmd::SetOriginated(keeper.originated()))
-                    .is_err()
-            {
-                // Saved, so the next start applies it; but this speaker is going away.
-                return Err(BackendError::Unavailable(
-                    "the speaker is stopping (the change is saved and applies at the next start)"
-                        .into(),
-                ));
-            }
-            Ok(result)
-        })
-        .await
-        .map_err(|e| BackendError::Internal(format!("the change did not complete: {e}")))?
-    }
-}
-
-/// The source the RIB gives routes we originate.
-const LOCAL: &str = "local";
-
 #[async_trait]
-impl Backend for SpeakerBackend {
+impl Backend for Ops {
     async fn status(&self) -> Result<StatusView, BackendError> {
         let established = self
-            .ctl
             .status
             .snapshot()
             .values()
             .filter(|s| s.state == SessionState::Established)
             .count();
         let (config_routes, api_routes) = {
-            let intent = self.ctl.intent.lock().unwrap_or_else(|e| e.into_inner());
+            let intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
             let sources = intent.sources();
             let api = sources.values().filter(|s| **s == RouteSource::Api).count();
             (sources.len() - api, api)
         };
         Ok(StatusView {
-            version: self.ctl.version.clone(),
+            version: self.version.clone(),
             asn: self.asn,
             router_id: self.router_id,
-            uptime_secs: self.started.elapsed().as_secs(),
-            neighbors: self.ctl.peers().len(),
+            uptime_secs: self.uptime_secs(),
+            neighbors: self.peer_list().len(),
             established,
             config_routes,
             api_routes,
-            state_not_writable: self.ctl.probe_state().await,
+            state_not_writable: self.probe_state().await,
         })
     }
 
     async fn neighbors(&self) -> Result<Vec<NeighborView>, BackendError> {
         let mut views = self
-            .ctl
             .neighbor_views()
             .await
             .map_err(BackendError::Unavailable)?;
@@ -217,6 +82,7 @@ impl Backend for SpeakerBackend {
     }
 
     async fn add_neighbor(&self, peer: Peer) -> Result<NeighborView, BackendError> {
+        self.live()?;
         let _turn = self.peers.changing().await;
         let addr = peer.address;
         let saved = peer.clone();
@@ -237,6 +103,7 @@ impl Backend for SpeakerBackend {
         addr: IpAddr,
         patch: PeerPatch,
     ) -> Result<NeighborView, BackendError> {
+        self.live()?;
         let _turn = self.peers.changing().await;
         let (old, enabled) = self.added_at_run_time(addr, "change")?;
         let mut new = old.clone();
@@ -264,6 +131,7 @@ impl Backend for SpeakerBackend {
     }
 
     async fn delete_neighbor(&self, addr: IpAddr) -> Result<(), BackendError> {
+        self.live()?;
         let _turn = self.peers.changing().await;
         self.added_at_run_time(addr, "delete")?;
         self.change_intent(move |keeper| {
@@ -273,11 +141,12 @@ impl Backend for SpeakerBackend {
         .await?;
         let cease = Notification::new(notif::CEASE, notif::PEER_DECONFIGURED);
         self.peers.stop(addr, Some(cease)).await;
-        self.ctl.status.remove(addr);
+        self.status.remove(addr);
         Ok(())
     }
 
     async fn set_enabled(&self, addr: IpAddr, enabled: bool) -> Result<(), BackendError> {
+        self.live()?;
         let _turn = self.peers.changing().await;
         let (peer, _, was) = self.known(addr)?;
         if was != enabled {
@@ -295,14 +164,14 @@ impl Backend for SpeakerBackend {
         } else if !enabled && running {
             let cease = Notification::cease_with_message(notif::ADMIN_SHUTDOWN, DISABLE_MESSAGE);
             self.peers.stop(addr, Some(cease)).await;
-            self.ctl
-                .status
+            self.status
                 .update(addr, |s| s.last_error = Some(super::DISABLED.into()));
         }
         Ok(())
     }
 
     async fn soft_reset(&self, addr: IpAddr) -> Result<(), BackendError> {
+        self.live()?;
         self.known(addr)?;
         let task = self.peers.get(addr).ok_or_else(|| BackendError::Conflict {
             field: None,
@@ -324,8 +193,7 @@ impl Backend for SpeakerBackend {
             info!(peer = %addr, "soft reset: the peer does not take ROUTE-REFRESH; resending ours only");
         }
         for family in families {
-            self.ctl
-                .rib
+            self.rib
                 .send(RibCmd::Refresh(addr, family))
                 .map_err(|_| BackendError::Unavailable("the RIB task is not running".into()))?;
         }
@@ -388,6 +256,7 @@ impl Backend for SpeakerBackend {
     }
 
     async fn announce(&self, routes: Vec<Route>) -> Result<AnnounceReport, BackendError> {
+        self.live()?;
         let n = routes.len();
         self.change_intent(move |keeper| {
             let sources = keeper.sources();
@@ -419,6 +288,7 @@ impl Backend for SpeakerBackend {
     }
 
     async fn withdraw(&self, prefixes: Vec<Prefix>) -> Result<WithdrawReport, BackendError> {
+        self.live()?;
         let n = prefixes.len();
         self.change_intent(move |keeper| {
             let sources = keeper.sources();

@@ -8,6 +8,7 @@ mod control;
 mod intent;
 mod marker;
 mod martian;
+mod ops;
 mod peer;
 mod peer_set;
 mod reload;
@@ -155,16 +156,26 @@ pub async fn run(
         .unwrap_or_else(|e| e.into_inner())
         .originated();
     let _ = rib_tx.send(RibCmd::SetOriginated(originated));
-    let ctl = control::Ctl {
-        status: status.clone(),
-        rib: rib_tx.clone(),
-        intent: intent.clone(),
-        version: crate::version::current(),
-        live: Arc::default(),
-    };
+    let peers = PeerSet::new(
+        config.global.asn,
+        config.global.router_id,
+        rib_tx.clone(),
+        status.clone(),
+    );
+    // The one operations core: the control socket, the REST API and reloads all go through it.
+    let ops = Arc::new(ops::Ops::new(
+        status.clone(),
+        rib_tx.clone(),
+        intent.clone(),
+        peers.clone(),
+        metrics.clone(),
+        config.global.asn,
+        config.global.router_id,
+        config_path,
+    ));
     if commands.is_none() {
         let control = crate::sockets::bind_control_socket(&config.global.control_socket)?;
-        tokio::spawn(control::serve(control, ctl.clone()));
+        tokio::spawn(control::serve(control, ops.clone()));
     }
 
     // Under a supervisor: report ready, then wait to be activated (an upgrade activates the
@@ -183,7 +194,7 @@ pub async fn run(
                     break;
                 }
                 Some(Command::Request(req, reply)) => {
-                    let _ = reply.send(ctl.execute(req).await);
+                    let _ = reply.send(control::execute(&ops, req).await);
                 }
                 Some(Command::Stop) | Some(Command::Quiesce) | None => {
                     info!("stopped before going live");
@@ -205,13 +216,7 @@ pub async fn run(
         rib_saver::RibSaver::start(rib_tx.clone(), dir.clone())
     });
 
-    let peers = PeerSet::new(
-        config.global.asn,
-        config.global.router_id,
-        rib_tx.clone(),
-        status.clone(),
-    );
-    let all_peers = ctl.peers();
+    let all_peers = ops.peer_list();
     for (p, _, enabled) in &all_peers {
         status.update(p.address, |_| {});
         if *enabled {
@@ -225,23 +230,12 @@ pub async fn run(
         .map(|l| tokio::spawn(accept_loop(l, peers.clone())))
         .collect();
     info!(asn = config.global.asn, router_id = %config.global.router_id, peers = all_peers.len(), "speaker running");
-    // The REST API and the control socket's neighbor requests share one backend; this run
-    // holds it, so requests still in flight when the run ends are refused.
-    let backend = Arc::new(api_backend::SpeakerBackend::new(
-        ctl.clone(),
-        &config,
-        peers.clone(),
-    ));
-    let reloader = reload::Reloader {
-        peers: peers.clone(),
-        config_path,
-    };
-    ctl.go_live(&backend, reloader.clone());
+    ops.set_live(true);
     // The API is served only while live: during an upgrade, requests wait in the listener's
     // queue from the moment the old speaker stops until the new one is activated.
     let api = match api_listener {
         Some(l) => {
-            let router = api_backend::router(&config, backend.clone());
+            let router = api_backend::router(&config, ops.clone());
             match api_backend::ApiServer::start(l, router) {
                 Ok(server) => Some(server),
                 Err(e) => {
@@ -273,14 +267,14 @@ pub async fn run(
                 if commands.is_some() {
                     info!(signal = "SIGHUP", "ignored: under a supervisor, reload batond (the supervisor) instead");
                 } else {
-                    let (reloader, ctl) = (reloader.clone(), ctl.clone());
-                    tokio::spawn(async move { reload::on_signal(&reloader, &ctl).await });
+                    let ops = ops.clone();
+                    tokio::spawn(async move { reload::on_signal(&ops).await });
                 }
             }
             c = cmd => match c {
                 Some(Command::Request(req, reply)) => {
-                    let ctl = ctl.clone();
-                    tokio::spawn(async move { let _ = reply.send(ctl.execute(req).await); });
+                    let ops = ops.clone();
+                    tokio::spawn(async move { let _ = reply.send(control::execute(&ops, req).await); });
                 }
                 Some(Command::Activate) => {}
                 Some(Command::Stop) => {
@@ -299,7 +293,8 @@ pub async fn run(
         }
     };
 
-    // No more API changes; those in flight finish (and are saved) first.
+    // No more changes; API requests in flight finish (and are saved) first.
+    ops.set_live(false);
     if let Some(api) = api {
         api.stop().await;
     }

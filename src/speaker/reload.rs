@@ -7,13 +7,10 @@
 //! graceful restart of the speaker, like an upgrade to the same binary); the speaker then only
 //! lets removed peers go with their Cease, because the next speaker will not know them.
 
-use std::path::PathBuf;
-
 use tracing::{error, info, warn};
 
-use super::control::Ctl;
+use super::ops::Ops;
 use super::peer::PeerEvent;
-use super::peer_set::PeerSet;
 use super::rib_task::RibCmd;
 use super::DISABLED;
 use crate::config::plan::PeerAction;
@@ -21,24 +18,17 @@ use crate::config::{Peer, Plan};
 use crate::ctl::ReloadView;
 use crate::wire::{notif, Notification};
 
-/// What a reload needs besides the control requests' parts ([`Ctl`]: intent, status, RIB):
-/// the peer tasks and the configuration file's path.
-#[derive(Clone)]
-pub struct Reloader {
-    /// The running peer tasks.
-    pub peers: PeerSet,
-    /// The configuration file; `None` when running on the embedded default.
-    pub config_path: Option<PathBuf>,
-}
-
-impl Reloader {
+impl Ops {
     /// Plan the reload and, unless `dry_run`, carry it out. `Err` (with the file, line and
     /// field of a bad configuration) means nothing was changed.
-    pub async fn reload(&self, ctl: &Ctl, dry_run: bool) -> Result<ReloadView, String> {
+    pub async fn reload(&self, dry_run: bool) -> Result<ReloadView, String> {
+        if !dry_run {
+            self.live().map_err(|e| e.to_string())?;
+        }
         let path = self.config_path.clone().ok_or(
             "batond runs on its embedded default configuration (no --config): nothing to reload",
         )?;
-        let running = intent(ctl).config().clone();
+        let running = self.intent().config().clone();
         let load_path = path.clone();
         let new = tokio::task::spawn_blocking(move || {
             crate::config::load_for_reload(&load_path, &running)
@@ -50,7 +40,7 @@ impl Reloader {
         // One change to the peers at a time (the API changes them too).
         let _turn = self.peers.changing().await;
         let (plan, wanted) = {
-            let intent = intent(ctl);
+            let intent = self.intent();
             let old_peers: Vec<Peer> = intent.peers().into_iter().map(|(p, _, _)| p).collect();
             let old_routes = intent.originated();
             let (new_peers, new_routes) = intent.preview(new.clone());
@@ -73,18 +63,17 @@ impl Reloader {
         }
         if !view.plan.restart_speaker.is_empty() {
             // The next speaker reads the file itself; it will not know the removed peers.
-            self.remove_peers(ctl, &view.plan).await;
+            self.remove_peers(&view.plan).await;
             info!(fields = ?view.plan.restart_speaker, "reload: the speaker restarts to apply it");
             return Ok(view);
         }
-        self.apply(ctl, &view.plan, new, wanted).await?;
+        self.apply(&view.plan, new, wanted).await?;
         view.applied = true;
         Ok(view)
     }
 
     async fn apply(
         &self,
-        ctl: &Ctl,
         plan: &Plan,
         new: crate::config::Config,
         wanted: Vec<(Peer, super::intent::PeerSource, bool)>,
@@ -92,7 +81,7 @@ impl Reloader {
         let routes_change =
             !(plan.advertise.is_empty() && plan.withdraw.is_empty() && plan.update.is_empty());
         {
-            let (intent, rib) = (ctl.intent.clone(), ctl.rib.clone());
+            let (intent, rib) = (self.intent.clone(), self.rib.clone());
             tokio::task::spawn_blocking(move || {
                 let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
                 keeper.set_config(new).map_err(|e| e.to_string())?;
@@ -105,7 +94,7 @@ impl Reloader {
             .map_err(|e| format!("saving the configuration did not complete: {e}"))?
             .map_err(|e| format!("cannot save the new intent, nothing was changed: {e}"))?;
         }
-        self.remove_peers(ctl, plan).await;
+        self.remove_peers(plan).await;
         for change in &plan.peers {
             let addr = change.address;
             let Some((peer, _, enabled)) = wanted.iter().find(|(p, _, _)| p.address == addr) else {
@@ -116,11 +105,11 @@ impl Reloader {
                 PeerAction::Remove => {}
                 PeerAction::Add if *enabled => {
                     info!(peer = %addr, "reload: peer added");
-                    ctl.status.update(addr, |_| {});
+                    self.status.update(addr, |_| {});
                     self.peers.start(peer.clone(), false);
                 }
                 PeerAction::Add => {
-                    ctl.status
+                    self.status
                         .update(addr, |s| s.last_error = Some(DISABLED.into()));
                 }
                 PeerAction::Update => match running {
@@ -150,20 +139,20 @@ impl Reloader {
     }
 
     /// Stop the sessions of removed peers with Cease "peer de-configured" (RFC 4486 6/3).
-    async fn remove_peers(&self, ctl: &Ctl, plan: &Plan) {
+    async fn remove_peers(&self, plan: &Plan) {
         for change in plan.peers.iter().filter(|c| c.action == PeerAction::Remove) {
             info!(peer = %change.address, "reload: peer removed");
             let cease = Notification::new(notif::CEASE, notif::PEER_DECONFIGURED);
             self.peers.stop(change.address, Some(cease)).await;
-            ctl.status.remove(change.address);
+            self.status.remove(change.address);
         }
     }
 }
 
 /// SIGHUP to a standalone speaker: reload, and say in the log what happened.
-pub async fn on_signal(reloader: &Reloader, ctl: &Ctl) {
+pub async fn on_signal(ops: &Ops) {
     info!(signal = "SIGHUP", "reloading the configuration");
-    match reloader.reload(ctl, false).await {
+    match ops.reload(false).await {
         Ok(view) if view.applied => info!(plan = ?view.plan, "reload done"),
         Ok(view) => warn!(
             fields = ?view.plan.restart_speaker,
@@ -171,8 +160,4 @@ pub async fn on_signal(reloader: &Reloader, ctl: &Ctl) {
         ),
         Err(e) => error!(error = %e, "reload refused, nothing was changed"),
     }
-}
-
-fn intent(ctl: &Ctl) -> std::sync::MutexGuard<'_, super::intent::IntentKeeper> {
-    ctl.intent.lock().unwrap_or_else(|e| e.into_inner())
 }

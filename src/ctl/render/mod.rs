@@ -46,6 +46,7 @@ pub fn reply(request: &Request, value: Value) -> Result<String, serde_json::Erro
         Request::RouteAdd { .. } => route_add(&view(value)?),
         Request::RouteDel { .. } => route_del(&view(value)?),
         Request::SpeakerInfo => speaker_info(&view(value)?),
+        Request::Metrics => view::<String>(value)?,
         Request::Reload { .. } => reload(&view(value)?),
         Request::Status => status(&view(value)?),
         Request::Upgrade { .. } => upgrade(&view(value)?),

@@ -1,5 +1,5 @@
 //! The control socket's neighbor requests (`batonctl neighbor ADDR`, `adj-in`, `adj-out`,
-//! `add`, `del`, `enable`, `disable`, `reset`), answered by the REST API's backend: one
+//! `add`, `del`, `enable`, `disable`, `reset`), answered by the REST API's operations: one
 //! implementation of each operation, whichever way the operator asks.
 //!
 //! A refusal becomes the reply's error text, prefixed with the field to blame when there is
@@ -9,30 +9,26 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use super::super::api_backend::SpeakerBackend;
 use super::super::intent::PeerSource;
-use super::{to_json, Ctl};
+use super::super::ops::Ops;
+use super::to_json;
 use crate::api::{Backend, BackendError, SOURCE_API, SOURCE_CONFIG};
 use crate::config::{self, FieldPath};
 use crate::ctl::{NeighborChange, NeighborChangeView, NeighborDetailView, Request, RouteView};
 use crate::wire::{Family, Prefix};
 
-/// Carry out a neighbor request through `backend`.
-pub(super) async fn execute(
-    ctl: &Ctl,
-    backend: &SpeakerBackend,
-    req: Request,
-) -> Result<Value, String> {
+/// Carry out a neighbor request through the REST API's own operations.
+pub(super) async fn execute(ops: &Ops, req: Request) -> Result<Value, String> {
     let changed = |address, change| to_json(NeighborChangeView { address, change });
     match req {
-        Request::Neighbor { address } => to_json(detail(ctl, backend, address).await?),
+        Request::Neighbor { address } => to_json(detail(ops, address).await?),
         Request::AdjIn {
             address,
             family,
             prefix,
         } => {
             let (family, prefix) = filters(family, prefix)?;
-            let routes = backend.adj_in(address, prefix).await.map_err(refusal)?;
+            let routes = ops.adj_in(address, prefix).await.map_err(refusal)?;
             to_json(of_family(routes, family))
         }
         Request::AdjOut {
@@ -41,7 +37,7 @@ pub(super) async fn execute(
             prefix,
         } => {
             let (family, prefix) = filters(family, prefix)?;
-            let routes = backend.adj_out(address, prefix).await.map_err(refusal)?;
+            let routes = ops.adj_out(address, prefix).await.map_err(refusal)?;
             to_json(of_family(routes, family))
         }
         Request::NeighborAdd { mut peer } => {
@@ -49,32 +45,32 @@ pub(super) async fn execute(
             config::complete_peer(&mut peer);
             config::check_peer(&peer, FieldPath::default())
                 .map_err(|(field, message)| blame(Some(field.to_string()), message))?;
-            to_json(backend.add_neighbor(peer).await.map_err(refusal)?)
+            to_json(ops.add_neighbor(peer).await.map_err(refusal)?)
         }
         Request::NeighborDel { address } => {
-            backend.delete_neighbor(address).await.map_err(refusal)?;
+            ops.delete_neighbor(address).await.map_err(refusal)?;
             changed(address, NeighborChange::Deleted)
         }
         Request::NeighborEnable { address } => {
-            backend.set_enabled(address, true).await.map_err(refusal)?;
+            ops.set_enabled(address, true).await.map_err(refusal)?;
             changed(address, NeighborChange::Enabled)
         }
         Request::NeighborDisable { address } => {
-            backend.set_enabled(address, false).await.map_err(refusal)?;
+            ops.set_enabled(address, false).await.map_err(refusal)?;
             changed(address, NeighborChange::Disabled)
         }
         Request::NeighborReset {
             address,
             soft: true,
         } => {
-            backend.soft_reset(address).await.map_err(refusal)?;
+            ops.soft_reset(address).await.map_err(refusal)?;
             changed(address, NeighborChange::SoftReset)
         }
         Request::NeighborReset {
             address,
             soft: false,
         } => {
-            backend.hard_reset(address).await.map_err(refusal)?;
+            ops.hard_reset(address).await.map_err(refusal)?;
             changed(address, NeighborChange::Reset)
         }
         other => Err(format!("not a neighbor request: {other:?}")),
@@ -82,19 +78,13 @@ pub(super) async fn execute(
 }
 
 /// One neighbor: the view the API gives, with its settings and negotiated hold time.
-async fn detail(
-    ctl: &Ctl,
-    backend: &SpeakerBackend,
-    address: IpAddr,
-) -> Result<NeighborDetailView, String> {
-    let status = backend.neighbor(address).await.map_err(refusal)?;
-    let (config, source, enabled) = ctl
-        .intent
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+async fn detail(ops: &Ops, address: IpAddr) -> Result<NeighborDetailView, String> {
+    let status = ops.neighbor(address).await.map_err(refusal)?;
+    let (config, source, enabled) = ops
+        .intent()
         .peer(address)
         .ok_or_else(|| BackendError::UnknownNeighbor(address).to_string())?;
-    let negotiated_hold_time = ctl
+    let negotiated_hold_time = ops
         .status
         .snapshot()
         .get(&address)
