@@ -26,6 +26,7 @@ mod error;
 mod handlers;
 mod request;
 mod schema;
+mod strict_json;
 
 #[cfg(test)]
 mod tests;
@@ -50,7 +51,7 @@ pub use backend::{
     AnnounceReport, Backend, BackendError, PeerPatch, StatusView, WithdrawReport, SOURCE_API,
     SOURCE_CONFIG,
 };
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, ErrorBody, ErrorCode, MAX_ECHO, MAX_MESSAGE};
 
 /// The path of the OpenAPI document, which needs no token.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
