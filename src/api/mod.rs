@@ -26,12 +26,12 @@ mod error;
 mod handlers;
 mod request;
 mod schema;
+mod server;
 mod strict_json;
 
 #[cfg(test)]
 mod tests;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -40,7 +40,6 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tokio::net::TcpListener;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
@@ -52,6 +51,7 @@ pub use backend::{
     SOURCE_CONFIG,
 };
 pub use error::{ApiError, ErrorBody, ErrorCode, MAX_ECHO, MAX_MESSAGE};
+pub use server::{serve, ServeOptions, MAX_HEAD, MAX_HEADERS, MAX_TARGET, OVERFLOW_SLOTS};
 
 /// The path of the OpenAPI document, which needs no token.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
@@ -181,17 +181,6 @@ pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
         )),
         None => router,
     }
-}
-
-/// Serve `router` on `listener` until `shutdown` completes, then finish the requests in flight.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Refuse a request without the right bearer token (401), except for the OpenAPI document.

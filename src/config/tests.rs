@@ -46,6 +46,9 @@ control_socket = "/run/baton.sock"
 
 [api]
 listen = "127.0.0.1:8179"
+max_connections = 64
+header_timeout = 5
+idle_timeout = 30
 
 [[peer]]
 address = "2001:db8::2"
@@ -85,6 +88,9 @@ as_path_prepend = 10
         api: Some(Api {
             listen: Some(sock("127.0.0.1:8179")),
             token_file: None,
+            max_connections: 64,
+            header_timeout: 5,
+            idle_timeout: 30,
         }),
         peers: vec![Peer {
             address: ip("2001:db8::2"),
@@ -305,6 +311,10 @@ fn cases() -> Vec<Case> {
         case("api listen without port", format!("{GLOBAL}[api]\nlisten = \"127.0.0.1\"\n"), 6, Some("api.listen"), "invalid socket address syntax"),
         case("api listen on a BGP address", format!("{GLOBAL}[api]\nlisten = \"198.18.0.1:179\"\n"), 6, Some("api.listen"), "also a BGP listen address (global.listen[0])"),
         case("api token_file missing", format!("{GLOBAL}[api]\ntoken_file = \"/nonexistent/baton-token\"\n"), 6, Some("api.token_file"), "cannot read the token file /nonexistent/baton-token"),
+        case("api max_connections 0", format!("{GLOBAL}[api]\nmax_connections = 0\n"), 6, Some("api.max_connections"), "0 is out of range 1..=65536"),
+        case("api header_timeout 0", format!("{GLOBAL}[api]\nheader_timeout = 0\n"), 6, Some("api.header_timeout"), "0 is out of range 1..=3600"),
+        case("api idle_timeout a day", format!("{GLOBAL}[api]\nlisten = \"127.0.0.1:8179\"\nidle_timeout = 86400\n"), 7, Some("api.idle_timeout"), "86400 is out of range 1..=3600"),
+        case("api idle_timeout text", format!("{GLOBAL}[api]\nidle_timeout = \"60s\"\n"), 6, Some("api.idle_timeout"), "expected an integer in 1..=3600"),
         case("api token_file empty path", format!("{GLOBAL}[api]\ntoken_file = \"\"\n"), 6, Some("api.token_file"), "the path is empty"),
         case("missing remote_as", format!("{GLOBAL}[[peer]]\naddress = \"198.18.0.2\"\n"), 5, Some("peer[0].remote_as"), "missing required field"),
         case("peer address multicast", PEER.replace("198.18.0.2", "224.0.0.5") + GLOBAL, 2, Some("peer[0].address"), "not a unicast address"),

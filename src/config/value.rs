@@ -17,6 +17,7 @@ use std::str::FromStr;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 
+use super::schema::Api;
 use crate::wire::{Community, Family, LargeCommunity, Prefix, PrefixError};
 
 /// AS_TRANS (RFC 6793 §9): the 2-octet placeholder for a 4-octet AS, never a real AS.
@@ -60,6 +61,16 @@ pub(super) fn peer_address<'de, D: Deserializer<'de>>(d: D) -> Result<IpAddr, D:
 /// A TCP port to connect to: 1..=65535.
 pub(super) fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
     ranged(d, 1, u16::MAX.into()).map(narrow)
+}
+
+/// `[api] max_connections`: at least 1.
+pub(super) fn max_connections<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 1, Api::MAX_CONNECTIONS.into()).map(narrow)
+}
+
+/// `[api] header_timeout` and `idle_timeout`, in seconds: 1 to an hour.
+pub(super) fn api_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 1, Api::MAX_TIMEOUT.into()).map(narrow)
 }
 
 /// An integer in `lo..=hi`; outside, the error says so plainly (`70000 is out of range
