@@ -3,13 +3,11 @@
 //! whole, a refused request changes nothing, and an acknowledged change survives kill -9 of
 //! the whole daemon.
 //!
-//! Requests are plain HTTP/1.1 written by hand over a `TcpStream` opened inside baton's network
-//! namespace (a thread `setns`es first), so the tests need no HTTP client package and no curl.
+//! Requests are plain HTTP/1.1 written by hand (`common::http`).
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -18,6 +16,7 @@ use serde_json::{json, Value};
 use common::baton::{global_toml, peer_toml, Baton};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, GobgpRoute, Gobgpd};
 use common::gr_lab::gr_toml;
+use common::http::{http, http_bytes, Reply, API_PORT};
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 
@@ -26,21 +25,11 @@ const SESSION_UP: Duration = Duration::from_secs(30);
 const ROUTE_ARRIVES: Duration = Duration::from_secs(20);
 /// A whole 10,000-route batch through a debug build and gobgpd.
 const BATCH_ARRIVES: Duration = Duration::from_secs(90);
-/// The longest a test waits for one HTTP reply.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
-const API_PORT: u16 = 8179;
 
 const OUR_AS: u32 = 65001;
 const PEER_AS: u32 = 65002;
 /// A route the configuration file originates.
 const CONFIG_PREFIX: &str = "198.19.255.0/24";
-
-/// One HTTP reply: status and JSON body (`Value::Null` if the body is not JSON).
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-}
 
 /// baton on `a` with a gobgpd on `g`, the session up.
 struct ApiLab {
@@ -131,103 +120,6 @@ impl ApiLab {
         self.gobgpd
             .adj_in_count(self.a.ipv4.into(), Family::Ipv4Unicast)
     }
-}
-
-/// Sends one request with a JSON body to baton's API from inside `host`'s namespace and
-/// reads the whole reply.
-fn http(host: &Host, method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Reply {
-    let body = body.map(|b| serde_json::to_vec(b).expect("serialize the body"));
-    http_bytes(host, method, path, body.as_deref(), token)
-}
-
-/// Like [`http`], with the body as raw bytes (declared as JSON).
-fn http_bytes(
-    host: &Host,
-    method: &str,
-    path: &str,
-    body: Option<&[u8]>,
-    token: Option<&str>,
-) -> Reply {
-    let ns = host.ns.clone();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if let Some(t) = token {
-        head += &format!("Authorization: Bearer {t}\r\n");
-    }
-    if let Some(b) = body {
-        head += &format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        );
-    }
-    head += "\r\n";
-    let mut request = head.into_bytes();
-    request.extend_from_slice(body.unwrap_or_default());
-    let what = format!("{method} {path}");
-    let raw = std::thread::spawn(move || {
-        // The socket is created in this thread's network namespace and keeps it for life.
-        let file = std::fs::File::open(format!("/var/run/netns/{ns}")).expect("open netns");
-        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-        let addr = SocketAddr::from(([127, 0, 0, 1], API_PORT));
-        let mut stream =
-            TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect to the API");
-        stream.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
-        stream.write_all(&request).expect("send the request");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read the reply");
-        raw
-    })
-    .join()
-    .expect("HTTP thread");
-    parse_reply(&raw).unwrap_or_else(|e| {
-        panic!(
-            "{what}: bad HTTP reply ({e}): {:?}",
-            String::from_utf8_lossy(&raw)
-        )
-    })
-}
-
-/// Parses a whole HTTP/1.1 reply (read to EOF): status line, headers, body (plain or chunked).
-fn parse_reply(raw: &[u8]) -> Result<Reply, String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no end of headers")?;
-    let head = std::str::from_utf8(&raw[..split]).map_err(|e| e.to_string())?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status")?;
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let mut body = raw[split + 4..].to_vec();
-    if chunked {
-        let mut out = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let end = rest
-                .windows(2)
-                .position(|w| w == b"\r\n")
-                .ok_or("bad chunk")?;
-            let size_text = std::str::from_utf8(&rest[..end]).map_err(|e| e.to_string())?;
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-                .map_err(|e| e.to_string())?;
-            rest = &rest[end + 2..];
-            if size == 0 {
-                break;
-            }
-            out.extend_from_slice(rest.get(..size).ok_or("short chunk")?);
-            rest = rest.get(size + 2..).ok_or("short chunk")?;
-        }
-        body = out;
-    }
-    Ok(Reply {
-        status,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    })
 }
 
 /// The i-th route of a batch: a /32 in 198.19.0.0/16 below the config's prefix.

@@ -86,8 +86,30 @@ impl Baton {
 
     /// Writes `config_toml` to `paths.config` and starts `batond --config FILE EXTRA…`.
     pub fn spawn_at(host: &Host, paths: BatonPaths, config_toml: &str, extra: &[&str]) -> Baton {
+        let cmd = host.command(env!("CARGO_BIN_EXE_batond"));
+        Baton::spawn_cmd(host, paths, config_toml, extra, cmd)
+    }
+
+    /// Like [`Baton::start`], with batond's `RLIMIT_NOFILE` set to `nofile`, soft and hard
+    /// (through `prlimit`, which execs it): a daemon that cannot raise its descriptor limit.
+    pub fn start_with_fd_limit(host: &Host, config_toml: &str, nofile: u64) -> Baton {
+        let mut cmd = host.command("prlimit");
+        cmd.arg(format!("--nofile={nofile}:{nofile}"))
+            .arg(env!("CARGO_BIN_EXE_batond"));
+        let mut b = Baton::spawn_cmd(host, Baton::paths(host), config_toml, &[], cmd);
+        b.wait_ready(START_TIMEOUT);
+        b
+    }
+
+    /// Writes `config_toml` to `paths.config` and starts `cmd --config FILE EXTRA…`.
+    fn spawn_cmd(
+        host: &Host,
+        paths: BatonPaths,
+        config_toml: &str,
+        extra: &[&str],
+        mut cmd: std::process::Command,
+    ) -> Baton {
         fs::write(&paths.config, config_toml).expect("write baton's config");
-        let mut cmd = host.command(env!("CARGO_BIN_EXE_batond"));
         cmd.arg("--config")
             .arg(&paths.config)
             .args(extra)

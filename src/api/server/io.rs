@@ -72,13 +72,15 @@ impl Activity {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Bytes arrived: outside a request, they begin a head.
-    fn read(&self) {
+    /// Bytes arrived: outside a request, they begin a head (then `true`).
+    fn read(&self) -> bool {
         let mut s = self.state();
         s.last = Instant::now();
-        if s.busy == 0 && s.head_since.is_none() {
+        let begins = s.busy == 0 && s.head_since.is_none();
+        if begins {
             s.head_since = s.last.into();
         }
+        begins
     }
 
     fn wrote(&self) {
@@ -126,6 +128,16 @@ pub(super) struct ConnIo {
     /// Once shut down: until when to read and drop what the client still sends.
     linger: Option<Pin<Box<Sleep>>>,
     drained: usize,
+    /// The request line of the latest head: how long it is (so far).
+    request_line: Line,
+}
+
+/// The request line of the latest head, measured as it arrives: a head too large because of
+/// its target is answered 414 rather than 431.
+#[derive(Debug, Clone, Copy)]
+enum Line {
+    Open(usize),
+    Done(usize),
 }
 
 impl ConnIo {
@@ -137,6 +149,7 @@ impl ConnIo {
             replacing: None,
             linger: None,
             drained: 0,
+            request_line: Line::Done(0),
         }
     }
 
@@ -168,8 +181,17 @@ impl AsyncRead for ConnIo {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         ready!(Pin::new(&mut self.stream).poll_read(cx, buf))?;
-        if buf.filled().len() > before {
-            self.activity.read();
+        let new = &buf.filled()[before..];
+        if !new.is_empty() {
+            if self.activity.read() {
+                self.request_line = Line::Open(0);
+            }
+            if let Line::Open(n) = self.request_line {
+                self.request_line = match new.iter().position(|&b| b == b'\n') {
+                    Some(end) => Line::Done(n + end),
+                    None => Line::Open(n + new.len()),
+                };
+            }
         }
         Poll::Ready(Ok(()))
     }
@@ -183,7 +205,8 @@ impl AsyncWrite for ConnIo {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if this.replacing.is_none() {
-            if let Some(reply) = automatic_error(buf, &this.limits) {
+            let (Line::Open(line) | Line::Done(line)) = this.request_line;
+            if let Some(reply) = automatic_error(buf, line, &this.limits) {
                 this.replacing = Some((reply, 0, buf.len()));
             }
         }
@@ -227,11 +250,14 @@ impl AsyncWrite for ConnIo {
     }
 }
 
-/// hyper's bodiless reply to a request it could not parse, as the API's JSON error; `None`
-/// for anything else.
-fn automatic_error(buf: &[u8], limits: &Limits) -> Option<Vec<u8>> {
+/// hyper's bodiless reply to a request it could not parse, as the API's JSON error (414 for a
+/// head too large because its request line of `line` bytes is); `None` for anything else.
+fn automatic_error(buf: &[u8], line: usize, limits: &Limits) -> Option<Vec<u8>> {
     let rest = buf.strip_prefix(b"HTTP/1.1 ")?;
-    let status = StatusCode::from_bytes(rest.get(..3)?).ok()?;
+    let mut status = StatusCode::from_bytes(rest.get(..3)?).ok()?;
+    if status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE && line > limits.max_target {
+        status = StatusCode::URI_TOO_LONG;
+    }
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = buf[..end + 2].to_ascii_lowercase();
     if !head.windows(21).any(|w| w == b"\r\ncontent-length: 0\r\n") {
@@ -243,7 +269,13 @@ fn automatic_error(buf: &[u8], limits: &Limits) -> Option<Vec<u8>> {
             "malformed HTTP request: the request line or a header is not valid HTTP/1.1",
         )
         .with_code(ErrorCode::MalformedRequest),
-        StatusCode::URI_TOO_LONG => ApiError::new(status, "the request target is too long"),
+        StatusCode::URI_TOO_LONG => ApiError::new(
+            status,
+            format!(
+                "the request line is longer than the limit of {} bytes for the target",
+                limits.max_target
+            ),
+        ),
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ApiError::new(
             status,
             format!(
@@ -282,7 +314,7 @@ mod tests {
             let head = format!(
                 "HTTP/1.1 {status}\r\nconnection: close\r\ncontent-length: 0\r\ndate: x\r\n\r\n"
             );
-            let reply = automatic_error(head.as_bytes(), &limits).expect(status);
+            let reply = automatic_error(head.as_bytes(), 20, &limits).expect(status);
             let text = String::from_utf8_lossy(&reply);
             assert!(
                 text.starts_with(&format!("HTTP/1.1 {status}\r\n")),
@@ -297,6 +329,15 @@ mod tests {
     }
 
     #[test]
+    fn a_head_too_large_for_its_request_line_is_414() {
+        let limits = limits();
+        let head = "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
+        let reply = automatic_error(head.as_bytes(), 70_000, &limits).unwrap();
+        assert!(reply.starts_with(b"HTTP/1.1 414 URI Too Long\r\n"));
+        assert_eq!(body_of(&reply)["code"], "uri_too_long");
+    }
+
+    #[test]
     fn the_apis_own_replies_pass_untouched() {
         let limits = limits();
         for head in [
@@ -306,7 +347,7 @@ mod tests {
             "{\"error\": \"HTTP/1.1 400 \"}",
             "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n",
         ] {
-            assert_eq!(automatic_error(head.as_bytes(), &limits), None, "{head}");
+            assert_eq!(automatic_error(head.as_bytes(), 20, &limits), None, "{head}");
         }
     }
 }

@@ -201,6 +201,10 @@ async fn refusals_before_the_router_are_json_with_a_stable_code() {
         "GET /v1/status HTTP/1.1\r\nHost: baton\r\nX-Big: {}\r\n\r\n",
         "a".repeat(200 << 10)
     );
+    let huge_target = format!(
+        "GET /v1/rib/ipv4?prefix={} HTTP/1.1\r\nHost: baton\r\n\r\n",
+        "1".repeat(MAX_HEAD)
+    );
     let huge_header = format!(
         "GET /v1/status HTTP/1.1\r\nHost: baton\r\nX-Big: {}\r\n\r\n",
         "a".repeat(4 << 20)
@@ -219,7 +223,7 @@ async fn refusals_before_the_router_are_json_with_a_stable_code() {
             body.len()
         )
     };
-    let cases: [(&str, Vec<u8>, u16, &str); 8] = [
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         (
             "garbage request line",
             b"GARBAGE\r\n\r\n".to_vec(),
