@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use common::baton::{global_toml, peer_toml, Baton};
+use common::baton::{global_toml, host_global_toml, peer_toml, Baton};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, GobgpRoute, Gobgpd};
 use common::gr_lab::gr_toml;
 use common::http::{http, http_bytes, Reply, API_PORT};
@@ -435,19 +435,10 @@ fn a_neighbor_added_disabled_enabled_changed_and_deleted_through_the_api() {
     let (a, g) = (lab.host("baton"), lab.host("gobgp"));
     let gobgpd = Gobgpd::start(
         &g,
-        GobgpConfig {
-            asn: PEER_AS,
-            neighbors: vec![GobgpNeighbor::new(a.ipv4.into(), OUR_AS)],
-            ..GobgpConfig::default()
-        },
+        GobgpConfig::one_neighbor(PEER_AS, a.ipv4.into(), OUR_AS),
     );
     let paths = Baton::paths(&a);
-    let mut toml = global_toml(
-        &paths,
-        OUR_AS,
-        &a.ipv4.to_string(),
-        &[format!("{}:179", a.ipv4)],
-    );
+    let mut toml = host_global_toml(&paths, OUR_AS, &a);
     toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n\n");
     toml += &format!("[[route]]\nprefix = \"{CONFIG_PREFIX}\"\n\n");
     let mut baton = Baton::start(&a, &toml);

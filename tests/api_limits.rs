@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::baton::{global_toml, peer_toml, Baton};
-use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use common::baton::{global_toml, host_global_toml, peer_toml, Baton};
+use common::gobgp::{GobgpConfig, Gobgpd};
 use common::http::{exchange, http, parse_reply, spawn_in_namespace, Reply, API_PORT};
 use common::netns::{Host, Lab};
 use common::poll;
@@ -176,19 +176,9 @@ fn five_thousand_idle_api_connections_do_not_keep_a_bgp_peer_from_connecting() {
     let (a, g) = (lab.host("baton"), lab.host("gobgp"));
     let mut gobgpd = Gobgpd::start(
         &g,
-        GobgpConfig {
-            asn: PEER_AS,
-            neighbors: vec![GobgpNeighbor::new(a.ipv4.into(), OUR_AS)],
-            ..GobgpConfig::default()
-        },
+        GobgpConfig::one_neighbor(PEER_AS, a.ipv4.into(), OUR_AS),
     );
-    let paths = Baton::paths(&a);
-    let mut toml = global_toml(
-        &paths,
-        OUR_AS,
-        &a.ipv4.to_string(),
-        &[format!("{}:179", a.ipv4)],
-    );
+    let mut toml = host_global_toml(&Baton::paths(&a), OUR_AS, &a);
     toml += &format!(
         "[api]\nlisten = \"127.0.0.1:{API_PORT}\"\nheader_timeout = {TIMEOUT_SECS}\nidle_timeout = {TIMEOUT_SECS}\n\n"
     );

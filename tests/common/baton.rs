@@ -194,6 +194,17 @@ pub fn global_toml(paths: &BatonPaths, asn: u32, router_id: &str, listen: &[Stri
     )
 }
 
+/// The `[global]` table for an instance at `paths` on `host`: AS `asn`, the host's IPv4
+/// address as router id, listening on its port 179.
+pub fn host_global_toml(paths: &BatonPaths, asn: u32, host: &Host) -> String {
+    global_toml(
+        paths,
+        asn,
+        &host.ipv4.to_string(),
+        &[format!("{}:179", host.ipv4)],
+    )
+}
+
 /// A `[[peer]]` table: one family, fast reconnects, plus `extra` lines.
 pub fn peer_toml(address: std::net::IpAddr, remote_as: u32, family: &str, extra: &str) -> String {
     format!(
