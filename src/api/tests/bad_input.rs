@@ -301,25 +301,6 @@ async fn a_huge_bad_value_is_not_echoed_whole() {
     }
 }
 
-#[test]
-fn shorten_cuts_long_quoted_runs_and_long_messages() {
-    use super::super::error::shorten;
-    assert_eq!(shorten("\"abc\" is bad"), "\"abc\" is bad");
-    let long = "y".repeat(100);
-    assert_eq!(
-        shorten(&format!("{long:?} is bad")),
-        format!("\"{}…\" is bad", "y".repeat(MAX_ECHO))
-    );
-    assert_eq!(
-        shorten(&format!("unknown field `{long}`, expected x")),
-        format!("unknown field `{}…`, expected x", "y".repeat(MAX_ECHO))
-    );
-    // An escaped quote does not end the run.
-    assert_eq!(shorten(r#""a\"b" c"#), r#""a\"b" c"#);
-    let plain = "z ".repeat(MAX_MESSAGE);
-    assert_eq!(shorten(&plain).chars().count(), MAX_MESSAGE + 1);
-}
-
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused() {
     let options = ApiOptions {
