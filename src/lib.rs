@@ -6,10 +6,12 @@
 //! bin/        batond and batonctl: argument parsing and logging only
 //! supervisor/ batond's main process: spawns, watches, restarts and upgrades speakers
 //! speaker/    the tokio driver: listeners, peer tasks, the RIB task, intent, snapshots
-//! api/        the REST API: an axum router over a backend trait the speaker implements
+//! api/        the REST API: an axum router over a backend trait the speaker implements,
+//!             served within a connection cap and timeouts
 //! ctl/        control-socket requests and replies shared by batond and `batonctl`
 //! metrics     Prometheus counters and gauges, registered once, passed by handle
 //! handoff/    supervisor <-> speaker channel: SCM_RIGHTS, versioned framed messages
+//! fds         the file descriptor limit, raised at start; what the API may use of it
 //! sockets     the listeners and control socket the supervisor binds and hands over
 //! store/      state on disk: atomic, checksummed, versioned files with a previous copy
 //! config/     TOML schema and validation with file, line and field in every error
@@ -26,6 +28,7 @@
 pub mod api;
 pub mod config;
 pub mod ctl;
+pub mod fds;
 pub mod handoff;
 pub mod manual;
 pub mod metrics;

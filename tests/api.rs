@@ -3,8 +3,7 @@
 //! whole, a refused request changes nothing, and an acknowledged change survives kill -9 of
 //! the whole daemon.
 //!
-//! Requests are plain HTTP/1.1 written by hand (`common::http`), so the tests need no HTTP
-//! client package and no curl.
+//! Requests are plain HTTP/1.1 written by hand (`common::http`).
 
 mod common;
 
@@ -14,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use common::baton::{global_toml, peer_toml, Baton};
+use common::baton::{global_toml, host_global_toml_at, peer_toml, Baton};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, GobgpRoute, Gobgpd};
 use common::gr_lab::gr_toml;
 use common::http::{http, http_bytes, Reply, API_PORT};
@@ -436,19 +435,10 @@ fn a_neighbor_added_disabled_enabled_changed_and_deleted_through_the_api() {
     let (a, g) = (lab.host("baton"), lab.host("gobgp"));
     let gobgpd = Gobgpd::start(
         &g,
-        GobgpConfig {
-            asn: PEER_AS,
-            neighbors: vec![GobgpNeighbor::new(a.ipv4.into(), OUR_AS)],
-            ..GobgpConfig::default()
-        },
+        GobgpConfig::one_neighbor(PEER_AS, a.ipv4.into(), OUR_AS),
     );
     let paths = Baton::paths(&a);
-    let mut toml = global_toml(
-        &paths,
-        OUR_AS,
-        &a.ipv4.to_string(),
-        &[format!("{}:179", a.ipv4)],
-    );
+    let mut toml = host_global_toml_at(&paths, OUR_AS, &a);
     toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n\n");
     toml += &format!("[[route]]\nprefix = \"{CONFIG_PREFIX}\"\n\n");
     let mut baton = Baton::start(&a, &toml);

@@ -142,6 +142,7 @@ pub(super) async fn add_neighbor(
         (status = 200, description = "Updated", body = super::schema::NeighborViewDoc),
         (status = 400, description = "Invalid; `field` names the value", body = ErrorBody),
         (status = 404, description = "No such neighbor", body = ErrorBody),
+        (status = 409, description = "The neighbor is in the configuration file", body = ErrorBody),
         (status = 415, description = "Body not JSON", body = ErrorBody),
     )
 )]
@@ -162,6 +163,7 @@ pub(super) async fn update_neighbor(
     responses(
         (status = 200, description = "Deleted", body = ActionReply),
         (status = 404, description = "No such neighbor", body = ErrorBody),
+        (status = 409, description = "The neighbor is in the configuration file", body = ErrorBody),
     )
 )]
 pub(super) async fn delete_neighbor(
@@ -222,6 +224,8 @@ pub(super) async fn disable_neighbor(
     responses(
         (status = 200, description = "Routes asked for again and resent", body = ActionReply),
         (status = 404, description = "No such neighbor", body = ErrorBody),
+        (status = 409, description = "The neighbor is disabled, or its session is not Established",
+            body = ErrorBody),
     )
 )]
 pub(super) async fn soft_reset_neighbor(
@@ -322,6 +326,8 @@ pub(super) async fn adj_out(
         (status = 400, description = "Invalid; `field` names the route and value \
             (`routes[3].communities[0]`); nothing applied", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 409, description = "A prefix is originated by the configuration file",
+            body = ErrorBody),
         (status = 415, description = "Body not JSON", body = ErrorBody),
     )
 )]
@@ -349,6 +355,8 @@ pub(super) async fn announce(
         (status = 400, description = "Invalid; `field` names the prefix; nothing applied",
             body = ErrorBody),
         (status = 415, description = "Body not JSON", body = ErrorBody),
+        (status = 409, description = "A prefix is originated by the configuration file",
+            body = ErrorBody),
     )
 )]
 pub(super) async fn withdraw(

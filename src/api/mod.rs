@@ -19,18 +19,22 @@
 //!
 //! Layout: `backend.rs` what the daemon provides; `request.rs` reading and checking requests;
 //! `handlers.rs` the endpoints; `error.rs` the JSON errors and the one status mapping;
-//! `schema.rs` the OpenAPI schemas of types shared with `config` and `ctl`.
+//! `strict_json.rs` bodies parsed refusing a key given twice; `schema.rs` the OpenAPI schemas
+//! of types shared with `config` and `ctl`; `doc.rs` the responses every endpoint can give;
+//! `server/` the accept loop and connections: a connection cap, head limits, timeouts.
 
 mod backend;
+mod doc;
 mod error;
 mod handlers;
 mod request;
 mod schema;
+mod server;
+mod strict_json;
 
 #[cfg(test)]
 mod tests;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -39,7 +43,6 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tokio::net::TcpListener;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
@@ -50,7 +53,8 @@ pub use backend::{
     AnnounceReport, Backend, BackendError, PeerPatch, StatusView, WithdrawReport, SOURCE_API,
     SOURCE_CONFIG,
 };
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, ErrorBody, ErrorCode, MAX_ECHO, MAX_MESSAGE};
+pub use server::{serve, ServeOptions, MAX_HEAD, MAX_HEADERS, MAX_TARGET, OVERFLOW_SLOTS};
 
 /// The path of the OpenAPI document, which needs no token.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
@@ -99,7 +103,8 @@ struct AppState {
         title = "baton REST API",
         description = "Control a baton BGP speaker: neighbors, RIBs, and the routes it \
                        originates. Every request is validated completely before anything is \
-                       applied; errors are `{\"error\": ..., \"field\": ...}`."
+                       applied; every error is JSON `{\"error\": ..., \"code\": ..., \"field\": \
+                       ...}`, `code` one of the stable names of `ErrorCode`."
     ),
     modifiers(&BearerToken),
     security((), ("bearer" = [])),
@@ -148,14 +153,20 @@ fn endpoints() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json))
 }
 
+/// The routes and the whole OpenAPI document.
+fn parts() -> (Router<AppState>, OpenApiDoc) {
+    let (router, doc) = endpoints().split_for_parts();
+    (router, doc::add_common_responses(doc))
+}
+
 /// The OpenAPI document of the API, as `GET /v1/openapi.json` serves it.
 pub fn openapi() -> OpenApiDoc {
-    endpoints().split_for_parts().1
+    parts().1
 }
 
 /// The API over `backend`. Serve it with [`serve`], or nest it in a larger router.
 pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
-    let (router, doc) = endpoints().split_for_parts();
+    let (router, doc) = parts();
     let openapi = match doc.to_json() {
         Ok(json) => Bytes::from(json),
         // The document is plain data; serializing it cannot fail.
@@ -180,17 +191,6 @@ pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
         )),
         None => router,
     }
-}
-
-/// Serve `router` on `listener` until `shutdown` completes, then finish the requests in flight.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Refuse a request without the right bearer token (401), except for the OpenAPI document.

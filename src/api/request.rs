@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 
 use super::backend::PeerPatch;
 use super::error::ApiError;
+use super::strict_json::{self, StrictError};
 use super::AppState;
 use crate::config::{self, FieldPath, Peer, Route};
 use crate::wire::{Family, Prefix};
@@ -323,18 +324,19 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// Deserialize a body, naming the field of a bad value and the line of a syntax error.
-fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Parse a body as one JSON value, saying where a syntax error is and naming a key given
+/// twice.
+fn from_slice(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid(
             None,
             "the request body is empty: expected a JSON object",
         ));
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(|e| serde_error(None, e))?;
-    Ok(value)
+    strict_json::parse(body).map_err(|e| match e {
+        StrictError::DuplicateKey(path) => ApiError::duplicate_key(&path),
+        StrictError::Json(e) => serde_error(None, e),
+    })
 }
 
 /// Deserialize an already parsed body, naming the field of a bad value.

@@ -5,6 +5,7 @@
 mod backend;
 mod bad_input;
 mod openapi;
+mod server;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -471,40 +472,4 @@ async fn unknown_paths_and_methods_are_json_errors() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
     assert_eq!(body["field"], Value::Null);
     assert!(backend.calls().is_empty());
-}
-
-#[tokio::test]
-async fn serve_answers_on_a_socket_and_stops_when_told() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (app, _) = app();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, app, async {
-        let _ = stopped.await;
-    }));
-
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /v1/status HTTP/1.1\r\nHost: baton\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut reply = String::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_string(&mut reply),
-    )
-    .await
-    .expect("no reply within 10 s")
-    .unwrap();
-    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
-    assert!(reply.contains("\"router_id\":\"198.18.0.1\""), "{reply}");
-
-    stop.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(10), server)
-        .await
-        .expect("the server did not stop within 10 s")
-        .unwrap()
-        .unwrap();
 }

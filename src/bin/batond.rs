@@ -65,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Run => {
             let config = load(&cli.config);
             init_logging();
+            baton::fds::raise_limit();
             let config_path = cli.config.map(std::path::absolute).transpose()?;
             runtime()?.block_on(baton::supervisor::run(config_path, config))?;
             Ok(())
@@ -72,6 +73,7 @@ fn main() -> anyhow::Result<()> {
         Command::Speaker { handoff_fd: None } => {
             let config = load(&cli.config);
             init_logging();
+            baton::fds::raise_limit();
             let config_path = cli.config.map(std::path::absolute).transpose()?;
             runtime()?.block_on(baton::speaker::run(config, config_path, None))?;
             Ok(())
@@ -87,6 +89,7 @@ fn main() -> anyhow::Result<()> {
                 anyhow::bail!("the supervisor is already gone");
             }
             init_logging();
+            baton::fds::raise_limit();
             runtime()?.block_on(baton::speaker::supervised::run(fd))?;
             Ok(())
         }

@@ -255,6 +255,20 @@ fn name_the_field(mut path: FieldPath, mut message: String) -> (FieldPath, Strin
             }
             message = format!("unknown field{expected}");
         }
+    } else if let Some(rest) = message.strip_prefix("invalid value: integer `") {
+        // Serde's words for an integer that does not fit the field's type.
+        let max = |t: &str| match t {
+            "u8" => Some(u64::from(u8::MAX)),
+            "u16" => Some(u64::from(u16::MAX)),
+            "u32" => Some(u64::from(u32::MAX)),
+            _ => None,
+        };
+        if let Some((n, max)) = rest
+            .split_once("`, expected ")
+            .and_then(|(n, t)| Some((n, max(t)?)))
+        {
+            message = format!("{n} is out of range 0..={max}");
+        }
     }
     (path, message)
 }

@@ -52,7 +52,7 @@ pub struct Global {
 }
 
 /// `[api]`: the REST API.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
     /// Address the API listens on; `None` disables it.
@@ -67,9 +67,52 @@ pub struct Api {
         skip_serializing_if = "Option::is_none"
     )]
     pub token_file: Option<PathBuf>,
+    /// The most connections the API serves at once; one more is answered 503
+    /// (`too_many_connections`) and closed. Also held below what the process's file
+    /// descriptor limit leaves after a reserve for BGP.
+    #[serde(
+        default = "default_max_connections",
+        deserialize_with = "value::max_connections"
+    )]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's line and headers once it has begun.
+    #[serde(
+        default = "default_header_timeout",
+        deserialize_with = "value::api_timeout"
+    )]
+    pub header_timeout: u32,
+    /// Seconds a connection may stay open with no request under way before it is closed.
+    #[serde(
+        default = "default_idle_timeout",
+        deserialize_with = "value::api_timeout"
+    )]
+    pub idle_timeout: u32,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Api {
+            listen: None,
+            token_file: None,
+            max_connections: Api::DEFAULT_MAX_CONNECTIONS,
+            header_timeout: Api::DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: Api::DEFAULT_IDLE_TIMEOUT,
+        }
+    }
 }
 
 impl Api {
+    /// `max_connections` when not given.
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 256;
+    /// `header_timeout` when not given, in seconds.
+    pub const DEFAULT_HEADER_TIMEOUT: u32 = 10;
+    /// `idle_timeout` when not given, in seconds.
+    pub const DEFAULT_IDLE_TIMEOUT: u32 = 60;
+    /// The largest `max_connections`.
+    pub const MAX_CONNECTIONS: u32 = value::API_MAX_CONNECTIONS;
+    /// The longest `header_timeout` or `idle_timeout`, in seconds: one hour.
+    pub const MAX_TIMEOUT: u32 = value::API_MAX_TIMEOUT;
+
     /// The bearer token in [`token_file`](Self::token_file), without surrounding whitespace;
     /// `Ok(None)` when no file is set. Errs (with the path) if the file cannot be read, is not
     /// UTF-8, or holds nothing but whitespace.
@@ -198,6 +241,18 @@ pub struct Route {
 
 fn default_state_dir() -> PathBuf {
     PathBuf::from("./state")
+}
+
+fn default_max_connections() -> u32 {
+    Api::DEFAULT_MAX_CONNECTIONS
+}
+
+fn default_header_timeout() -> u32 {
+    Api::DEFAULT_HEADER_TIMEOUT
+}
+
+fn default_idle_timeout() -> u32 {
+    Api::DEFAULT_IDLE_TIMEOUT
 }
 
 fn default_port() -> u16 {

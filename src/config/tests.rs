@@ -46,6 +46,9 @@ control_socket = "/run/baton.sock"
 
 [api]
 listen = "127.0.0.1:8179"
+max_connections = 64
+header_timeout = 5
+idle_timeout = 30
 
 [[peer]]
 address = "2001:db8::2"
@@ -85,6 +88,9 @@ as_path_prepend = 10
         api: Some(Api {
             listen: Some(sock("127.0.0.1:8179")),
             token_file: None,
+            max_connections: 64,
+            header_timeout: 5,
+            idle_timeout: 30,
         }),
         peers: vec![Peer {
             address: ip("2001:db8::2"),
@@ -293,7 +299,7 @@ fn cases() -> Vec<Case> {
         case("unknown field in graceful_restart", gr("restart = 1"), 10, Some("peer[0].graceful_restart.restart"), "unknown field"),
         case("wrong type", global_with("asn", "\"65001\""), 2, Some("global.asn"), "invalid type: string \"65001\", expected u32"),
         case("AS 0", global_with("asn", "0"), 2, Some("global.asn"), "AS 0 is not a valid AS number"),
-        case("AS too large", global_with("asn", "4294967296"), 2, Some("global.asn"), "expected u32"),
+        case("AS too large", global_with("asn", "4294967296"), 2, Some("global.asn"), "4294967296 is out of range 0..=4294967295"),
         case("AS 0 on the second peer", format!("{GLOBAL}{PEER}\n[[peer]]\naddress = \"198.18.0.3\"\nremote_as = 0\n"), 11, Some("peer[1].remote_as"), "AS 0 is not a valid AS number"),
         case("AS_TRANS", peer_with("").replace("65002", "23456"), 7, Some("peer[0].remote_as"), "AS_TRANS"),
         case("router_id 0.0.0.0", global_with("router_id", "\"0.0.0.0\""), 3, Some("global.router_id"), "0.0.0.0 is not a valid BGP identifier"),
@@ -305,12 +311,16 @@ fn cases() -> Vec<Case> {
         case("api listen without port", format!("{GLOBAL}[api]\nlisten = \"127.0.0.1\"\n"), 6, Some("api.listen"), "invalid socket address syntax"),
         case("api listen on a BGP address", format!("{GLOBAL}[api]\nlisten = \"198.18.0.1:179\"\n"), 6, Some("api.listen"), "also a BGP listen address (global.listen[0])"),
         case("api token_file missing", format!("{GLOBAL}[api]\ntoken_file = \"/nonexistent/baton-token\"\n"), 6, Some("api.token_file"), "cannot read the token file /nonexistent/baton-token"),
+        case("api max_connections 0", format!("{GLOBAL}[api]\nmax_connections = 0\n"), 6, Some("api.max_connections"), "0 is out of range 1..=65536"),
+        case("api header_timeout 0", format!("{GLOBAL}[api]\nheader_timeout = 0\n"), 6, Some("api.header_timeout"), "0 is out of range 1..=3600"),
+        case("api idle_timeout a day", format!("{GLOBAL}[api]\nlisten = \"127.0.0.1:8179\"\nidle_timeout = 86400\n"), 7, Some("api.idle_timeout"), "86400 is out of range 1..=3600"),
+        case("api idle_timeout text", format!("{GLOBAL}[api]\nidle_timeout = \"60s\"\n"), 6, Some("api.idle_timeout"), "expected an integer in 1..=3600"),
         case("api token_file empty path", format!("{GLOBAL}[api]\ntoken_file = \"\"\n"), 6, Some("api.token_file"), "the path is empty"),
         case("missing remote_as", format!("{GLOBAL}[[peer]]\naddress = \"198.18.0.2\"\n"), 5, Some("peer[0].remote_as"), "missing required field"),
         case("peer address multicast", PEER.replace("198.18.0.2", "224.0.0.5") + GLOBAL, 2, Some("peer[0].address"), "not a unicast address"),
         case("duplicate peer", format!("{GLOBAL}{PEER}\n[[peer]]\naddress = \"198.18.0.2\"\nremote_as = 65003\n"), 10, Some("peer[1].address"), "198.18.0.2 is already the address of peer[0]"),
-        case("port 0", peer_with("port = 0"), 8, Some("peer[0].port"), "port 0"),
-        case("port too large", peer_with("port = 70000"), 8, Some("peer[0].port"), "expected u16"),
+        case("port 0", peer_with("port = 0"), 8, Some("peer[0].port"), "0 is out of range 1..=65535"),
+        case("port too large", peer_with("port = 70000"), 8, Some("peer[0].port"), "70000 is out of range 1..=65535"),
         case("hold_time 2", peer_with("hold_time = 2"), 8, Some("peer[0].hold_time"), "hold time 2 is not allowed: it must be 0 or at least 3"),
         case("connect_retry 0", peer_with("connect_retry = 0"), 8, Some("peer[0].connect_retry"), "at least 1 second"),
         case("unknown family", peer_with("families = [\"ipv4-unicast\", \"ipv5-unicast\"]"), 8, Some("peer[0].families[1]"), "unknown address family \"ipv5-unicast\""),
@@ -329,7 +339,7 @@ fn cases() -> Vec<Case> {
         case("bad large community", route("large_communities = [\"65001:1\"]"), 7, Some("route[0].large_communities[0]"), "\"65001:1\" is not a large community"),
         case("next_hop family", route("next_hop = \"2001:db8::1\""), 7, Some("route[0].next_hop"), "next hop 2001:db8::1 is IPv6 but prefix 192.0.2.0/24 is IPv4"),
         case("as_path_prepend 11", route("as_path_prepend = 11"), 7, Some("route[0].as_path_prepend"), "at most 10"),
-        case("med negative", route("med = -1"), 7, Some("route[0].med"), "expected u32"),
+        case("med negative", route("med = -1"), 7, Some("route[0].med"), "-1 is out of range 0..=4294967295"),
         case("duplicate route", format!("{GLOBAL}[[route]]\nprefix = \"192.0.2.0/24\"\n[[route]]\nprefix = \"192.0.2.0/24\"\n"), 8, Some("route[1].prefix"), "192.0.2.0/24 is already originated by route[0]"),
         case("unknown field in an inline table", peer_with("graceful_restart = { enabled = true, restart = 1 }"), 8, Some("peer[0].graceful_restart.restart"), "unknown field"),
         case("table instead of array of tables", format!("{GLOBAL}[peer]\naddress = \"198.18.0.2\"\nremote_as = 65002\n"), 5, Some("peer"), "expected a sequence"),

@@ -14,6 +14,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::str::FromStr;
 
+/// The most concurrent API connections `[api] max_connections` may ask for.
+pub const API_MAX_CONNECTIONS: u32 = 65536;
+/// The longest `[api]` timeout, in seconds.
+pub const API_MAX_TIMEOUT: u32 = 3600;
+
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 
@@ -57,12 +62,56 @@ pub(super) fn peer_address<'de, D: Deserializer<'de>>(d: D) -> Result<IpAddr, D:
     Ok(addr)
 }
 
-/// A TCP port to connect to: not 0.
+/// A TCP port to connect to: 1..=65535.
 pub(super) fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
-    match u16::deserialize(d)? {
-        0 => Err(custom("port 0 cannot be connected to")),
-        port => Ok(port),
+    ranged(d, 1, u16::MAX.into()).map(narrow)
+}
+
+/// `[api] max_connections`: at least 1.
+pub(super) fn max_connections<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 1, API_MAX_CONNECTIONS.into()).map(narrow)
+}
+
+/// `[api] header_timeout` and `idle_timeout`, in seconds: 1 to an hour.
+pub(super) fn api_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 1, API_MAX_TIMEOUT.into()).map(narrow)
+}
+
+/// An integer in `lo..=hi`; outside, the error says so plainly (`70000 is out of range
+/// 1..=65535`) rather than serde's "invalid value: integer `70000`, expected u16".
+pub(super) fn ranged<'de, D: Deserializer<'de>>(d: D, lo: u64, hi: u64) -> Result<u64, D::Error> {
+    struct Ranged(u64, u64);
+    impl Visitor<'_> for Ranged {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "an integer in {}..={}", self.0, self.1)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            if (self.0..=self.1).contains(&v) {
+                Ok(v)
+            } else {
+                Err(custom(format_args!(
+                    "{v} is out of range {}..={}",
+                    self.0, self.1
+                )))
+            }
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(custom(format_args!(
+                    "{v} is out of range {}..={}",
+                    self.0, self.1
+                ))),
+            }
+        }
     }
+    d.deserialize_u64(Ranged(lo, hi))
+}
+
+/// A value [`ranged`] has already held within the target type.
+fn narrow<T: TryFrom<u64> + Default>(v: u64) -> T {
+    T::try_from(v).unwrap_or_default()
 }
 
 /// A hold time: 0 (no keepalives) or at least 3 seconds (RFC 4271 §4.2).

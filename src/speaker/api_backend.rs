@@ -23,8 +23,8 @@ use super::ops::Ops;
 use super::peer::PeerEvent;
 use super::rib_task::RibCmd;
 use crate::api::{
-    AnnounceReport, ApiError, ApiOptions, Backend, BackendError, PeerPatch, StatusView,
-    WithdrawReport,
+    AnnounceReport, ApiError, ApiOptions, Backend, BackendError, PeerPatch, ServeOptions,
+    StatusView, WithdrawReport,
 };
 use crate::config::{Config, Peer, Route};
 use crate::ctl::{NeighborView, RouteView};
@@ -333,18 +333,22 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Serve `router` on `listener` (bound by the supervisor or by a standalone speaker).
-    pub fn start(listener: std::net::TcpListener, router: axum::Router) -> std::io::Result<Self> {
+    /// Serve `router` on `listener` (bound by the supervisor or by a standalone speaker),
+    /// within `options`.
+    pub fn start(
+        listener: std::net::TcpListener,
+        router: axum::Router,
+        options: ServeOptions,
+    ) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            info!(%addr, "REST API serving");
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(e) = crate::api::serve(listener, router, shutdown).await {
+            if let Err(e) = crate::api::serve(listener, router, options, shutdown).await {
                 error!(%addr, error = %e, "REST API failed");
             }
         });

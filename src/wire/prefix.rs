@@ -98,6 +98,15 @@ pub enum PrefixError {
         /// The length given.
         len: u8,
     },
+    /// The length is not written as a plain decimal number (`10.0.0.0/08`, `/+8`): a leading
+    /// zero reads as octal to some tools, so the intent is ambiguous.
+    #[error("{text:?} is not written canonically: the length must be a plain decimal number (did you mean {canonical}?)")]
+    NotCanonical {
+        /// The text given.
+        text: String,
+        /// The same prefix written canonically.
+        canonical: String,
+    },
     /// Host bits set (e.g. `192.0.2.1/24`).
     #[error("{addr}/{len} has host bits set (did you mean {masked}?)")]
     HostBits {
@@ -203,7 +212,14 @@ impl FromStr for Prefix {
             .ok_or_else(|| PrefixError::Syntax(s.to_string()))?;
         let addr: IpAddr = a.parse().map_err(|_| PrefixError::Syntax(s.to_string()))?;
         let len: u8 = l.parse().map_err(|_| PrefixError::Syntax(s.to_string()))?;
-        Prefix::new(addr, len)
+        let prefix = Prefix::new(addr, len)?;
+        if l != len.to_string() {
+            return Err(PrefixError::NotCanonical {
+                text: s.to_string(),
+                canonical: format!("{a}/{len}"),
+            });
+        }
+        Ok(prefix)
     }
 }
 
@@ -229,5 +245,27 @@ mod tests {
             "2001:db8::/32".parse::<Prefix>().unwrap().family(),
             Family::IPV6_UNICAST
         );
+    }
+
+    #[test]
+    fn refuses_a_length_not_written_canonically() {
+        for text in ["10.0.0.0/08", "10.0.0.0/+8", "2001:db8::/032", "0.0.0.0/00"] {
+            let err = text.parse::<Prefix>().unwrap_err();
+            assert!(
+                matches!(err, PrefixError::NotCanonical { .. }),
+                "{text}: {err:?}"
+            );
+        }
+        assert_eq!(
+            "10.0.0.0/08".parse::<Prefix>().unwrap_err().to_string(),
+            "\"10.0.0.0/08\" is not written canonically: the length must be a plain decimal \
+             number (did you mean 10.0.0.0/8?)"
+        );
+        // Octets with leading zeros are refused by the address parser already.
+        assert!(matches!(
+            "010.0.0.0/8".parse::<Prefix>(),
+            Err(PrefixError::Syntax(_))
+        ));
+        assert_eq!("0.0.0.0/0".parse::<Prefix>().unwrap().len(), 0);
     }
 }

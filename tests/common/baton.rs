@@ -103,13 +103,35 @@ impl Baton {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Baton {
-        fs::write(&paths.config, config_toml).expect("write baton's config");
         let mut cmd = host.command(env!("CARGO_BIN_EXE_batond"));
+        cmd.envs(env.iter().copied());
+        Baton::spawn_cmd(host, paths, config_toml, extra, cmd)
+    }
+
+    /// Like [`Baton::start`], with batond's `RLIMIT_NOFILE` set to `nofile`, soft and hard
+    /// (through `prlimit`, which execs it): a daemon that cannot raise its descriptor limit.
+    pub fn start_with_fd_limit(host: &Host, config_toml: &str, nofile: u64) -> Baton {
+        let mut cmd = host.command("prlimit");
+        cmd.arg(format!("--nofile={nofile}:{nofile}"))
+            .arg(env!("CARGO_BIN_EXE_batond"));
+        let mut b = Baton::spawn_cmd(host, Baton::paths(host), config_toml, &[], cmd);
+        b.wait_ready(START_TIMEOUT);
+        b
+    }
+
+    /// Writes `config_toml` to `paths.config` and starts `cmd --config FILE EXTRA…`.
+    fn spawn_cmd(
+        host: &Host,
+        paths: BatonPaths,
+        config_toml: &str,
+        extra: &[&str],
+        mut cmd: std::process::Command,
+    ) -> Baton {
+        fs::write(&paths.config, config_toml).expect("write baton's config");
         cmd.arg("--config")
             .arg(&paths.config)
             .args(extra)
-            .env("RUST_LOG", "debug")
-            .envs(env.iter().copied());
+            .env("RUST_LOG", "debug");
         let daemon = Daemon::spawn(&format!("batond in {}", host.ns), cmd, &paths.log);
         Baton {
             host: host.clone(),
@@ -263,8 +285,14 @@ pub fn global_toml(paths: &BatonPaths, asn: u32, router_id: &str, listen: &[Stri
 /// The `[global]` table of the instance named "baton" on `host`: AS `asn`, the host's IPv4
 /// address as router id, listening on its port 179.
 pub fn host_global_toml(host: &Host, asn: u32) -> String {
+    host_global_toml_at(&Baton::paths(host), asn, host)
+}
+
+/// The `[global]` table for an instance at `paths` on `host`: AS `asn`, the host's IPv4
+/// address as router id, listening on its port 179.
+pub fn host_global_toml_at(paths: &BatonPaths, asn: u32, host: &Host) -> String {
     global_toml(
-        &Baton::paths(host),
+        paths,
         asn,
         &host.ipv4.to_string(),
         &[format!("{}:179", host.ipv4)],

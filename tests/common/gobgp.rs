@@ -80,6 +80,17 @@ impl Default for GobgpConfig {
     }
 }
 
+impl GobgpConfig {
+    /// AS `asn` with one neighbor: `address` in AS `remote_as`, every other setting default.
+    pub fn one_neighbor(asn: u32, address: IpAddr, remote_as: u32) -> GobgpConfig {
+        GobgpConfig {
+            asn,
+            neighbors: vec![GobgpNeighbor::new(address, remote_as)],
+            ..GobgpConfig::default()
+        }
+    }
+}
+
 /// One `[[neighbors]]` of a [`GobgpConfig`].
 #[derive(Clone, Debug)]
 pub struct GobgpNeighbor {

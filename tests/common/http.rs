@@ -1,6 +1,6 @@
-//! Plain HTTP/1.1 requests to baton's REST API, written by hand over a `TcpStream` opened
-//! inside baton's network namespace (a thread `setns`es first), so the tests need no HTTP
-//! client package and no curl.
+//! Plain HTTP/1.1 to baton's REST API, written by hand over a `TcpStream` opened inside a
+//! host's network namespace (a thread `setns`es first), so the tests need no HTTP client
+//! package and no curl. Raw bytes can be sent as they are, for requests no client would write.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -10,17 +10,17 @@ use serde_json::Value;
 
 use super::netns::Host;
 
-/// The port the tests give `[api] listen` (on 127.0.0.1 in baton's namespace).
+/// The port the API tests configure (`[api] listen = "127.0.0.1:8179"`).
 pub const API_PORT: u16 = 8179;
 /// The longest a test waits for one HTTP reply.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One HTTP reply: status and JSON body (`Value::Null` if the body is not JSON).
 #[derive(Debug)]
 pub struct Reply {
     /// The status code.
     pub status: u16,
-    /// The body as JSON.
+    /// The body, parsed.
     pub body: Value,
 }
 
@@ -45,7 +45,6 @@ pub fn http_bytes(
     body: Option<&[u8]>,
     token: Option<&str>,
 ) -> Reply {
-    let ns = host.ns.clone();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
     if let Some(t) = token {
         head += &format!("Authorization: Bearer {t}\r\n");
@@ -59,11 +58,38 @@ pub fn http_bytes(
     head += "\r\n";
     let mut request = head.into_bytes();
     request.extend_from_slice(body.unwrap_or_default());
-    let what = format!("{method} {path}");
-    let raw = std::thread::spawn(move || {
-        // The socket is created in this thread's network namespace and keeps it for life.
+    let raw = exchange(host, request);
+    parse_reply(&raw).unwrap_or_else(|e| {
+        panic!(
+            "{method} {path}: bad HTTP reply ({e}): {:?}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+/// Runs `f` on a thread inside `host`'s network namespace (sockets it creates stay there).
+pub fn in_namespace<T: Send + 'static>(host: &Host, f: impl FnOnce() -> T + Send + 'static) -> T {
+    spawn_in_namespace(host, f)
+        .join()
+        .expect("thread in the namespace")
+}
+
+/// Starts `f` on a thread inside `host`'s network namespace.
+pub fn spawn_in_namespace<T: Send + 'static>(
+    host: &Host,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let ns = host.ns.clone();
+    std::thread::spawn(move || {
         let file = std::fs::File::open(format!("/var/run/netns/{ns}")).expect("open netns");
         nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        f()
+    })
+}
+
+/// Sends `request` as it is to the API on `host` and reads until the server closes.
+pub fn exchange(host: &Host, request: Vec<u8>) -> Vec<u8> {
+    in_namespace(host, move || {
         let addr = SocketAddr::from(([127, 0, 0, 1], API_PORT));
         let mut stream =
             TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect to the API");
@@ -72,14 +98,6 @@ pub fn http_bytes(
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).expect("read the reply");
         raw
-    })
-    .join()
-    .expect("HTTP thread");
-    parse_reply(&raw).unwrap_or_else(|e| {
-        panic!(
-            "{what}: bad HTTP reply ({e}): {:?}",
-            String::from_utf8_lossy(&raw)
-        )
     })
 }
 

@@ -17,6 +17,8 @@ struct Case {
     field: Option<&'static str>,
     /// Words the error must contain.
     message: &'static str,
+    /// The stable error code.
+    code: &'static str,
 }
 
 fn case(
@@ -37,6 +39,7 @@ fn case(
         status,
         field,
         message,
+        code: "invalid_value",
     }
 }
 
@@ -103,8 +106,8 @@ fn cases() -> Vec<Case> {
         route_case("next hop family", json!({"prefix": "198.18.7.0/24", "next_hop": "2001:db8::1"}), "next_hop", "next hop 2001:db8::1 is IPv6 but prefix 198.18.7.0/24 is IPv4"),
         route_case("next hop unusable", json!({"prefix": "198.18.7.0/24", "next_hop": "0.0.0.0"}), "next_hop", "is not a usable next hop"),
         route_case("next hop syntax", json!({"prefix": "198.18.7.0/24", "next_hop": "198.18.0"}), "next_hop", "invalid IP address"),
-        route_case("med negative", json!({"prefix": "198.18.7.0/24", "med": -1}), "med", "expected u32"),
-        route_case("local_pref too big", json!({"prefix": "198.18.7.0/24", "local_pref": 4294967296u64}), "local_pref", "expected u32"),
+        route_case("med negative", json!({"prefix": "198.18.7.0/24", "med": -1}), "med", "-1 is out of range 0..=4294967295"),
+        route_case("local_pref too big", json!({"prefix": "198.18.7.0/24", "local_pref": 4294967296u64}), "local_pref", "4294967296 is out of range 0..=4294967295"),
         route_case("prepend 11", json!({"prefix": "198.18.7.0/24", "as_path_prepend": 11}), "as_path_prepend", "at most 10"),
         Case { body: json!(["198.18.7.0/24", null, [], [], null, null, 0]).to_string(), ..array("route as an array") },
         route_case("batch community", batch_with(json!({"prefix": "198.18.9.0/24", "communities": ["65536:1"]})), "routes[3].communities[0]", "is not a community"),
@@ -128,13 +131,13 @@ fn cases() -> Vec<Case> {
         // Neighbors.
         peer_case("AS 0", json!({"address": "198.18.0.9", "remote_as": 0}), "remote_as", "AS 0 is not a valid AS number"),
         peer_case("AS_TRANS", json!({"address": "198.18.0.9", "remote_as": 23456}), "remote_as", "AS_TRANS"),
-        peer_case("AS too big", json!({"address": "198.18.0.9", "remote_as": 4294967296u64}), "remote_as", "expected u32"),
-        peer_case("AS negative", json!({"address": "198.18.0.9", "remote_as": -1}), "remote_as", "expected u32"),
+        peer_case("AS too big", json!({"address": "198.18.0.9", "remote_as": 4294967296u64}), "remote_as", "out of range 0..=4294967295"),
+        peer_case("AS negative", json!({"address": "198.18.0.9", "remote_as": -1}), "remote_as", "-1 is out of range"),
         peer_case("AS as text", json!({"address": "198.18.0.9", "remote_as": "65009"}), "remote_as", "invalid type"),
         peer_case("missing AS", json!({"address": "198.18.0.9"}), "remote_as", "missing required field"),
         peer_case("address syntax", json!({"address": "198.18.0.256", "remote_as": 65009}), "address", "invalid IP address"),
         peer_case("address unspecified", json!({"address": "::", "remote_as": 65009}), "address", "not a unicast address"),
-        peer_case("port 0", json!({"address": "198.18.0.9", "remote_as": 65009, "port": 0}), "port", "port 0"),
+        peer_case("port 0", json!({"address": "198.18.0.9", "remote_as": 65009, "port": 0}), "port", "0 is out of range 1..=65535"),
         peer_case("hold time 2", json!({"address": "198.18.0.9", "remote_as": 65009, "hold_time": 2}), "hold_time", "hold time 2 is not allowed"),
         peer_case("unknown family", json!({"address": "198.18.0.9", "remote_as": 65009, "families": ["ipv4-unicast", "ipv5-unicast"]}), "families[1]", "unknown address family"),
         peer_case("family twice", json!({"address": "198.18.0.9", "remote_as": 65009, "families": ["ipv4-unicast", "ipv4"]}), "families[1]", "listed twice"),
@@ -164,9 +167,24 @@ fn cases() -> Vec<Case> {
         get("neighbor address", "/v1/neighbors/198.18.0.300", Some("addr"), "is not an IP address"),
         case("delete address", d.clone(), "/v1/neighbors/fe80::1%eth0", Value::Null, BAD, Some("addr"), "is not an IP address"),
         // Bodies.
-        Case { body: "{\"prefix\": \"198.18.7.0/24\",\n".into(), ..case("truncated JSON", Method::POST, r, Value::Null, BAD, None, "malformed JSON at line 2, column 0: EOF while parsing") },
-        Case { body: "{\"prefix\": '198.18.7.0/24'}".into(), ..case("not JSON", Method::POST, r, Value::Null, BAD, None, "malformed JSON at line 1, column 12") },
-        Case { body: "{\"address\": \"198.18.0.9\", \"remote_as\": 65009} {}".into(), ..case("trailing JSON", Method::POST, "/v1/neighbors", Value::Null, BAD, None, "trailing characters") },
+        Case { body: "{\"prefix\": \"198.18.7.0/24\",\n".into(), code: "malformed_json", ..case("truncated JSON", Method::POST, r, Value::Null, BAD, None, "malformed JSON at line 2, column 0: EOF while parsing") },
+        Case { body: "{\"prefix\": '198.18.7.0/24'}".into(), code: "malformed_json", ..case("not JSON", Method::POST, r, Value::Null, BAD, None, "malformed JSON at line 1, column 12") },
+        Case { body: "{\"address\": \"198.18.0.9\", \"remote_as\": 65009} {}".into(), code: "malformed_json", ..case("trailing JSON", Method::POST, "/v1/neighbors", Value::Null, BAD, None, "trailing characters") },
+        // A key given twice: ambiguous, whichever of the two was meant.
+        Case { body: r#"{"prefix": "198.18.7.0/24", "med": 10, "med": 20}"#.into(), code: "duplicate_key", ..route_case("route key twice", Value::Null, "med", "given twice") },
+        Case { body: r#"{"routes": [{"prefix": "198.18.7.0/24"}, {"prefix": "198.18.8.0/24", "prefix": "198.18.9.0/24"}]}"#.into(), code: "duplicate_key", ..route_case("batch key twice", Value::Null, "routes[1].prefix", "given twice") },
+        Case { body: r#"{"address": "198.18.0.9", "remote_as": 65009, "remote_as": 65010}"#.into(), code: "duplicate_key", ..peer_case("peer key twice", Value::Null, "remote_as", "given twice") },
+        Case { body: r#"{"graceful_restart": {"enabled": true, "enabled": false}}"#.into(), code: "duplicate_key", ..case("patch key twice", Method::PATCH, p, Value::Null, BAD, Some("graceful_restart.enabled"), "given twice") },
+        Case { body: r#"{"prefix": "198.18.7.0/24", "prefix": "198.18.8.0/24"}"#.into(), code: "duplicate_key", ..case("withdraw key twice", d.clone(), r, Value::Null, BAD, Some("prefix"), "given twice") },
+        // Prefixes written other than canonically.
+        route_case("prefix length with a leading zero", json!({"prefix": "10.0.0.0/08"}), "prefix", "\"10.0.0.0/08\" is not written canonically"),
+        route_case("prefix length with a sign", json!({"prefix": "198.18.7.0/+24"}), "prefix", "did you mean 198.18.7.0/24?"),
+        case("withdraw non-canonical", d.clone(), r, json!({"prefixes": ["198.18.7.0/24", "2001:db8::/032"]}), BAD, Some("prefixes[1]"), "did you mean 2001:db8::/32?"),
+        get("rib non-canonical", "/v1/rib/ipv4?prefix=198.18.0.0/024", Some("prefix"), "not written canonically"),
+        // Ports and integers out of range say the range.
+        peer_case("port too large", json!({"address": "198.18.0.9", "remote_as": 65009, "port": 70000}), "port", "70000 is out of range 1..=65535"),
+        case("patch port too large", Method::PATCH, p, json!({"port": 70000}), BAD, Some("port"), "70000 is out of range 1..=65535"),
+        peer_case("hold time too large", json!({"address": "198.18.0.9", "remote_as": 65009, "hold_time": 65536}), "hold_time", "65536 is out of range 0..=65535"),
         Case { body: String::new(), ..case("empty body", Method::POST, r, Value::Null, BAD, None, "the request body is empty") },
         Case { content_type: Some("text/plain"), ..route_case("text body", json!({"prefix": "198.18.7.0/24"}), "", "") },
         Case { content_type: None, ..peer_case("no content type", json!({"address": "198.18.0.9", "remote_as": 65009}), "", "") },
@@ -180,6 +198,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
             c.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
             c.field = None;
             c.message = "Content-Type application/json";
+            c.code = "unsupported_media_type";
         }
         let (app, backend) = app();
         let before = backend.snapshot();
@@ -196,6 +215,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         let name = c.name;
         assert_eq!(status, c.status, "{name}: {reply}");
         assert_eq!(reply["field"], json!(c.field), "{name}: {reply}");
+        assert_eq!(reply["code"], c.code, "{name}: {reply}");
         let error = reply["error"].as_str().unwrap();
         assert!(
             error.contains(c.message),
@@ -222,6 +242,63 @@ async fn malformed_json_says_where() {
     assert_eq!(reply["line"], 3);
     assert_eq!(reply["column"], 12);
     assert_eq!(reply["field"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_huge_bad_value_is_not_echoed_whole() {
+    let huge = "x".repeat(1 << 20);
+    let bodies = [
+        ("/v1/routes", json!({"prefix": huge})),
+        (
+            "/v1/routes",
+            json!({"prefix": "198.18.7.0/24", "communities": [huge]}),
+        ),
+        (
+            "/v1/routes",
+            json!({"prefix": "198.18.7.0/24", "large_communities": [huge]}),
+        ),
+        (
+            "/v1/routes",
+            json!({"prefix": "198.18.7.0/24", "next_hop": huge}),
+        ),
+        (
+            "/v1/routes",
+            json!({"prefix": "198.18.7.0/24", huge.clone(): 1}),
+        ),
+        (
+            "/v1/neighbors",
+            json!({"address": huge, "remote_as": 65009}),
+        ),
+        (
+            "/v1/neighbors",
+            json!({"address": "198.18.0.9", "remote_as": 65009, "families": [huge]}),
+        ),
+        (
+            "/v1/neighbors",
+            json!({"address": "198.18.0.9", "remote_as": huge}),
+        ),
+    ];
+    for (uri, body) in bodies {
+        let (app, _) = app();
+        let (status, reply) = call(&app, Method::POST, uri, Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reply:.200}");
+        let error = reply["error"].as_str().unwrap();
+        let field = reply["field"].as_str().unwrap_or("");
+        assert!(
+            error.chars().count() <= MAX_MESSAGE + 80,
+            "{uri}: {} characters: {error:.300}",
+            error.len()
+        );
+        assert!(
+            field.chars().count() <= MAX_MESSAGE + 80,
+            "{uri}: field {field:.300}"
+        );
+        let too_much = "x".repeat(MAX_ECHO + 1);
+        assert!(
+            !error.contains(&too_much) && !field.contains(&too_much),
+            "{uri}: {error:.300} / {field:.300}"
+        );
+    }
 }
 
 #[tokio::test]

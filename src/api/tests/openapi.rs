@@ -60,6 +60,48 @@ async fn openapi_lists_every_endpoint() {
 }
 
 #[tokio::test]
+async fn every_operation_lists_the_statuses_it_can_answer() {
+    let doc = document().await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let listed = keys(&op["responses"]);
+            let mut expected: Vec<&str> = vec!["400", "414", "431", "503"];
+            if path != OPENAPI_PATH {
+                expected.extend(["401", "500"]);
+            }
+            if op["requestBody"].is_object() {
+                expected.extend(["413", "415"]);
+            }
+            for status in expected {
+                assert!(
+                    listed.contains(status),
+                    "{method} {path} lacks {status}: {listed:?}"
+                );
+                if status != "200" {
+                    let schema = &op["responses"][status]["content"]["application/json"]["schema"];
+                    assert_eq!(
+                        schema["$ref"], "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    // The error codes are listed, as the stable names they are.
+    let codes = &doc["components"]["schemas"]["ErrorCode"]["enum"];
+    for code in [
+        "duplicate_key",
+        "malformed_request",
+        "too_many_connections",
+        "headers_too_large",
+    ] {
+        assert!(codes.as_array().unwrap().contains(&json!(code)), "{codes}");
+    }
+    let writes = &doc["paths"]["/v1/routes"]["post"]["responses"]["503"]["description"];
+    assert!(writes.as_str().unwrap().contains("disk full"), "{writes}");
+}
+
+#[tokio::test]
 async fn openapi_served_is_the_one_generated() {
     let doc = document().await;
     assert_eq!(doc, serde_json::to_value(openapi()).unwrap());
