@@ -14,15 +14,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// The most concurrent API connections `[api] max_connections` may ask for.
-pub const API_MAX_CONNECTIONS: u32 = 65536;
-/// The longest `[api]` timeout, in seconds.
-pub const API_MAX_TIMEOUT: u32 = 3600;
-
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 
 use crate::wire::{Community, Family, LargeCommunity, Prefix, PrefixError};
+
+/// The most concurrent API connections `[api] max_connections` may ask for.
+pub const API_MAX_CONNECTIONS: u32 = 65536;
+/// The longest `[api]` timeout, in seconds.
+pub const API_MAX_TIMEOUT: u32 = 3600;
 
 /// AS_TRANS (RFC 6793 §9): the 2-octet placeholder for a 4-octet AS, never a real AS.
 const AS_TRANS: u32 = 23456;
