@@ -96,6 +96,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Stop originating these prefixes (at least one; none twice). A prefix the API did not
     /// announce is reported in [`WithdrawReport::not_found`], not refused.
     async fn withdraw(&self, prefixes: Vec<Prefix>) -> Result<WithdrawReport, BackendError>;
+
+    /// The metrics, in the Prometheus text exposition format.
+    async fn metrics(&self) -> Result<String, BackendError>;
+
+    /// Count one answered request: the route pattern it matched (`/v1/neighbors/{addr}`, or
+    /// `other`) and its status. Nothing by default.
+    fn count_request(&self, _route: &str, _status: u16) {}
 }
 
 /// Why the backend refused or failed a request. Each maps to one HTTP status, in the API's

@@ -386,6 +386,23 @@ pub(super) async fn openapi_json(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get, path = "/metrics", tag = "status",
+    responses((status = 200, description = "Prometheus metrics, text exposition format 0.0.4",
+        content_type = "text/plain; version=0.0.4"))
+)]
+pub(super) async fn metrics(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let text = s.backend.metrics().await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
 /// Any path the API does not have.
 pub(super) async fn no_such_path(uri: axum::http::Uri) -> ApiError {
     ApiError::new(

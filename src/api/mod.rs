@@ -151,6 +151,7 @@ fn endpoints() -> OpenApiRouter<AppState> {
         .routes(routes!(rib))
         .routes(routes!(announce, withdraw))
         .routes(routes!(openapi_json))
+        .routes(routes!(metrics))
 }
 
 /// The routes and the whole OpenAPI document.
@@ -179,10 +180,12 @@ pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
         body_limit: options.body_limit,
         openapi,
     };
+    let counted = state.backend.clone();
     let router = router
         .fallback(handlers::no_such_path)
         .method_not_allowed_fallback(handlers::no_such_method)
         .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(middleware::from_fn_with_state(counted, count_request))
         .with_state(state);
     match options.token {
         Some(token) => router.layer(middleware::from_fn_with_state(
@@ -191,6 +194,21 @@ pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
         )),
         None => router,
     }
+}
+
+/// Count every answered request by the route pattern it matched and its status.
+async fn count_request(
+    State(backend): State<Arc<dyn Backend>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "other".to_string(), |m| m.as_str().to_string());
+    let response = next.run(request).await;
+    backend.count_request(&route, response.status().as_u16());
+    response
 }
 
 /// Refuse a request without the right bearer token (401), except for the OpenAPI document.

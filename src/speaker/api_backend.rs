@@ -37,6 +37,18 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[async_trait]
 impl Backend for Ops {
+    async fn metrics(&self) -> Result<String, BackendError> {
+        self.metrics_text().await.map_err(BackendError::Unavailable)
+    }
+
+    fn count_request(&self, route: &str, status: u16) {
+        let label = crate::metrics::ApiLabel {
+            route: route.to_string(),
+            status: status.to_string(),
+        };
+        self.metrics.api.requests.get_or_create(&label).inc();
+    }
+
     async fn status(&self) -> Result<StatusView, BackendError> {
         let established = self
             .status

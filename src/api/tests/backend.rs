@@ -176,6 +176,10 @@ pub(super) fn neighbor_view(peer: &Peer, enabled: bool) -> NeighborView {
 
 #[async_trait]
 impl Backend for TestBackend {
+    async fn metrics(&self) -> Result<String, BackendError> {
+        Ok("# HELP baton_test A test metric.\n# TYPE baton_test gauge\nbaton_test 1\n".into())
+    }
+
     async fn status(&self) -> Result<StatusView, BackendError> {
         self.record(Call::Status);
         let state = self.snapshot();

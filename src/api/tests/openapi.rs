@@ -41,6 +41,7 @@ async fn openapi_lists_every_endpoint() {
         "POST /v1/routes",
         "DELETE /v1/routes",
         "GET /v1/openapi.json",
+        "GET /metrics",
     ]
     .into_iter()
     .map(String::from)
