@@ -8,6 +8,7 @@
 //! speaker/    the tokio driver: listeners, peer tasks, the RIB task, intent, snapshots
 //! api/        the REST API: an axum router over a backend trait the speaker implements
 //! ctl/        control-socket requests and replies shared by batond and `batonctl`
+//! fib/        kernel routes over rtnetlink: batched installs and periodic reconciliation
 //! metrics     Prometheus counters and gauges, registered once, passed by handle
 //! handoff/    supervisor <-> speaker channel: SCM_RIGHTS, versioned framed messages
 //! sockets     the listeners and control socket the supervisor binds and hands over
@@ -25,6 +26,7 @@
 pub mod api;
 pub mod config;
 pub mod ctl;
+pub mod fib;
 pub mod handoff;
 pub mod metrics;
 pub mod rib;
