@@ -25,3 +25,6 @@ pub mod want;
 mod testutil;
 
 pub use route::KernelRoute;
+
+#[cfg(test)]
+mod tests;
