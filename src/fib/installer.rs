@@ -314,10 +314,10 @@ impl Installer {
                     self.set_installed(route.clone());
                     self.metrics.fib.installs.inc();
                     if let Some(reason) = self.failing.remove(&prefix) {
-                        info!(%prefix, peer = ?peer, %route, earlier = %reason, "kernel route installed after earlier failures");
+                        info!(%prefix, peer = peer.map(display), %route, earlier = %reason, "kernel route installed after earlier failures");
                     } else if writer == Writer::Reconcile {
                         self.metrics.fib.reinstalls.inc();
-                        info!(%prefix, peer = ?peer, %route, "kernel route was missing: reinstalled");
+                        info!(%prefix, peer = peer.map(display), %route, "kernel route was missing: reinstalled");
                     }
                 }
                 (Op::Add(_) | Op::Replace(_), Err(e)) => {
@@ -326,7 +326,7 @@ impl Installer {
                     if self.failing.get(&prefix) != Some(&reason) {
                         new_failures += 1;
                         if new_failures <= LOGGED_FAILURES {
-                            warn!(%prefix, peer = ?peer, %route, error = %reason, "kernel refused our route (logged once; retried every reconciliation)");
+                            warn!(%prefix, peer = peer.map(display), %route, error = %reason, "kernel refused our route (logged once; retried every reconciliation)");
                         }
                         self.failing.insert(prefix, reason);
                     }

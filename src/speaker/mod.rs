@@ -5,6 +5,7 @@ mod api_backend;
 mod best_feed;
 mod conn;
 mod control;
+mod fib;
 mod intent;
 mod marker;
 mod peer;
@@ -200,6 +201,14 @@ pub async fn run(
         tokio::spawn(rib_saver::run(rib_tx.clone(), dir.clone()));
     }
 
+    let enabled: Vec<_> = ctl
+        .peers()
+        .into_iter()
+        .filter(|p| p.2)
+        .map(|p| p.0)
+        .collect();
+    let fib = fib::start(&config, &enabled, &rib_tx, metrics.clone()).await;
+
     let peers = PeerSet::new(
         config.global.asn,
         config.global.router_id,
@@ -312,6 +321,12 @@ pub async fn run(
                 warn!(error = %e, "cannot save the RIB snapshot");
             }
         }
+    }
+    // Before the sessions end, so that what they withdraw never reaches the kernel: a silent
+    // stop leaves our routes for the next speaker; a deliberate one removes them.
+    if let Some(fib) = fib {
+        fib.stop(ending == Ending::Deliberate && !config.fib.keep_on_stop)
+            .await;
     }
     peers.stop_all(notification).await;
     drop(rib_tx);

@@ -32,6 +32,7 @@ pub mod baton;
 pub mod bird;
 pub mod gobgp;
 pub mod gr_lab;
+pub mod kernel;
 pub mod monitor;
 pub mod netns;
 pub mod poll;
