@@ -241,6 +241,15 @@ impl Metrics {
 }
 
 fn register_fib(registry: &mut Registry, fib: &FibMetrics) {
+    // Both families at 0 from the start: an empty family is not rendered at all.
+    for family in [
+        crate::wire::Family::IPV4_UNICAST,
+        crate::wire::Family::IPV6_UNICAST,
+    ] {
+        let _ = fib.routes.get_or_create(&FamilyLabel {
+            family: family.name(),
+        });
+    }
     registry.register(
         "fib_routes",
         "Routes of ours in the kernel routing table, per family",
@@ -296,7 +305,7 @@ mod tests {
             "baton_fib_installs_total 0",
             "baton_fib_deletes_total 0",
             "baton_fib_reconcile_runs_total 0",
-            "# HELP baton_fib_routes ",
+            "baton_fib_routes{family=\"ipv6-unicast\"} 0",
             "baton_fib_reconcile_duration_seconds_count 0",
         ] {
             assert!(text.contains(family), "{family}: {text}");

@@ -10,8 +10,8 @@ mod common;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use common::baton::{global_toml, peer_toml, Baton};
-use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use common::baton::{global_toml_on, peer_toml, Baton};
+use common::gobgp::{GobgpConfig, Gobgpd};
 use common::gr_lab::gr_toml;
 use common::kernel::{ip, routes};
 use common::monitor::Monitor;
@@ -30,34 +30,19 @@ struct FibLab {
     g: Host,
     gobgpd: Gobgpd,
     toml: String,
-    /// Last: dropped after the daemons.
-    lab: Lab,
+    /// Last: dropped after the daemons, which it cleans up after (held, never read).
+    _lab: Lab,
 }
 
 impl FibLab {
     fn new(fib: &str, gr: bool) -> FibLab {
         let lab = Lab::new();
         let (a, g) = (lab.host("baton"), lab.host("gobgp"));
-        let neighbor = |addr: IpAddr| {
-            let mut n = GobgpNeighbor::new(addr, 65001);
-            n.graceful_restart = gr.then_some(60);
-            n
-        };
         let gobgpd = Gobgpd::start(
             &g,
-            GobgpConfig {
-                asn: 65002,
-                neighbors: vec![neighbor(a.ipv4.into()), neighbor(a.ipv6.into())],
-                ..GobgpConfig::default()
-            },
+            GobgpConfig::both_families(65002, &a, 65001, gr.then_some(60)),
         );
-        let paths = Baton::paths(&a);
-        let mut toml = global_toml(
-            &paths,
-            65001,
-            &a.ipv4.to_string(),
-            &[format!("{}:179", a.ipv4), format!("[{}]:179", a.ipv6)],
-        );
+        let mut toml = global_toml_on(&Baton::paths(&a), &a, 65001);
         toml += &format!("[fib]\n{fib}\n\n");
         for (addr, family) in [
             (IpAddr::from(g.ipv4), "ipv4-unicast"),
@@ -75,7 +60,7 @@ impl FibLab {
             g,
             gobgpd,
             toml,
-            lab,
+            _lab: lab,
         }
     }
 
@@ -100,6 +85,18 @@ impl FibLab {
         let mut v: Vec<String> = prefixes.iter().map(|p| self.line(p)).collect();
         v.sort();
         v
+    }
+
+    /// Has gobgpd announce `prefixes(n)` and waits until baton's kernel holds exactly them;
+    /// returns the prefixes and their `ip route` lines.
+    fn announce(&self, n: usize) -> (Vec<String>, Vec<String>) {
+        let all = prefixes(n);
+        for p in &all {
+            self.gobgpd.global_rib_add(p, &[]);
+        }
+        let want = self.lines(&all);
+        self.wait_exactly(&want, "gobgpd's routes in baton's kernel table");
+        (all, want)
     }
 
     fn ours(&self) -> Vec<String> {
@@ -156,12 +153,7 @@ fn gobgpd_routes_are_installed_with_their_next_hop_and_removed_on_withdrawal() {
 fn a_route_deleted_by_hand_is_back_within_one_reconcile_interval() {
     let t = FibLab::new("enabled = true\nreconcile_interval = 1", false);
     let _baton = t.start();
-    let all = prefixes(2);
-    for p in &all {
-        t.gobgpd.global_rib_add(p, &[]);
-    }
-    let want = t.lines(&all);
-    t.wait_exactly(&want, "gobgpd's routes in baton's kernel table");
+    let (_, want) = t.announce(2);
 
     for victim in ["198.18.101.0/24", "2001:db8:100::/48"] {
         ip(&t.a, &format!("route del {victim} proto {PROTO}"));
@@ -181,12 +173,7 @@ fn a_route_deleted_by_hand_is_back_within_one_reconcile_interval() {
 fn kill_9_of_the_speaker_never_removes_a_route_and_the_table_is_exact_after_end_of_rib() {
     let t = FibLab::new("enabled = true\nreconcile_interval = 1", true);
     let baton = t.start();
-    let all = prefixes(20);
-    for p in &all {
-        t.gobgpd.global_rib_add(p, &[]);
-    }
-    let want = t.lines(&all);
-    t.wait_exactly(&want, "gobgpd's routes in baton's kernel table");
+    let (all, _) = t.announce(20);
     let status = baton.ctl(&["status"]);
     let speaker = status["speaker_pid"].as_u64().expect("speaker pid") as i32;
 
@@ -253,12 +240,7 @@ fn sigterm_removes_our_routes_unless_keep_on_stop_and_never_touches_others() {
     let others = || (routes(&t.a, "main", "static"), routes(&t.a, "100", PROTO));
     let before = others();
     let mut baton = t.start();
-    let all = prefixes(2);
-    for p in &all {
-        t.gobgpd.global_rib_add(p, &[]);
-    }
-    let want = t.lines(&all);
-    t.wait_exactly(&want, "gobgpd's routes in baton's kernel table");
+    let (_, want) = t.announce(2);
     baton.stop();
     assert_eq!(t.ours(), want, "keep_on_stop keeps them");
     assert_eq!(others(), before);

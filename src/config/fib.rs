@@ -238,19 +238,23 @@ fn check_src<E: de::Error>(addr: IpAddr) -> Result<(), E> {
 }
 
 fn src_v4<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ipv4Addr>, D::Error> {
-    let text = String::deserialize(d)?;
-    let addr: Ipv4Addr = text
-        .parse()
-        .map_err(|_| custom(format_args!("{text:?} is not an IPv4 address")))?;
-    check_src(addr.into())?;
-    Ok(Some(addr))
+    src(d, "IPv4")
 }
 
 fn src_v6<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ipv6Addr>, D::Error> {
+    src(d, "IPv6")
+}
+
+/// A preferred source address of one family (`family` names it in the error).
+fn src<'de, D, A>(d: D, family: &str) -> Result<Option<A>, D::Error>
+where
+    D: Deserializer<'de>,
+    A: std::str::FromStr + Into<IpAddr> + Copy,
+{
     let text = String::deserialize(d)?;
-    let addr: Ipv6Addr = text
+    let addr: A = text
         .parse()
-        .map_err(|_| custom(format_args!("{text:?} is not an IPv6 address")))?;
+        .map_err(|_| custom(format_args!("{text:?} is not an {family} address")))?;
     check_src(addr.into())?;
     Ok(Some(addr))
 }
