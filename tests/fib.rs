@@ -1,9 +1,10 @@
 //! Kernel routes against a real gobgpd, in network namespaces: what gobgpd announces appears
 //! in baton's kernel table with its next hop and goes on withdrawal; a route deleted by hand
-//! comes back within one reconcile interval; kill -9 of the speaker never removes a route and
-//! leaves the table exact after End-of-RIB; SIGTERM removes ours unless keep_on_stop; routes of
-//! other protocols and tables are never touched; a bad [fib] stops batond before anything.
-//! Every check reads the kernel with `ip -n NS route show table T proto P`.
+//! comes back within one reconcile interval; kill -9 of the speaker or an upgrade never
+//! removes a route and leaves the table exact after End-of-RIB; SIGTERM removes ours unless
+//! keep_on_stop; routes of other protocols and tables are never touched; a bad [fib] stops
+//! batond before anything. Every check reads the kernel with `ip -n NS route show table T
+//! proto P`.
 
 mod common;
 
@@ -214,6 +215,38 @@ fn kill_9_of_the_speaker_never_removes_a_route_and_the_table_is_exact_after_end_
         monitor.stop();
     });
     monitor.assert_no_gap("our kernel routes across kill -9 of the speaker");
+}
+
+#[test]
+fn an_upgrade_never_removes_a_route_and_the_new_speaker_keeps_the_table_exact() {
+    let t = FibLab::new("enabled = true\nreconcile_interval = 1", true);
+    let baton = t.start();
+    let (_, want) = t.announce(20);
+    let generation = baton.ctl(&["status"])["generation"].as_u64();
+    let monitor = Monitor::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            monitor.run(Duration::from_millis(20), || {
+                let now = t.ours();
+                (now != want).then(|| format!("kernel held {now:?}"))
+            })
+        });
+        let out = baton.ctl_output(&["upgrade"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_ne!(baton.ctl(&["status"])["generation"].as_u64(), generation);
+        baton.wait_established(t.g.ipv4.into(), SESSION_UP);
+        baton.wait_established(t.g.ipv6.into(), SESSION_UP);
+        // A few reconciliation runs of the new speaker, past the peers' End-of-RIB.
+        poll::always(Duration::from_secs(3), "the table stays exact", || {
+            t.ours() == want
+        });
+        monitor.stop();
+    });
+    monitor.assert_no_gap("our kernel routes across batonctl upgrade");
 }
 
 #[test]
