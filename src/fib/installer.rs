@@ -81,6 +81,7 @@ pub fn spawn(
         wanted: WantedTable::default(),
         installed: HashMap::new(),
         failing: HashMap::new(),
+        adopted: false,
         metrics: options.metrics,
     };
     let (cmds, rx) = mpsc::unbounded_channel();
@@ -123,6 +124,8 @@ pub(super) struct Installer {
     pub(super) installed: HashMap<Prefix, KernelRoute>,
     /// Prefixes whose last write was refused, with the reason (logged once).
     pub(super) failing: HashMap<Prefix, String>,
+    /// A first reconciliation run has adopted what the kernel held of ours.
+    pub(super) adopted: bool,
     pub(super) metrics: Arc<Metrics>,
 }
 
@@ -152,7 +155,7 @@ impl Installer {
                     for change in batch.iter() {
                         self.wanted.apply(&self.policy, change);
                     }
-                    phase = Phase::start(&self.kernel, self.owner.table, true);
+                    phase = Phase::start(&self.kernel, self.owner.table, !self.adopted);
                 }
                 None => feed_open = false,
             },
@@ -171,12 +174,12 @@ impl Installer {
                     }
                     if phase.is_idle() && rerun {
                         rerun = false;
-                        phase = Phase::start(&self.kernel, self.owner.table, false);
+                        phase = Phase::start(&self.kernel, self.owner.table, !self.adopted);
                     }
                 }
-                // Held back while the first run adopts the kernel's routes: a write before
-                // it would not know they are ours.
-                batch = feed.recv(), if feed_open && !phase.is_first() => match batch {
+                // Held back until a first run has adopted the kernel's routes (retried at each
+                // tick if its dump fails): a write before would not know they are ours.
+                batch = feed.recv(), if feed_open && self.adopted => match batch {
                     Some(batch) => {
                         let mut batches = vec![batch];
                         while let Ok(more) = feed.try_recv() {
@@ -193,7 +196,7 @@ impl Installer {
                         delete_allowed = true;
                         info!("kernel routes: the peers have re-sent their routes (or the deferral time passed): routes no longer wanted are removed from now on");
                         if phase.is_idle() {
-                            phase = Phase::start(&self.kernel, self.owner.table, false);
+                            phase = Phase::start(&self.kernel, self.owner.table, !self.adopted);
                         } else {
                             rerun = true;
                         }
@@ -201,7 +204,7 @@ impl Installer {
                 }
                 _ = tick.tick() => {
                     if phase.is_idle() {
-                        phase = Phase::start(&self.kernel, self.owner.table, false);
+                        phase = Phase::start(&self.kernel, self.owner.table, !self.adopted);
                     }
                 }
             }

@@ -139,6 +139,7 @@ impl Installer {
             };
         }
         let writer = if first {
+            self.adopted = true;
             Writer::Initial
         } else {
             Writer::Reconcile
