@@ -9,6 +9,7 @@
 //! api/        the REST API: an axum router over a backend trait the speaker implements,
 //!             served within a connection cap and timeouts
 //! ctl/        control-socket requests and replies shared by batond and `batonctl`
+//! fib/        kernel routes over rtnetlink: batched installs and periodic reconciliation
 //! metrics     Prometheus counters and gauges, registered once, passed by handle
 //! handoff/    supervisor <-> speaker channel: SCM_RIGHTS, versioned framed messages
 //! fds         the file descriptor limit, raised at start; what the API may use of it
@@ -29,6 +30,7 @@ pub mod api;
 pub mod config;
 pub mod ctl;
 pub mod fds;
+pub mod fib;
 pub mod handoff;
 pub mod manual;
 pub mod metrics;

@@ -13,6 +13,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 /// `family="ipv4-unicast"`.
@@ -89,6 +90,40 @@ pub struct ApiMetrics {
     pub requests: Family<ApiLabel, Counter>,
 }
 
+/// Kernel routes, counted by the installer (`src/fib`).
+#[derive(Debug)]
+pub struct FibMetrics {
+    /// Routes of ours the kernel holds, per family.
+    pub routes: Family<FamilyLabel, Gauge>,
+    /// Routes written (added or replaced).
+    pub installs: Counter,
+    /// Routes deleted.
+    pub deletes: Counter,
+    /// Routes found missing by a reconciliation run and put back.
+    pub reinstalls: Counter,
+    /// Writes of a route the kernel refused.
+    pub install_failures: Counter,
+    /// Reconciliation runs completed.
+    pub reconcile_runs: Counter,
+    /// How long reconciliation runs took, dump to last write.
+    pub reconcile_duration: Histogram,
+}
+
+impl Default for FibMetrics {
+    fn default() -> Self {
+        FibMetrics {
+            routes: Family::default(),
+            installs: Counter::default(),
+            deletes: Counter::default(),
+            reinstalls: Counter::default(),
+            install_failures: Counter::default(),
+            reconcile_runs: Counter::default(),
+            // 1 ms to about 4 minutes: a small table to a million routes on a slow host.
+            reconcile_duration: Histogram::new(exponential_buckets(0.001, 4.0, 10)),
+        }
+    }
+}
+
 /// Every metric of a speaker, registered once.
 #[derive(Debug)]
 pub struct Metrics {
@@ -99,6 +134,8 @@ pub struct Metrics {
     pub peers: PeerMetrics,
     /// The REST API.
     pub api: ApiMetrics,
+    /// Kernel routes.
+    pub fib: FibMetrics,
 }
 
 /// The session states a peer can be in, so that every state of every peer is exported (a
@@ -125,6 +162,7 @@ impl Metrics {
         let rib = RibMetrics::default();
         let peers = PeerMetrics::default();
         let api = ApiMetrics::default();
+        let fib = FibMetrics::default();
         registry.register(
             "rib_prefixes",
             "Prefixes with a best route in the Loc-RIB",
@@ -170,11 +208,13 @@ impl Metrics {
             "REST API requests answered, by route and status",
             api.requests.clone(),
         );
+        register_fib(&mut registry, &fib);
         Metrics {
             registry,
             rib,
             peers,
             api,
+            fib,
         }
     }
 
@@ -200,6 +240,49 @@ impl Metrics {
     }
 }
 
+fn register_fib(registry: &mut Registry, fib: &FibMetrics) {
+    // Both families at 0 from the start: an empty family is not rendered at all.
+    for family in [
+        crate::wire::Family::IPV4_UNICAST,
+        crate::wire::Family::IPV6_UNICAST,
+    ] {
+        let _ = fib.routes.get_or_create(&FamilyLabel {
+            family: family.name(),
+        });
+    }
+    registry.register(
+        "fib_routes",
+        "Routes of ours in the kernel routing table, per family",
+        fib.routes.clone(),
+    );
+    registry.register(
+        "fib_installs",
+        "Kernel routes written (added or replaced)",
+        fib.installs.clone(),
+    );
+    registry.register("fib_deletes", "Kernel routes deleted", fib.deletes.clone());
+    registry.register(
+        "route_reinstalls",
+        "Kernel routes found missing by reconciliation and installed again",
+        fib.reinstalls.clone(),
+    );
+    registry.register(
+        "route_install_failures",
+        "Kernel route writes the kernel refused",
+        fib.install_failures.clone(),
+    );
+    registry.register(
+        "fib_reconcile_runs",
+        "Reconciliation runs of the kernel table completed",
+        fib.reconcile_runs.clone(),
+    );
+    registry.register(
+        "fib_reconcile_duration_seconds",
+        "Duration of reconciliation runs, from the kernel dump to the last write",
+        fib.reconcile_duration.clone(),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +299,17 @@ mod tests {
         m.set_peer_state("198.18.0.2".parse().unwrap(), "Established");
         let text = m.render();
         assert!(text.contains("# HELP baton_rib_prefixes "), "{text}");
+        for family in [
+            "baton_route_reinstalls_total 0",
+            "baton_route_install_failures_total 0",
+            "baton_fib_installs_total 0",
+            "baton_fib_deletes_total 0",
+            "baton_fib_reconcile_runs_total 0",
+            "baton_fib_routes{family=\"ipv6-unicast\"} 0",
+            "baton_fib_reconcile_duration_seconds_count 0",
+        ] {
+            assert!(text.contains(family), "{family}: {text}");
+        }
         assert!(
             text.contains("baton_rib_prefixes{family=\"ipv4-unicast\"} 3"),
             "{text}"

@@ -5,7 +5,8 @@
 //! expanded) and every `crate::…` / `super::…` path in a file is resolved to the file that
 //! defines the module it names. A child module using its own ancestors' items does not count
 //! (that is what a child is for); sibling files that import each other, directly or around a
-//! longer loop, do.
+//! longer loop, do. An inline `#[cfg(test)] mod tests { … }` at the end of a file is left out:
+//! test code is not part of the structure.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -74,12 +75,16 @@ fn expand_use(tree: &str, prefix: &str, out: &mut Vec<String>) {
 
 /// Every path a file names: its `use` statements and inline `crate::`/`super::` paths.
 fn named_paths(text: &str) -> Vec<String> {
-    // Drop comments so that doc examples do not count.
-    let code: String = text
+    // Drop comments so that doc examples do not count, and an inline test module: tests may
+    // use whatever helps them, and are not part of the structure.
+    let mut code: String = text
         .lines()
         .map(|l| l.split("//").next().unwrap_or(""))
         .collect::<Vec<_>>()
         .join("\n");
+    if let Some(at) = code.find("#[cfg(test)]\nmod tests {") {
+        code.truncate(at);
+    }
     let mut out = Vec::new();
     let mut lines = code.lines();
     while let Some(line) = lines.next() {

@@ -17,6 +17,7 @@
 //! The shipped `config/default.toml` is embedded: [`Config::default_config`].
 
 mod error;
+pub mod fib;
 pub mod plan;
 mod schema;
 mod validate;
@@ -28,6 +29,7 @@ mod tests;
 use std::path::Path;
 
 pub use error::{ConfigError, Position};
+pub use fib::Fib;
 pub use plan::Plan;
 pub use schema::{Api, Config, Global, GracefulRestart, Peer, Route, CONTROL_SOCKET_NAME};
 

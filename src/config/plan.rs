@@ -25,7 +25,8 @@ use super::{Config, Peer, Route};
 /// (`passive` is not one: a peer task that never dials would have to start dialing.)
 const PEER_FIELDS_WITHOUT_RESET: &[&str] = &["description", "connect_retry", "port"];
 
-/// Fields that restart the speaker (gracefully: peers keep our routes meanwhile).
+/// Fields that restart the speaker (gracefully: peers keep our routes meanwhile); so does
+/// every key of `[fib]`, whose installer is set up once per speaker.
 const RESTART_FIELDS: &[&str] = &[
     "global.asn",
     "global.router_id",
@@ -98,7 +99,7 @@ impl Plan {
         let mut plan = Plan {
             restart_speaker: global_changes(old.0, new.0)
                 .into_iter()
-                .filter(|f| RESTART_FIELDS.contains(&f.as_str()))
+                .filter(|f| RESTART_FIELDS.contains(&f.as_str()) || f.starts_with("fib."))
                 .collect(),
             ..Plan::default()
         };
@@ -183,7 +184,7 @@ impl Plan {
     }
 }
 
-/// The changed fields of `[global]` and `[api]`, as `global.asn`, `api.listen`, …
+/// The changed fields of `[global]`, `[api]` and `[fib]`, as `global.asn`, `api.listen`, …
 pub fn global_changes(old: &Config, new: &Config) -> Vec<String> {
     let mut out: Vec<String> = changed_fields(&old.global, &new.global)
         .into_iter()
@@ -194,6 +195,13 @@ pub fn global_changes(old: &Config, new: &Config) -> Vec<String> {
         changed_fields(&api(old), &api(new))
             .into_iter()
             .map(|f| format!("api.{f}")),
+    );
+    // The kernel route installer is set up once per speaker: the next one adopts the routes
+    // this one left in the kernel.
+    out.extend(
+        changed_fields(&old.fib, &new.fib)
+            .into_iter()
+            .map(|f| format!("fib.{f}")),
     );
     out
 }
@@ -326,5 +334,15 @@ mod tests {
         c.global.state_dir = "/elsewhere".into();
         assert_eq!(global_changes(&a, &c), ["global.state_dir"]);
         assert!(Plan::between((&a, &[], &[]), (&c, &[], &[])).is_empty());
+    }
+
+    #[test]
+    fn kernel_route_settings_restart_the_speaker() {
+        let a = config("");
+        let mut b = a.clone();
+        b.fib.enabled = true;
+        b.fib.reconcile_interval = 3;
+        let p = Plan::between((&a, &[], &[]), (&b, &[], &[]));
+        assert_eq!(p.restart_speaker, ["fib.enabled", "fib.reconcile_interval"]);
     }
 }

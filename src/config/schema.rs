@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::fib::Fib;
 use super::value;
 use crate::wire::{Community, Family, LargeCommunity, Prefix};
 
@@ -23,6 +24,9 @@ pub struct Config {
     /// `[api]`: the REST API; absent means no API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<Api>,
+    /// `[fib]`: installing learned routes into the kernel; absent means off.
+    #[serde(default, skip_serializing_if = "Fib::is_default")]
+    pub fib: Fib,
     /// `[[peer]]`: the BGP neighbours, in file order.
     #[serde(default, rename = "peer", skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<Peer>,

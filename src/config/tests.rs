@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::wire::{Community, Family, LargeCommunity, Prefix};
 
+mod fib;
+
 /// Four lines of a valid `[global]` table; case snippets start on line 5.
 const GLOBAL: &str = r#"[global]
 asn = 65001
@@ -50,6 +52,18 @@ max_connections = 64
 header_timeout = 5
 idle_timeout = 30
 
+[fib]
+enabled = true
+table = 100
+protocol = 201
+reconcile_interval = 5
+metric = 30
+keep_on_stop = true
+src_v4 = "198.18.0.1"
+src_v6 = "2001:db8::1"
+families = ["ipv6-unicast"]
+exclude_peers = ["198.18.0.9"]
+
 [[peer]]
 address = "2001:db8::2"
 remote_as = 65002
@@ -92,6 +106,18 @@ as_path_prepend = 10
             header_timeout: 5,
             idle_timeout: 30,
         }),
+        fib: Fib {
+            enabled: true,
+            table: 100,
+            protocol: 201,
+            reconcile_interval: 5,
+            metric: 30,
+            keep_on_stop: true,
+            src_v4: Some(Ipv4Addr::new(198, 18, 0, 1)),
+            src_v6: Some("2001:db8::1".parse().unwrap()),
+            families: vec![Family::IPV6_UNICAST],
+            exclude_peers: vec![ip("198.18.0.9")],
+        },
         peers: vec![Peer {
             address: ip("2001:db8::2"),
             remote_as: 65002,
@@ -351,8 +377,9 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn every_mistake_names_file_line_and_field() {
-    let cases = cases();
+    let mut cases = cases();
     assert!(cases.len() >= 20);
+    cases.extend(fib::cases());
     for c in cases {
         let err = match parse(&c.text, "config/baton.toml") {
             Ok(config) => panic!("{}: accepted: {config:?}", c.name),

@@ -5,6 +5,7 @@ mod api_backend;
 mod best_feed;
 mod conn;
 mod control;
+mod fib;
 mod intent;
 mod marker;
 mod martian;
@@ -217,6 +218,12 @@ pub async fn run(
     });
 
     let all_peers = ops.peer_list();
+    let enabled: Vec<_> = all_peers
+        .iter()
+        .filter(|p| p.2)
+        .map(|p| p.0.clone())
+        .collect();
+    let fib = fib::start(&config, &enabled, &rib_tx, metrics.clone()).await;
     for (p, _, enabled) in &all_peers {
         status.update(p.address, |_| {});
         if *enabled {
@@ -314,6 +321,12 @@ pub async fn run(
     // from this RIB, so it saves it one last time.
     if let Some(saver) = saver {
         saver.finish(ending == Ending::Silent).await;
+    }
+    // Before the sessions end, so that what they withdraw never reaches the kernel: a silent
+    // stop leaves our routes for the next speaker; a deliberate one removes them.
+    if let Some(fib) = fib {
+        fib.stop(ending == Ending::Deliberate && !config.fib.keep_on_stop)
+            .await;
     }
     peers.stop_all(notification).await;
     drop(rib_tx);

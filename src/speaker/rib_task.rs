@@ -96,6 +96,8 @@ pub enum RibCmd {
     },
     /// Subscribe to the best-path feed: the current table, then every change.
     SubscribeBest(oneshot::Sender<BestFeedRx>),
+    /// The families each peer has sent End-of-RIB for since this speaker started.
+    EndOfRibSeen(oneshot::Sender<HashMap<IpAddr, BTreeSet<Family>>>),
     /// What we advertise to one peer (its Adj-RIB-Out), sorted by prefix; each route's
     /// `source` is where the best path came from (`local` or a peer address).
     DumpAdjOut {
@@ -115,6 +117,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
     // Counts changes, so the state saver only writes a RIB that changed.
     let mut changes: u64 = 0;
     let mut feed = BestFeed::default();
+    let mut end_of_rib_seen: HashMap<IpAddr, BTreeSet<Family>> = HashMap::new();
     while let Some(cmd) = rx.recv().await {
         if !matches!(
             cmd,
@@ -122,6 +125,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                 | RibCmd::Dump { .. }
                 | RibCmd::Snapshot { .. }
                 | RibCmd::SubscribeBest(_)
+                | RibCmd::EndOfRibSeen(_)
         ) {
             changes += 1;
         }
@@ -175,6 +179,10 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                     // restart, or restored through ours) was not re-announced: it is gone.
                     let purged = rib.purge_stale(peer.address, &[family]);
                     tracing::info!(peer = %peer.address, %family, purged, "End-of-RIB received");
+                    end_of_rib_seen
+                        .entry(peer.address)
+                        .or_default()
+                        .insert(family);
                 }
             }
             RibCmd::Refresh(addr, family) => {
@@ -217,6 +225,9 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             }
             RibCmd::SubscribeBest(reply) => {
                 let _ = reply.send(feed.subscribe(&mut rib));
+            }
+            RibCmd::EndOfRibSeen(reply) => {
+                let _ = reply.send(end_of_rib_seen.clone());
             }
         }
         feed.publish(&mut rib);

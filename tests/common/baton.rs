@@ -299,6 +299,17 @@ pub fn host_global_toml_at(paths: &BatonPaths, asn: u32, host: &Host) -> String 
     )
 }
 
+/// The `[global]` table of [`global_toml`] for an instance on `host`: its IPv4 address as
+/// router id, listening on port 179 of its IPv4 and IPv6 addresses.
+pub fn global_toml_on(paths: &BatonPaths, host: &Host, asn: u32) -> String {
+    global_toml(
+        paths,
+        asn,
+        &host.ipv4.to_string(),
+        &[format!("{}:179", host.ipv4), format!("[{}]:179", host.ipv6)],
+    )
+}
+
 /// A `[[peer]]` table: one family, fast reconnects, plus `extra` lines.
 pub fn peer_toml(address: std::net::IpAddr, remote_as: u32, family: &str, extra: &str) -> String {
     format!(

@@ -89,6 +89,21 @@ impl GobgpConfig {
             ..GobgpConfig::default()
         }
     }
+
+    /// AS `asn` peering with `other` (AS `other_as`) over its IPv4 and its IPv6 address, as
+    /// a graceful-restart helper with `restart_time` when given.
+    pub fn both_families(asn: u32, other: &Host, other_as: u32, restart_time: Option<u16>) -> Self {
+        let neighbor = |addr: IpAddr| {
+            let mut n = GobgpNeighbor::new(addr, other_as);
+            n.graceful_restart = restart_time;
+            n
+        };
+        GobgpConfig {
+            asn,
+            neighbors: vec![neighbor(other.ipv4.into()), neighbor(other.ipv6.into())],
+            ..GobgpConfig::default()
+        }
+    }
 }
 
 /// One `[[neighbors]]` of a [`GobgpConfig`].

@@ -33,6 +33,7 @@ pub mod bird;
 pub mod gobgp;
 pub mod gr_lab;
 pub mod http;
+pub mod kernel;
 pub mod monitor;
 pub mod netns;
 pub mod poll;
