@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use crate::api::BackendError;
 use crate::config::{Config, Peer, Route};
-use crate::store::{Intent, StateDir, StoreError};
+use crate::store::{Intent, IntentChange, StateDir, StoreError};
 use crate::wire::Prefix;
 
 /// Where a route of the intent comes from.
@@ -63,9 +63,15 @@ impl From<CommitError> for BackendError {
 pub struct IntentKeeper {
     dir: Option<std::sync::Arc<StateDir>>,
     intent: Intent,
+    /// The intent file exists (loaded or saved by this keeper), so changes may be journaled.
+    saved_whole: bool,
     /// What loading found wrong (torn or corrupt files), for `batonctl status`.
     pub problems: Vec<String>,
 }
+
+/// Journal this many route changes, then save the whole intent instead (which empties the
+/// journal), so that loading never replays more than this.
+pub const COMPACT_AFTER: usize = 10_000;
 
 impl IntentKeeper {
     /// Load the intent saved in the config's state directory (falling back to the previous good
@@ -100,9 +106,11 @@ impl IntentKeeper {
         let mut problems = Vec::new();
         let dir = dir.map_err(|e| problems.push(e)).ok();
         let mut intent = Intent::new(config.clone());
+        let mut saved_whole = false;
         if let Some(d) = &dir {
             match d.load_intent() {
                 Ok(Some(loaded)) => {
+                    saved_whole = true;
                     problems.extend(loaded.problems);
                     intent.api_routes = loaded.value.api_routes;
                     intent.api_peers = loaded.value.api_peers;
@@ -118,6 +126,7 @@ impl IntentKeeper {
         IntentKeeper {
             dir,
             intent,
+            saved_whole,
             problems,
         }
     }
@@ -136,6 +145,7 @@ impl IntentKeeper {
                 config,
                 ..self.intent.clone()
             },
+            saved_whole: false,
             problems: Vec::new(),
         };
         (preview.peers(), preview.originated())
@@ -238,29 +248,40 @@ impl IntentKeeper {
         self.commit(next)
     }
 
-    /// Add (or replace) run-time routes; saved and fsynced before this returns Ok.
+    /// Add (or replace) run-time routes; journaled and fsynced before this returns Ok.
     pub fn announce(&mut self, routes: Vec<Route>) -> Result<(), CommitError> {
-        let mut next = self.intent.clone();
-        let replaced: HashSet<Prefix> = routes.iter().map(|r| r.prefix).collect();
-        next.api_routes.retain(|x| !replaced.contains(&x.prefix));
-        next.api_routes.extend(routes);
-        next.api_routes.sort_by_key(|r| r.prefix);
-        // A prefix given twice: the last one wins (the sort is stable).
-        next.api_routes.reverse();
-        next.api_routes.dedup_by_key(|r| r.prefix);
-        next.api_routes.reverse();
-        self.commit(next)
+        self.change(IntentChange::Announce(routes))
     }
 
-    /// Withdraw run-time routes; returns how many there were. Saved before returning Ok.
+    /// Withdraw run-time routes; returns how many there were. Journaled before returning Ok.
     pub fn withdraw(&mut self, prefixes: &[Prefix]) -> Result<usize, CommitError> {
-        let mut next = self.intent.clone();
-        let before = next.api_routes.len();
-        let gone: HashSet<&Prefix> = prefixes.iter().collect();
-        next.api_routes.retain(|r| !gone.contains(&r.prefix));
-        let removed = before - next.api_routes.len();
-        self.commit(next)?;
+        let present: HashSet<&Prefix> = prefixes
+            .iter()
+            .filter(|p| {
+                self.intent
+                    .api_routes
+                    .binary_search_by_key(*p, |r| r.prefix)
+                    .is_ok()
+            })
+            .collect();
+        let removed = present.len();
+        self.change(IntentChange::Withdraw(prefixes.to_vec()))?;
         Ok(removed)
+    }
+
+    /// Keep one change of routes: appended to the journal (O(1) disk work however many routes
+    /// the intent holds), or, for the first change and every [`COMPACT_AFTER`] changes, by
+    /// saving the whole intent (which empties the journal).
+    fn change(&mut self, change: IntentChange) -> Result<(), CommitError> {
+        let dir = self.dir.as_ref().ok_or(CommitError::NoStateDir)?;
+        if !self.saved_whole || dir.journal_records() >= COMPACT_AFTER {
+            let mut next = self.intent.clone();
+            next.apply(&change);
+            return self.commit(next);
+        }
+        dir.journal_intent(&change)?;
+        self.intent.apply(&change);
+        Ok(())
     }
 
     fn commit(&mut self, next: Intent) -> Result<(), CommitError> {
@@ -269,6 +290,7 @@ impl IntentKeeper {
             .ok_or(CommitError::NoStateDir)?
             .save_intent(&next)?;
         self.intent = next;
+        self.saved_whole = true;
         Ok(())
     }
 }
@@ -291,6 +313,64 @@ mod tests {
         let mut r: Route = serde_json::from_value(serde_json::json!({ "prefix": prefix })).unwrap();
         r.med = med;
         r
+    }
+
+    #[test]
+    fn route_changes_after_the_first_are_journaled_and_replayed_on_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut keeper = IntentKeeper::open(&config);
+        keeper
+            .announce(vec![route("198.18.7.0/24", Some(1))])
+            .unwrap();
+        let state = dir.path().join(crate::store::INTENT_FILE);
+        let journal = dir.path().join(crate::store::INTENT_JOURNAL);
+        let whole = std::fs::read(&state).unwrap();
+        for i in 0..20u8 {
+            keeper
+                .announce(vec![route(&format!("198.18.{}.0/24", 100 + i), None)])
+                .unwrap();
+        }
+        assert_eq!(
+            keeper
+                .withdraw(&[p("198.18.100.0/24"), p("198.18.100.0/24")])
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            std::fs::read(&state).unwrap(),
+            whole,
+            "the intent file is not rewritten"
+        );
+        let lines = std::fs::read_to_string(&journal).unwrap().lines().count();
+        assert_eq!(lines, 21, "one journal record per change");
+        drop(keeper);
+
+        let mut keeper = IntentKeeper::open(&config);
+        assert!(keeper.problems.is_empty(), "{:?}", keeper.problems);
+        let api = keeper
+            .routes()
+            .into_iter()
+            .filter(|(_, s)| *s == RouteSource::Api)
+            .count();
+        assert_eq!(api, 20);
+        // A whole save (a peer change) empties the journal and keeps everything.
+        let mut added = Peer::new("198.18.0.9".parse().unwrap(), 65009);
+        crate::config::complete_peer(&mut added);
+        keeper.put_peer(added).unwrap();
+        assert_eq!(std::fs::read(&journal).unwrap_or_default().len(), 0);
+        drop(keeper);
+        let keeper = IntentKeeper::open(&config);
+        let api = keeper
+            .routes()
+            .into_iter()
+            .filter(|(_, s)| *s == RouteSource::Api)
+            .count();
+        assert_eq!(api, 20);
+    }
+
+    fn p(s: &str) -> Prefix {
+        s.parse().unwrap()
     }
 
     #[test]

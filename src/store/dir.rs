@@ -32,7 +32,8 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::file::{self, Loaded};
-use super::{Intent, RibSnapshot, StoreError, Writability};
+use super::journal::Journal;
+use super::{Intent, IntentChange, RibSnapshot, StoreError, Writability};
 
 /// The lock file's name.
 pub const LOCK_FILE: &str = "batond.lock";
@@ -40,6 +41,8 @@ pub const LOCK_FILE: &str = "batond.lock";
 pub const INTENT_FILE: &str = "intent.state";
 /// The RIB snapshot file's name.
 pub const RIB_FILE: &str = "rib.state";
+/// The journal of run-time route changes since the intent file was last saved.
+pub const INTENT_JOURNAL: &str = "intent.journal";
 const INTENT_KIND: &str = "intent";
 const RIB_KIND: &str = "rib";
 /// The file [`StateDir::probe`] creates and removes (with the pid appended).
@@ -54,6 +57,9 @@ pub struct StateDir {
     /// Saves of one file from several threads take turns (the temporary name is per process).
     intent_turn: Mutex<()>,
     rib_turn: Mutex<()>,
+    /// The intent's journal, opened for appending at the first change this process journals
+    /// (not at load: the previous speaker may still be appending during a handoff).
+    journal: Mutex<Option<Journal>>,
     /// The outcome of the last save or probe.
     writable: Writability,
 }
@@ -107,6 +113,7 @@ impl StateDir {
             _lock: lock,
             intent_turn: Mutex::new(()),
             rib_turn: Mutex::new(()),
+            journal: Mutex::new(None),
             writable: Writability::default(),
         }
     }
@@ -132,14 +139,64 @@ impl StateDir {
     }
 
     /// Save the intent durably: when this returns `Ok`, it survives kill -9 and power loss.
+    ///
+    /// The journal is emptied after the save: the file now holds what it said. A crash between
+    /// the two replays changes the file already holds, which changes nothing.
     pub fn save_intent(&self, intent: &Intent) -> Result<(), StoreError> {
         let _turn = self.intent_turn.lock().unwrap_or_else(|e| e.into_inner());
-        self.written(file::save(&self.intent_path(), INTENT_KIND, intent))
+        self.written(file::save(&self.intent_path(), INTENT_KIND, intent))?;
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        let result = match journal.as_mut() {
+            Some(j) => j.clear(),
+            None => match std::fs::remove_file(self.journal_path()) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(StoreError::io(self.journal_path(), "remove", e)),
+            },
+        };
+        self.written(result)
     }
 
-    /// The saved intent; `Ok(None)` on first start. See [`file::load`] for the fallback.
+    /// Journal one change of run-time routes durably (one append and one fsync, however large
+    /// the intent is): when this returns `Ok`, it survives kill -9 and power loss. The intent
+    /// file must exist (a first change is saved whole).
+    pub fn journal_intent(&self, change: &IntentChange) -> Result<(), StoreError> {
+        let _turn = self.intent_turn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        let j = match journal.as_mut() {
+            Some(j) => j,
+            None => match Journal::open::<IntentChange>(&self.journal_path()) {
+                Ok((j, _)) => journal.insert(j),
+                Err(e) => return self.written(Err(e)),
+            },
+        };
+        self.written(j.append(std::slice::from_ref(change)))
+    }
+
+    /// Changes journaled since the intent file was last saved, as far as this process knows
+    /// (for deciding when to save the whole intent instead).
+    pub fn journal_records(&self) -> usize {
+        let journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        journal.as_ref().map_or(0, |j| j.records())
+    }
+
+    /// The journal file.
+    pub fn journal_path(&self) -> PathBuf {
+        self.path.join(INTENT_JOURNAL)
+    }
+
+    /// The saved intent with its journal replayed; `Ok(None)` on first start. See
+    /// [`file::load`] for the fallback; damaged journal records are reported in `problems`.
     pub fn load_intent(&self) -> Result<Option<Loaded<Intent>>, StoreError> {
-        file::load(&self.intent_path(), INTENT_KIND)
+        let Some(mut loaded) = file::load::<Intent>(&self.intent_path(), INTENT_KIND)? else {
+            return Ok(None);
+        };
+        let replay = Journal::read::<IntentChange>(&self.journal_path())?;
+        for change in &replay.records {
+            loaded.value.apply(change);
+        }
+        loaded.problems.extend(replay.problems);
+        Ok(Some(loaded))
     }
 
     /// Save a RIB snapshot durably.

@@ -76,6 +76,19 @@ impl Journal {
         Ok((journal, replay))
     }
 
+    /// Read the records of the journal at `path` without changing it (a missing file has
+    /// none): what a process that is not (yet) the journal's writer may do.
+    pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Replay<T>, StoreError> {
+        match std::fs::read(path) {
+            Ok(text) => Ok(parse(path, &text).0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Replay {
+                records: Vec::new(),
+                problems: Vec::new(),
+            }),
+            Err(e) => Err(StoreError::io(path, "read", e)),
+        }
+    }
+
     /// Append `records` and fsync once: when this returns `Ok`, they survive kill -9 and power
     /// loss. On error nothing is acknowledged (a partial write is a torn tail, dropped on load).
     pub fn append<T: Serialize>(&mut self, records: &[T]) -> Result<(), StoreError> {

@@ -50,6 +50,67 @@ impl Intent {
             disabled_peers: Vec::new(),
         }
     }
+
+    /// Add (or replace, by prefix) run-time routes; a prefix given twice: the last one wins.
+    /// `api_routes` stays sorted by prefix, so each route costs a binary search.
+    pub fn announce(&mut self, routes: Vec<Route>) {
+        for route in routes {
+            match self
+                .api_routes
+                .binary_search_by_key(&route.prefix, |r| r.prefix)
+            {
+                Ok(i) => self.api_routes[i] = route,
+                Err(i) => self.api_routes.insert(i, route),
+            }
+        }
+    }
+
+    /// Withdraw run-time routes; returns how many there were.
+    pub fn withdraw(&mut self, prefixes: &[Prefix]) -> usize {
+        let mut removed = 0;
+        for prefix in prefixes {
+            if let Ok(i) = self.api_routes.binary_search_by_key(prefix, |r| r.prefix) {
+                self.api_routes.remove(i);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Apply one journaled change.
+    pub fn apply(&mut self, change: &IntentChange) {
+        match change {
+            IntentChange::Announce(routes) => self.announce(routes.clone()),
+            IntentChange::Withdraw(prefixes) => {
+                self.withdraw(prefixes);
+            }
+        }
+    }
+}
+
+/// A run-time change of the originated routes, as the intent's journal keeps it (see
+/// [`super::journal`]): idempotent, so replaying one the snapshot already holds changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntentChange {
+    /// Routes added or replaced.
+    Announce(Vec<Route>),
+    /// Routes withdrawn, by prefix.
+    Withdraw(#[serde(with = "prefix_list")] Vec<Prefix>),
+}
+
+mod prefix_list {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(ps: &[Prefix], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ps.iter().map(|p| p.to_string()))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Prefix>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|t| t.parse().map_err(de::Error::custom))
+            .collect()
+    }
 }
 
 /// One route of an Adj-RIB: a prefix and its attributes, shared with the RIB.
