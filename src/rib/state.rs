@@ -80,13 +80,57 @@ impl Rib {
             }
         }
         self.originated = new;
+        let touched: Vec<Prefix> = gone
+            .into_iter()
+            .chain(self.originated.keys().copied())
+            .collect();
+        self.restage(&touched)
+    }
+
+    /// Change some originated routes: add or replace `announce`, remove `withdraw`. Returns,
+    /// per Established peer, the UPDATEs for those prefixes only: the cost is the change's,
+    /// not the table's.
+    pub fn change_originated(
+        &mut self,
+        announce: Vec<Route>,
+        withdraw: &[Prefix],
+    ) -> Vec<(IpAddr, BytesMut)> {
+        let mut touched = Vec::new();
+        for prefix in withdraw {
+            if self.originated.remove(prefix).is_some() {
+                self.loc.remove(prefix, Source::Local);
+                touched.push(*prefix);
+            }
+        }
+        for route in announce {
+            if self.originated.get(&route.prefix) == Some(&route) {
+                continue;
+            }
+            let attrs = self.interner.intern(local_attrs(&route));
+            self.loc.upsert(
+                route.prefix,
+                Candidate {
+                    source: Source::Local,
+                    attrs,
+                },
+            );
+            touched.push(route.prefix);
+            self.originated.insert(route.prefix, route);
+        }
+        self.restage(&touched)
+    }
+
+    /// Stage `prefixes` (as originated now, or withdrawn) for every Established peer and
+    /// return the UPDATEs each needs.
+    fn restage(&mut self, prefixes: &[Prefix]) -> Vec<(IpAddr, BytesMut)> {
         let mut writes = Vec::new();
         for (addr, peer) in self.out.iter_mut() {
-            for prefix in &gone {
-                peer.adj_out.stage(*prefix, None);
-            }
-            for (prefix, route) in &self.originated {
-                let attrs = export_local(route, &peer.session).map(|a| self.interner.intern(a));
+            for prefix in prefixes {
+                let attrs = self
+                    .originated
+                    .get(prefix)
+                    .and_then(|route| export_local(route, &peer.session))
+                    .map(|a| self.interner.intern(a));
                 peer.adj_out.stage(*prefix, attrs);
             }
             let mut buf = BytesMut::new();

@@ -103,7 +103,7 @@ impl Backend for Ops {
                 return Err(BackendError::DuplicateNeighbor(addr));
             }
             keeper.put_peer(saved).map_err(BackendError::from)?;
-            Ok(((), false))
+            Ok(((), None))
         })
         .await?;
         self.peers.start(peer, false);
@@ -130,7 +130,7 @@ impl Backend for Ops {
             let saved = new.clone();
             self.change_intent(move |keeper| {
                 keeper.put_peer(saved).map_err(BackendError::from)?;
-                Ok(((), false))
+                Ok(((), None))
             })
             .await?;
             if enabled {
@@ -148,7 +148,7 @@ impl Backend for Ops {
         self.added_at_run_time(addr, "delete")?;
         self.change_intent(move |keeper| {
             keeper.remove_peer(addr).map_err(BackendError::from)?;
-            Ok(((), false))
+            Ok(((), None))
         })
         .await?;
         let cease = Notification::new(notif::CEASE, notif::PEER_DECONFIGURED);
@@ -166,7 +166,7 @@ impl Backend for Ops {
                 keeper
                     .set_enabled(addr, enabled)
                     .map_err(BackendError::from)?;
-                Ok(((), false))
+                Ok(((), None))
             })
             .await?;
         }
@@ -271,10 +271,9 @@ impl Backend for Ops {
         self.live()?;
         let n = routes.len();
         self.change_intent(move |keeper| {
-            let sources = keeper.sources();
             let mut report = AnnounceReport::default();
             for (i, r) in routes.iter().enumerate() {
-                match sources.get(&r.prefix) {
+                match keeper.source_of(&r.prefix) {
                     Some(RouteSource::Config) => {
                         let field = if n == 1 {
                             "prefix".to_string()
@@ -293,8 +292,14 @@ impl Backend for Ops {
                     None => report.added += 1,
                 }
             }
-            keeper.announce(routes).map_err(BackendError::from)?;
-            Ok((report, true))
+            keeper
+                .announce(routes.clone())
+                .map_err(BackendError::from)?;
+            let cmd = RibCmd::ChangeOriginated {
+                announce: routes,
+                withdraw: Vec::new(),
+            };
+            Ok((report, Some(cmd)))
         })
         .await
     }
@@ -303,11 +308,10 @@ impl Backend for Ops {
         self.live()?;
         let n = prefixes.len();
         self.change_intent(move |keeper| {
-            let sources = keeper.sources();
             let mut report = WithdrawReport::default();
             let mut ours = Vec::new();
             for (i, p) in prefixes.into_iter().enumerate() {
-                match sources.get(&p) {
+                match keeper.source_of(&p) {
                     Some(RouteSource::Config) => {
                         let field = if n == 1 {
                             "prefix".to_string()
@@ -326,10 +330,14 @@ impl Backend for Ops {
                 }
             }
             if ours.is_empty() {
-                return Ok((report, false));
+                return Ok((report, None));
             }
             report.withdrawn = keeper.withdraw(&ours).map_err(BackendError::from)?;
-            Ok((report, true))
+            let cmd = RibCmd::ChangeOriginated {
+                announce: Vec::new(),
+                withdraw: ours,
+            };
+            Ok((report, Some(cmd)))
         })
         .await
     }

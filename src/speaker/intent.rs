@@ -65,6 +65,8 @@ pub struct IntentKeeper {
     intent: Intent,
     /// The intent file exists (loaded or saved by this keeper), so changes may be journaled.
     saved_whole: bool,
+    /// The prefixes the configuration originates, for [`source_of`](Self::source_of).
+    config_prefixes: HashSet<Prefix>,
     /// What loading found wrong (torn or corrupt files), for `batonctl status`.
     pub problems: Vec<String>,
 }
@@ -72,6 +74,8 @@ pub struct IntentKeeper {
 /// Journal this many route changes, then save the whole intent instead (which empties the
 /// journal), so that loading never replays more than this.
 pub const COMPACT_AFTER: usize = 10_000;
+/// Or this many bytes of journal (large batches), whichever comes first.
+pub const COMPACT_BYTES: u64 = 64 << 20;
 
 impl IntentKeeper {
     /// Load the intent saved in the config's state directory (falling back to the previous good
@@ -124,6 +128,7 @@ impl IntentKeeper {
             warn!(problem = %p, "state");
         }
         IntentKeeper {
+            config_prefixes: prefixes_of(&intent.config),
             dir,
             intent,
             saved_whole,
@@ -146,6 +151,7 @@ impl IntentKeeper {
                 ..self.intent.clone()
             },
             saved_whole: false,
+            config_prefixes: HashSet::new(),
             problems: Vec::new(),
         };
         (preview.peers(), preview.originated())
@@ -155,7 +161,9 @@ impl IntentKeeper {
     pub fn set_config(&mut self, config: Config) -> Result<(), CommitError> {
         let mut next = self.intent.clone();
         next.config = config;
-        self.commit(next)
+        self.commit(next)?;
+        self.config_prefixes = prefixes_of(&self.intent.config);
+        Ok(())
     }
 
     /// Every originated route with its source: the config's, then the run-time ones for
@@ -179,6 +187,19 @@ impl IntentKeeper {
     /// Every originated route.
     pub fn originated(&self) -> Vec<Route> {
         self.routes().into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// Where `prefix` is originated from, if it is (the configuration wins, as in
+    /// [`routes`](Self::routes)): a hash lookup and a binary search, however many routes.
+    pub fn source_of(&self, prefix: &Prefix) -> Option<RouteSource> {
+        if self.config_prefixes.contains(prefix) {
+            return Some(RouteSource::Config);
+        }
+        self.intent
+            .api_routes
+            .binary_search_by_key(prefix, |r| r.prefix)
+            .ok()
+            .map(|_| RouteSource::Api)
     }
 
     /// The source of every originated prefix (the configuration's win, as in
@@ -271,10 +292,14 @@ impl IntentKeeper {
 
     /// Keep one change of routes: appended to the journal (O(1) disk work however many routes
     /// the intent holds), or, for the first change and every [`COMPACT_AFTER`] changes, by
-    /// saving the whole intent (which empties the journal).
+    /// saving the whole intent (which empties the journal); so does a journal past
+    /// [`COMPACT_BYTES`].
     fn change(&mut self, change: IntentChange) -> Result<(), CommitError> {
         let dir = self.dir.as_ref().ok_or(CommitError::NoStateDir)?;
-        if !self.saved_whole || dir.journal_records() >= COMPACT_AFTER {
+        if !self.saved_whole
+            || dir.journal_records() >= COMPACT_AFTER
+            || dir.journal_bytes() >= COMPACT_BYTES
+        {
             let mut next = self.intent.clone();
             next.apply(&change);
             return self.commit(next);
@@ -293,6 +318,11 @@ impl IntentKeeper {
         self.saved_whole = true;
         Ok(())
     }
+}
+
+/// The prefixes `config` originates.
+fn prefixes_of(config: &Config) -> HashSet<Prefix> {
+    config.routes.iter().map(|r| r.prefix).collect()
 }
 
 #[cfg(test)]

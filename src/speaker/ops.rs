@@ -257,28 +257,29 @@ impl Ops {
         }
     }
 
-    /// Run `change` on the intent on a blocking thread (it writes and fsyncs the state file)
-    /// and, if it changed the originated routes (it says so with `true`), hand them to the RIB,
-    /// under the intent's lock so that concurrent changes reach the RIB in the order they were
-    /// saved.
+    /// Run `change` on the intent on a blocking thread (it writes and fsyncs the state) and
+    /// hand the RIB the command it returns, if any (what the change did to the originated
+    /// routes), under the intent's lock so that concurrent changes reach the RIB in the order
+    /// they were saved.
     pub async fn change_intent<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&mut IntentKeeper) -> Result<(T, bool), BackendError> + Send + 'static,
+        change: impl FnOnce(&mut IntentKeeper) -> Result<(T, Option<RibCmd>), BackendError>
+            + Send
+            + 'static,
     ) -> Result<T, BackendError> {
         let (intent, rib) = (self.intent.clone(), self.rib.clone());
         tokio::task::spawn_blocking(move || {
             let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
-            let (result, changed) = change(&mut keeper)?;
-            if changed
-                && rib
-                    .send(RibCmd::SetOriginated(keeper.originated()))
-                    .is_err()
-            {
-                // Saved, so the next start applies it; but this speaker is going away.
-                return Err(BackendError::Unavailable(
-                    "the speaker is stopping (the change is saved and applies at the next start)"
-                        .into(),
-                ));
+            let (result, cmd) = change(&mut keeper)?;
+            if let Some(cmd) = cmd {
+                if rib.send(cmd).is_err() {
+                    // Saved, so the next start applies it; but this speaker is going away.
+                    return Err(BackendError::Unavailable(
+                        "the speaker is stopping (the change is saved and applies at the next \
+                         start)"
+                            .into(),
+                    ));
+                }
             }
             Ok(result)
         })

@@ -73,6 +73,14 @@ pub enum RibCmd {
     Refresh(IpAddr, Family),
     /// Replace the originated routes (config load or reload).
     SetOriginated(Vec<Route>),
+    /// Change some originated routes (an API announce or withdraw): only these prefixes are
+    /// looked at.
+    ChangeOriginated {
+        /// Routes added or replaced.
+        announce: Vec<Route>,
+        /// Prefixes no longer originated.
+        withdraw: Vec<Prefix>,
+    },
     /// The RIB for the state directory, if it changed since change number `since` (`None`:
     /// whatever it is), with its current change number.
     Snapshot {
@@ -195,8 +203,15 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                     });
                 }
             }
-            RibCmd::SetOriginated(routes) => {
-                for (addr, bytes) in rib.set_originated(routes) {
+            cmd @ (RibCmd::SetOriginated(_) | RibCmd::ChangeOriginated { .. }) => {
+                let writes = match cmd {
+                    RibCmd::SetOriginated(routes) => rib.set_originated(routes),
+                    RibCmd::ChangeOriginated { announce, withdraw } => {
+                        rib.change_originated(announce, &withdraw)
+                    }
+                    _ => unreachable!("matched above"),
+                };
+                for (addr, bytes) in writes {
                     if let Some((session_id, out)) = outs.get(&addr) {
                         out.send(RibOut {
                             session_id: *session_id,

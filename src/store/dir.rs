@@ -180,6 +180,12 @@ impl StateDir {
         journal.as_ref().map_or(0, |j| j.records())
     }
 
+    /// Bytes journaled since the intent file was last saved, as far as this process knows.
+    pub fn journal_bytes(&self) -> u64 {
+        let journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        journal.as_ref().map_or(0, |j| j.bytes())
+    }
+
     /// The journal file.
     pub fn journal_path(&self) -> PathBuf {
         self.path.join(INTENT_JOURNAL)
