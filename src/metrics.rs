@@ -81,6 +81,8 @@ pub struct PeerMetrics {
     pub accepted: Family<PeerFamilyLabel, Gauge>,
     /// Prefixes advertised, per family.
     pub advertised: Family<PeerFamilyLabel, Gauge>,
+    /// Prefixes ignored for a martian next hop since the speaker started.
+    pub martian_next_hops: Family<PeerLabel, Gauge>,
 }
 
 /// The REST API.
@@ -202,6 +204,11 @@ impl Metrics {
             "peer_prefixes_advertised",
             "Prefixes we advertise to the peer, per family",
             peers.advertised.clone(),
+        );
+        registry.register(
+            "peer_martian_next_hops",
+            "Prefixes from the peer ignored (treated as withdrawn) for a martian next hop",
+            peers.martian_next_hops.clone(),
         );
         registry.register(
             "api_requests",

@@ -305,6 +305,11 @@ impl Ops {
                 .established
                 .get_or_create(&label)
                 .set(view.established_count as i64);
+            self.metrics
+                .peers
+                .martian_next_hops
+                .get_or_create(&label)
+                .set(view.martian_next_hops as i64);
             for f in &view.families {
                 let label = crate::metrics::PeerFamilyLabel {
                     peer: peer.clone(),
