@@ -26,6 +26,12 @@ use crate::session::{
 };
 use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 
+mod connections;
+mod graceful;
+mod outputs;
+
+use graceful::gr_settings;
+
 /// Delay before a session that went down is started again, doubling up to the maximum while
 /// sessions keep failing before Established.
 const RESTART_DELAY: Duration = Duration::from_secs(1);
@@ -370,62 +376,6 @@ impl PeerTask {
         Some((families, asked))
     }
 
-    /// A connection from the peer arrived (RFC 4271 §8.2.1.1 and §6.8).
-    fn incoming(&mut self, stream: TcpStream) {
-        if let Some(est) = self.established {
-            let peer_gr = self.conns.iter().find(|c| c.id == est).is_some_and(|c| {
-                matches!(c.session.state(), State::Established(n) if n.peer_graceful_restart.is_some())
-            });
-            if !peer_gr {
-                info!("refusing a second connection: session already Established (RFC 4271 §6.8)");
-                return;
-            }
-            // RFC 4724 §4.2: a GR peer that connects again while we think the session is up
-            // has restarted; its OPEN on the new connection will replace the old session.
-            info!("new connection while Established from a graceful-restart peer: it restarted");
-        }
-        // A connection slot without TCP (Connect or Active) takes it; a pending dial is dropped.
-        let idle = self
-            .conns
-            .iter()
-            .find(|c| !c.has_tcp() && matches!(c.session.state(), State::Connect | State::Active))
-            .map(|c| c.id);
-        let id = match idle {
-            Some(id) => id,
-            None => {
-                // Collision (or a restart pending): run a second, passive state machine.
-                self.restart_at = None;
-                let config = SessionConfig {
-                    passive: true,
-                    ..self.session_config.clone()
-                };
-                self.start_session(config)
-            }
-        };
-        if let Some(c) = self.conn_mut(id) {
-            if let Some(d) = c.dialer.take() {
-                d.abort();
-            }
-        }
-        self.attach(id, stream, Direction::Incoming);
-        self.feed(id, Input::TcpConnected(Direction::Incoming));
-    }
-
-    fn attach(&mut self, id: u64, stream: TcpStream, direction: Direction) {
-        let events = self.events_tx.clone();
-        let Some(c) = self.conn_mut(id) else {
-            return;
-        };
-        c.local = stream.local_addr().ok();
-        c.direction = Some(direction);
-        let (rd, wr) = stream.into_split();
-        let (tx, rx) = mpsc::unbounded_channel();
-        c.writer = Some(tx);
-        c.writer_task = Some(tokio::spawn(conn::write_frames(wr, rx)));
-        c.reader_task = Some(tokio::spawn(conn::read_frames::<PeerEvent>(id, rd, events)));
-        c.dialer = None;
-    }
-
     fn conn_mut(&mut self, id: u64) -> Option<&mut Conn> {
         self.conns.iter_mut().find(|c| c.id == id)
     }
@@ -445,153 +395,6 @@ impl PeerTask {
             .is_some_and(|c| matches!(c.session.state(), State::OpenConfirm(_)));
         if now_open_confirm && !was_open_confirm {
             self.resolve_collision(id);
-        }
-    }
-
-    fn carry_out(&mut self, id: u64, out: Output) {
-        let remote = SocketAddr::new(self.peer.address, self.peer.port);
-        let local_address = self.peer.local_address;
-        let events = self.events_tx.clone();
-        let Some(c) = self.conn_mut(id) else {
-            return;
-        };
-        match out {
-            Output::Connect => {
-                if let Some(d) = c.dialer.take() {
-                    d.abort();
-                }
-                let timeout = c.session.config().connect_retry;
-                c.dialer = Some(tokio::spawn(async move {
-                    let result = conn::dial(remote, local_address, timeout).await;
-                    let _ = events.send(PeerEvent::Dialed(id, result));
-                }));
-            }
-            Output::Send(msg) => {
-                let mut buf = BytesMut::new();
-                wire::encode(&msg, &c.codec(), &mut buf);
-                if let Message::Notification(n) = &msg {
-                    // An operator's Cease (a stop, a disabled, removed, reset or changed
-                    // peer, a collision resolved, each maybe wrapped in a Hard Reset) is
-                    // routine; any other NOTIFICATION reports a problem.
-                    let routine = n.code == wire::notif::CEASE
-                        && matches!(
-                            n.subcode,
-                            wire::notif::ADMIN_SHUTDOWN
-                                | wire::notif::PEER_DECONFIGURED
-                                | wire::notif::ADMIN_RESET
-                                | wire::notif::OTHER_CONFIG_CHANGE
-                                | wire::notif::COLLISION_RESOLUTION
-                                | wire::notif::HARD_RESET
-                        );
-                    if routine {
-                        info!(code = n.code, subcode = n.subcode, "sending NOTIFICATION");
-                    } else {
-                        warn!(code = n.code, subcode = n.subcode, "sending NOTIFICATION");
-                    }
-                }
-                if let Some(w) = &c.writer {
-                    let _ = w.send(WriteItem::Bytes(buf.freeze()));
-                }
-            }
-            Output::Close => c.close(),
-            Output::StartTimer(t, d) => c.timers[timer_index(t)] = Some(Instant::now() + d),
-            Output::StopTimer(t) => c.timers[timer_index(t)] = None,
-            Output::Established(neg) => {
-                let local = c.local;
-                info!(remote_id = %neg.remote_id, hold_time = neg.hold_time, families = ?neg.families, "session Established");
-                self.established = Some(id);
-                self.restart_delay = RESTART_DELAY;
-                // The Restart bit speaks of this start only; later sessions are ordinary.
-                if let Some(gr) = &mut self.session_config.graceful_restart {
-                    gr.restarting = false;
-                    gr.forwarding.clear();
-                }
-                let address = self.peer.address;
-                self.status.update(address, |s| {
-                    s.established_at = Some(std::time::Instant::now());
-                    s.end_of_rib_sent_at = None;
-                    s.remote_id = Some(neg.remote_id);
-                    s.hold_time = Some(neg.hold_time);
-                    s.established_count += 1;
-                });
-                self.status
-                    .step(address, &neg.families, ProgressKind::Established);
-                self.graceful(GrInput::SessionUp(neg.clone()));
-                let (local_v4, local_v6) = local_addresses(local, local_address);
-                let session = PeerSession {
-                    address,
-                    local_as: self.session_config.local_as,
-                    remote_as: neg.remote_as,
-                    remote_id: neg.remote_id,
-                    families: neg.families.clone(),
-                    codec: neg.codec,
-                    local_v4,
-                    local_v6,
-                };
-                let _ = self.rib.send(RibCmd::PeerUp {
-                    session: Box::new(session),
-                    session_id: id,
-                    out: {
-                        let events = self.events_tx.clone();
-                        RibSink::new(move |out| {
-                            let _ = events.send(PeerEvent::RibOut(out));
-                        })
-                    },
-                });
-                // Any other connection lost the race: close it.
-                let losers: Vec<u64> = self
-                    .conns
-                    .iter()
-                    .filter(|c| c.id != id)
-                    .map(|c| c.id)
-                    .collect();
-                for loser in losers {
-                    self.feed(
-                        loser,
-                        Input::ManualStop(Some(Notification::new(
-                            wire::notif::CEASE,
-                            wire::notif::COLLISION_RESOLUTION,
-                        ))),
-                    );
-                    self.conns.retain(|c| c.id != loser);
-                }
-            }
-            Output::Update(mut update) => {
-                let remote = match c.session.state() {
-                    State::Established(neg) => Some((neg.remote_id, neg.remote_as)),
-                    _ => None,
-                };
-                let (local_v4, local_v6) = local_addresses(c.local, local_address);
-                if let Some((router_id, remote_as)) = remote {
-                    let peer = PeerRef {
-                        address: self.peer.address,
-                        router_id,
-                        ibgp: remote_as == self.session_config.local_as,
-                    };
-                    for e in &update.errors.0 {
-                        warn!(attribute = e.code, action = ?e.action, reason = %e.reason, "malformed attribute (RFC 7606)");
-                    }
-                    let local: Vec<IpAddr> = local_v4
-                        .map(IpAddr::V4)
-                        .into_iter()
-                        .chain(local_v6.map(IpAddr::V6))
-                        .collect();
-                    self.martians
-                        .screen(&mut update, &local, &self.status, peer.address);
-                    let end_of_rib = update.as_end_of_rib();
-                    let _ = self.rib.send(RibCmd::Update(peer, Box::new(update)));
-                    if let Some(family) = end_of_rib {
-                        let kind = ProgressKind::EndOfRibReceived;
-                        self.status.step(self.peer.address, &[family], kind);
-                        self.graceful(GrInput::EndOfRib(family));
-                    }
-                }
-            }
-            Output::RouteRefresh(family) => {
-                debug!(%family, "ROUTE-REFRESH received");
-                let _ = self.rib.send(RibCmd::Refresh(self.peer.address, family));
-            }
-            Output::Down(reason) => self.down(id, reason),
         }
     }
 
@@ -620,89 +423,6 @@ impl PeerTask {
         }
     }
 
-    /// Feed the graceful restart helper and carry out what it decides.
-    fn graceful(&mut self, input: GrInput) {
-        let address = self.peer.address;
-        for out in self.gr.handle(input) {
-            let cmd = match out {
-                GrOutput::PurgeAll => RibCmd::PeerDown(address),
-                GrOutput::MarkStale(families) => {
-                    info!(
-                        ?families,
-                        "peer went away: keeping its routes as stale (graceful restart)"
-                    );
-                    RibCmd::MarkStale(address, families)
-                }
-                GrOutput::PurgeStale(families) => RibCmd::PurgeStale(address, families),
-                GrOutput::LongLivedStale(families) => {
-                    info!(
-                        ?families,
-                        "restart time over: routes become long-lived stale"
-                    );
-                    RibCmd::LongLivedStale(address, families)
-                }
-                GrOutput::StartTimer(t, d) => {
-                    self.gr_timers.retain(|(x, _)| *x != t);
-                    self.gr_timers.push((t, Instant::now() + d));
-                    continue;
-                }
-                GrOutput::StopTimer(t) => {
-                    self.gr_timers.retain(|(x, _)| *x != t);
-                    continue;
-                }
-            };
-            let _ = self.rib.send(cmd);
-        }
-        let phase = self.gr.phase().name();
-        self.status.update(address, |s| s.graceful_restart = phase);
-    }
-
-    /// RFC 4271 §6.8: a connection just reached OpenConfirm; if another one is in OpenConfirm
-    /// too, keep the one opened by the side with the higher BGP identifier.
-    fn resolve_collision(&mut self, id: u64) {
-        let Some(((remote_id, remote_as), dir)) =
-            self.conns
-                .iter()
-                .find(|c| c.id == id)
-                .and_then(|c| match c.session.state() {
-                    State::OpenConfirm(n) => c.direction.map(|d| ((n.remote_id, n.remote_as), d)),
-                    _ => None,
-                })
-        else {
-            return;
-        };
-        // The peer restarted while we still held its old session (accepted only for GR
-        // peers): the old session ends as if its connection had failed, so its routes go stale.
-        if let Some(old) = self.established.filter(|old| *old != id) {
-            info!("peer restarted: replacing the old session (RFC 4724 §4.2)");
-            self.feed(old, Input::TcpFailed);
-            return;
-        }
-        let others: Vec<u64> = self
-            .conns
-            .iter()
-            .filter(|c| c.id != id && matches!(c.session.state(), State::OpenConfirm(_)))
-            .map(|c| c.id)
-            .collect();
-        if others.is_empty() {
-            return;
-        }
-        let keep_outgoing = collision::keep_outgoing_with_as(
-            self.session_config.router_id,
-            self.session_config.local_as,
-            remote_id,
-            remote_as,
-        );
-        let this_wins = (dir == Direction::Outgoing) == keep_outgoing;
-        let losers = if this_wins { others } else { vec![id] };
-        info!(?losers, keep_outgoing, "connection collision resolved");
-        let cease = Notification::new(wire::notif::CEASE, wire::notif::COLLISION_RESOLUTION);
-        for loser in losers {
-            self.feed(loser, Input::ManualStop(Some(cease.clone())));
-            self.conns.retain(|c| c.id != loser);
-        }
-    }
-
     async fn stop(&mut self, notification: Option<Notification>) {
         let ids: Vec<u64> = self.conns.iter().map(|c| c.id).collect();
         for id in ids {
@@ -726,25 +446,6 @@ impl PeerTask {
         self.publish_state();
     }
 
-    /// RFC 8538 §4: when both sides sent the N bit, a Cease other than Hard Reset keeps our
-    /// routes at the peer as stale; a stop that means "withdraw" goes as a Hard Reset.
-    fn hard_reset_if_needed(&self, id: u64, n: &Notification) -> Notification {
-        let ours = self
-            .session_config
-            .graceful_restart
-            .as_ref()
-            .is_some_and(|g| g.notification);
-        let theirs = self.conns.iter().find(|c| c.id == id).is_some_and(|c| {
-            matches!(c.session.state(), State::Established(neg) | State::OpenConfirm(neg)
-                if neg.peer_graceful_restart.as_ref().is_some_and(|g| g.notification))
-        });
-        if ours && theirs && n.code == wire::notif::CEASE && !n.is_hard_reset() {
-            n.hard_reset()
-        } else {
-            n.clone()
-        }
-    }
-
     fn publish_state(&self) {
         let rank = |s: &State| match s {
             State::Idle => 0,
@@ -761,46 +462,6 @@ impl PeerTask {
             .map_or(SessionState::Idle, State::kind);
         self.status.update(self.peer.address, |s| s.state = state);
     }
-}
-
-/// Our graceful restart capability for `peer`. After a restart the Restart bit is set and the
-/// Forwarding bit too, for every family: what a host speaker forwards is its own services'
-/// traffic, which kept flowing while it restarted (and a helper MUST flush a family whose F bit
-/// is clear, RFC 4724 §4.2 — exactly the withdrawal we exist to prevent).
-fn gr_settings(peer: &Peer, restarting: bool) -> Option<GrSettings> {
-    let gr = &peer.graceful_restart;
-    gr.enabled.then(|| GrSettings {
-        restart_time: gr.restart_time,
-        restarting,
-        forwarding: if restarting {
-            peer.families.clone()
-        } else {
-            Vec::new()
-        },
-        notification: gr.notification,
-        long_lived_stale_time: gr.long_lived_stale_time,
-    })
-}
-
-fn local_addresses(
-    socket_local: Option<SocketAddr>,
-    configured: Option<IpAddr>,
-) -> (Option<std::net::Ipv4Addr>, Option<std::net::Ipv6Addr>) {
-    let mut v4 = None;
-    let mut v6 = None;
-    for addr in [configured, socket_local.map(|s| s.ip())]
-        .into_iter()
-        .flatten()
-    {
-        match addr {
-            IpAddr::V4(a) => v4 = v4.or(Some(a)),
-            IpAddr::V6(a) => match a.to_ipv4_mapped() {
-                Some(m) => v4 = v4.or(Some(m)),
-                None => v6 = v6.or(Some(a)),
-            },
-        }
-    }
-    (v4, v6)
 }
 
 fn decode_frame(frame: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError> {

@@ -28,6 +28,10 @@ use super::super::error::ApiError;
 use super::io::{Activity, ConnIo, Expiry};
 use super::{Limits, MAX_HEADERS};
 
+/// How long a stopping server keeps serving a connection before shutting it down: enough for
+/// a request already sent to be read and answered, well within the speaker's drain bound.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Serve HTTP/1.1 on `stream` until the client leaves, the watchdog expires it, or `stop`
 /// turns true (then requests under way finish and the connection closes).
 pub(super) async fn serve(
@@ -76,10 +80,15 @@ pub(super) async fn serve(
             debug!(%peer, ?expiry, "API connection closed: timed out");
         }
         () = stopped(&mut stop) => {
-            conn.as_mut().graceful_shutdown();
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                expiry = watchdog => debug!(%peer, ?expiry, "API connection closed while stopping"),
+            // A connection accepted just before the stop may have its first request still on
+            // the way; shutting it down at once would close it unanswered. Serve for a moment
+            // (a request-per-connection client is done by then), then shut down.
+            if tokio::time::timeout(STOP_GRACE, conn.as_mut()).await.is_err() {
+                conn.as_mut().graceful_shutdown();
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    expiry = watchdog => debug!(%peer, ?expiry, "API connection closed while stopping"),
+                }
             }
         }
     }
