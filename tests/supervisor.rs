@@ -318,10 +318,17 @@ fn corrupt_then_restart(damage: fn(&Path)) {
     let t = GrLab::new(10, 120, 120);
     let mut baton = t.start_baton();
     table_held(&t);
-    for p in ["198.51.100.0/24", "203.0.113.0/24"] {
-        let out = baton.ctl_output(&["route", "add", p]);
-        assert!(out.status.success());
-    }
+    // Route changes go to the journal, and a peer change saves the whole intent (emptying it):
+    // r1 (the first change: saved whole), r2 (journal), a peer (saved whole: the file holds
+    // r1, r2 and the peer, its previous copy r1), r3 (journal).
+    let add = |args: &[&str]| {
+        let out = baton.ctl_output(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    add(&["route", "add", "198.51.100.0/24"]);
+    add(&["route", "add", "203.0.113.0/24"]);
+    add(&["neighbor", "add", "198.18.0.99", "as", "65099", "passive"]);
+    add(&["route", "add", "198.51.101.0/24"]);
     baton.stop();
     damage(&t.paths.state_dir.join("intent.state"));
     let baton = t.restart_baton();
@@ -336,12 +343,14 @@ fn corrupt_then_restart(damage: fn(&Path)) {
         text.contains("intent.state") && text.contains(".prev"),
         "{problems}"
     );
-    // The first change saved the whole intent (the damaged file: its first route is lost
-    // with it); the second is in the journal, replayed onto the previous good copy.
-    poll::until_true(TABLE_ARRIVES, "the route from the journal", || {
-        gobgp_holds(&t, "203.0.113.0/24") && t.all_held(&t.held())
+    // The previous good copy (r1) with the journal (r3) replayed onto it; r2 was only in the
+    // damaged file.
+    poll::until_true(TABLE_ARRIVES, "the routes from the last good state", || {
+        gobgp_holds(&t, "198.51.100.0/24")
+            && gobgp_holds(&t, "198.51.101.0/24")
+            && t.all_held(&t.held())
     });
-    assert!(!gobgp_holds(&t, "198.51.100.0/24"));
+    assert!(!gobgp_holds(&t, "203.0.113.0/24"));
 }
 
 #[test]

@@ -121,7 +121,18 @@ impl IntentKeeper {
                     intent.disabled_peers = loaded.value.disabled_peers;
                 }
                 Ok(None) => {}
-                Err(e) => problems.push(format!("{e}; starting from the configuration alone")),
+                Err(e) => {
+                    // The journal stands alone: what it holds was acknowledged, keep it.
+                    problems.push(format!(
+                        "{e}; starting from the configuration and the journal of route changes"
+                    ));
+                    if let Ok(replay) = d.intent_journal() {
+                        for change in &replay.records {
+                            intent.apply(change);
+                        }
+                        problems.extend(replay.problems);
+                    }
+                }
             }
         }
         for p in &problems {

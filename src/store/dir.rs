@@ -32,7 +32,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::file::{self, Loaded};
-use super::journal::Journal;
+use super::journal::{Journal, Replay};
 use super::{Intent, IntentChange, RibSnapshot, StoreError, Writability};
 
 /// The lock file's name.
@@ -186,6 +186,12 @@ impl StateDir {
         journal.as_ref().map_or(0, |j| j.bytes())
     }
 
+    /// The journal's records, read without changing it: what [`load_intent`](Self::load_intent)
+    /// replays, and what is left to salvage when the intent file itself is unusable.
+    pub fn intent_journal(&self) -> Result<Replay<IntentChange>, StoreError> {
+        Journal::read::<IntentChange>(&self.journal_path())
+    }
+
     /// The journal file.
     pub fn journal_path(&self) -> PathBuf {
         self.path.join(INTENT_JOURNAL)
@@ -197,7 +203,7 @@ impl StateDir {
         let Some(mut loaded) = file::load::<Intent>(&self.intent_path(), INTENT_KIND)? else {
             return Ok(None);
         };
-        let replay = Journal::read::<IntentChange>(&self.journal_path())?;
+        let replay = self.intent_journal()?;
         for change in &replay.records {
             loaded.value.apply(change);
         }
