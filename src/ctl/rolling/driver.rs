@@ -142,7 +142,7 @@ fn upgrade(
             let wait = Duration::from_secs(options.timeout_secs + 30);
             client::request_with_events(path, &request, wait, step).map_err(|e| e.to_string())?
         }
-        Target::Ssh { .. } => {
+        Target::Ssh(_) => {
             let argv = target.upgrade_argv(options);
             let mut child = Command::new(&argv[0])
                 .args(&argv[1..])
@@ -186,7 +186,7 @@ fn neighbors(target: &Target, options: &Options) -> Result<Vec<NeighborView>, St
     let value = match target {
         Target::Socket(path) => client::request(path, &Request::Neighbors, Duration::from_secs(30))
             .map_err(|e| e.to_string())?,
-        Target::Ssh { .. } => {
+        Target::Ssh(_) => {
             let argv = target.neighbors_argv(options);
             let out = Command::new(&argv[0])
                 .args(&argv[1..])

@@ -9,7 +9,7 @@
 pub mod driver;
 mod target;
 
-pub use target::{shell_quote, Target, TargetError};
+pub use target::{shell_quote, SshTarget, Target, TargetError};
 
 use serde::{Deserialize, Serialize};
 

@@ -13,16 +13,20 @@ pub enum Target {
     /// A control socket on this machine.
     Socket(PathBuf),
     /// A machine reached with `ssh`.
-    Ssh {
-        /// The login, when given.
-        user: Option<String>,
-        /// Host name or address (IPv6 without brackets).
-        host: String,
-        /// The port, when given.
-        port: Option<u16>,
-        /// The control socket there, when given (else the remote `batonctl`'s default).
-        socket: Option<String>,
-    },
+    Ssh(SshTarget),
+}
+
+/// `ssh://[user@]host[:port][/socket]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshTarget {
+    /// The login, when given.
+    pub user: Option<String>,
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// The port, when given.
+    pub port: Option<u16>,
+    /// The control socket there, when given (else the remote `batonctl`'s default).
+    pub socket: Option<String>,
 }
 
 /// A target that cannot be understood.
@@ -84,12 +88,12 @@ impl Target {
                     .ok_or(bad("port is not a number from 1 to 65535"))?,
             ),
         };
-        Ok(Target::Ssh {
+        Ok(Target::Ssh(SshTarget {
             user,
             host: host.to_string(),
             port,
             socket,
-        })
+        }))
     }
 
     /// The command line that upgrades this target (for a socket, what this batonctl does
@@ -120,12 +124,13 @@ impl Target {
                 argv.extend(args.iter().cloned());
                 argv
             }
-            Target::Ssh {
-                user,
-                host,
-                port,
-                socket,
-            } => {
+            Target::Ssh(ssh) => {
+                let SshTarget {
+                    user,
+                    host,
+                    port,
+                    socket,
+                } = ssh;
                 let mut remote = vec![options.remote_batonctl.clone(), "--json".into()];
                 if let Some(s) = socket {
                     remote.push("--socket".into());
@@ -154,25 +159,20 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Socket(path) => write!(f, "{}", path.display()),
-            Target::Ssh {
-                user,
-                host,
-                port,
-                socket,
-            } => {
+            Target::Ssh(ssh) => {
                 write!(f, "ssh://")?;
-                if let Some(u) = user {
+                if let Some(u) = &ssh.user {
                     write!(f, "{u}@")?;
                 }
-                if host.contains(':') {
-                    write!(f, "[{host}]")?;
+                if ssh.host.contains(':') {
+                    write!(f, "[{}]", ssh.host)?;
                 } else {
-                    write!(f, "{host}")?;
+                    write!(f, "{}", ssh.host)?;
                 }
-                if let Some(p) = port {
+                if let Some(p) = ssh.port {
                     write!(f, ":{p}")?;
                 }
-                write!(f, "{}", socket.as_deref().unwrap_or(""))
+                write!(f, "{}", ssh.socket.as_deref().unwrap_or(""))
             }
         }
     }

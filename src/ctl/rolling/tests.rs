@@ -93,12 +93,12 @@ fn targets_parse_and_print_back() {
     }
     assert_eq!(
         Target::parse("ssh://ops@edge1:2222").unwrap(),
-        Target::Ssh {
+        Target::Ssh(SshTarget {
             user: Some("ops".into()),
             host: "edge1".into(),
             port: Some(2222),
             socket: None
-        }
+        })
     );
     for bad in [
         "",
