@@ -123,6 +123,7 @@ fn a_rolling_upgrade_goes_one_at_a_time_and_never_loses_the_anycast_prefix() {
         roll(&sockets, &["--settle", "1", "--peer-timeout", "60"])
     });
     monitor.assert_no_gap("the anycast prefix at bird during the roll");
+    eprintln!("the roll: {report}");
     let text = format!("{report}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
     assert_eq!(report["ok"], true, "{text}");
@@ -174,6 +175,7 @@ fn a_rolling_upgrade_goes_one_at_a_time_and_never_loses_the_anycast_prefix() {
         )
     });
     monitor.assert_no_gap("the anycast prefix at bird during the failed roll");
+    eprintln!("the failed roll: {report}");
     let text = format!("{report}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert_eq!(report["ok"], false, "{text}");

@@ -117,7 +117,7 @@ struct RollingArgs {
     #[arg(long, num_args = 1.., value_name = "TARGET")]
     rolling: Vec<String>,
     /// Seconds each peer of an upgraded target may take to be Established with End-of-RIB
-    /// sent; past it the target failed.
+    /// sent and received; past it the target failed.
     #[arg(long, default_value_t = 120, requires = "rolling")]
     peer_timeout: u64,
     /// Seconds to wait after a target is healthy before the next.

@@ -174,7 +174,7 @@ impl Roll {
 /// The plan `--dry-run` prints: the targets in order and the command each gets.
 pub fn plan(targets: &[Target], options: &Options) -> String {
     let mut out = format!(
-        "rolling upgrade of {} target(s), {} at a time{}; each: upgrade (timeout {} s), wait until every configured peer is Established with End-of-RIB sent (at most {} s), settle {} s\n",
+        "rolling upgrade of {} target(s), {} at a time{}; each: upgrade (timeout {} s), wait until every configured peer is Established with End-of-RIB both ways (at most {} s), settle {} s\n",
         targets.len(),
         options.max_unavailable.max(1),
         if options.continue_on_error {
@@ -195,8 +195,7 @@ pub fn plan(targets: &[Target], options: &Options) -> String {
 }
 
 /// What keeps these neighbors from being healthy (empty when all are): a healthy neighbor is
-/// Established and has been sent our End-of-RIB. The neighbor view does not say whether the
-/// peer's End-of-RIB has been received, so that half is not checked here.
+/// Established, has been sent our End-of-RIB and has sent its own for every family.
 pub fn unhealthy(views: &[super::NeighborView]) -> Vec<String> {
     views
         .iter()
@@ -205,6 +204,8 @@ pub fn unhealthy(views: &[super::NeighborView]) -> Vec<String> {
                 Some(format!("{} is {:?}", n.address, n.state))
             } else if n.end_of_rib_sent_ms.is_none() {
                 Some(format!("{} has not been sent End-of-RIB", n.address))
+            } else if n.end_of_rib_received_ms.is_none() {
+                Some(format!("{} has not sent End-of-RIB", n.address))
             } else {
                 None
             }

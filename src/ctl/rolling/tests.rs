@@ -165,18 +165,26 @@ fn the_plan_lists_targets_in_order_with_their_command() {
 }
 
 #[test]
-fn healthy_means_established_with_end_of_rib_sent() {
-    let view = |state, eor: Option<u64>| -> crate::ctl::NeighborView {
+fn healthy_means_established_with_end_of_rib_both_ways() {
+    let view = |state, sent: Option<u64>, received: Option<u64>| -> crate::ctl::NeighborView {
         serde_json::from_value(serde_json::json!({
             "address": "198.18.0.2", "remote_as": 65002, "state": state,
-            "end_of_rib_sent_ms": eor, "established_count": 1, "families": []
+            "end_of_rib_sent_ms": sent, "end_of_rib_received_ms": received,
+            "established_count": 1, "families": []
         }))
         .unwrap()
     };
-    assert!(unhealthy(&[view("Established", Some(3))]).is_empty());
-    assert_eq!(unhealthy(&[view("Active", None)]), ["198.18.0.2 is Active"]);
+    assert!(unhealthy(&[view("Established", Some(3), Some(5))]).is_empty());
     assert_eq!(
-        unhealthy(&[view("Established", None)]),
+        unhealthy(&[view("Active", None, None)]),
+        ["198.18.0.2 is Active"]
+    );
+    assert_eq!(
+        unhealthy(&[view("Established", None, Some(5))]),
         ["198.18.0.2 has not been sent End-of-RIB"]
+    );
+    assert_eq!(
+        unhealthy(&[view("Established", Some(3), None)]),
+        ["198.18.0.2 has not sent End-of-RIB"]
     );
 }
