@@ -135,6 +135,10 @@ struct RollingArgs {
     /// The batonctl to run on ssh:// targets.
     #[arg(long, default_value = "batonctl", requires = "rolling")]
     remote_batonctl: String,
+    /// An option for ssh (`ssh -o OPTION`), e.g. IdentityFile=/etc/baton/id_ed25519;
+    /// repeatable.
+    #[arg(long, value_name = "OPTION", requires = "rolling")]
+    ssh_option: Vec<String>,
 }
 
 /// `neighbor [ADDR [adj-in|adj-out …]]` or `neighbor add|del|enable|disable|reset ADDR …`.
@@ -439,6 +443,7 @@ fn rolling_upgrade(
         max_unavailable: usize::try_from(args.max_unavailable).unwrap_or(usize::MAX),
         continue_on_error: args.continue_on_error,
         remote_batonctl: args.remote_batonctl.clone(),
+        ssh_options: args.ssh_option.clone(),
     };
     if args.dry_run {
         print!("{}", rolling::plan(&targets, &options));

@@ -30,6 +30,8 @@ pub struct Options {
     pub continue_on_error: bool,
     /// The `batonctl` to run on `ssh://` targets.
     pub remote_batonctl: String,
+    /// More `ssh -o` options (`IdentityFile=…`, `UserKnownHostsFile=…`), after BatchMode.
+    pub ssh_options: Vec<String>,
 }
 
 /// What became of one target.

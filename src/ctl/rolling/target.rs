@@ -138,6 +138,10 @@ impl Target {
                 }
                 remote.extend(args.iter().cloned());
                 let mut argv: Vec<String> = ["ssh", "-o", "BatchMode=yes"].map(String::from).into();
+                for o in &options.ssh_options {
+                    argv.push("-o".into());
+                    argv.push(o.clone());
+                }
                 if let Some(p) = port {
                     argv.push("-p".into());
                     argv.push(p.to_string());

@@ -11,6 +11,7 @@ fn options(max_unavailable: usize, continue_on_error: bool) -> Options {
         max_unavailable,
         continue_on_error,
         remote_batonctl: "batonctl".into(),
+        ssh_options: Vec::new(),
     }
 }
 
@@ -132,12 +133,15 @@ fn the_ssh_command_line_runs_the_remote_batonctl_in_batch_mode() {
         ]
     );
     let t = Target::parse("ssh://edge2").unwrap();
+    o.ssh_options = vec!["IdentityFile=/etc/baton/id".into()];
     assert_eq!(
         t.neighbors_argv(&o),
         [
             "ssh",
             "-o",
             "BatchMode=yes",
+            "-o",
+            "IdentityFile=/etc/baton/id",
             "edge2",
             "batonctl --json neighbor"
         ]
