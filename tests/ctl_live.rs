@@ -337,6 +337,7 @@ const VOLATILE: &[&str] = &[
     "established_ms",
     "end_of_rib_ms",
     "end_of_rib_sent_ms",
+    "end_of_rib_received_ms",
     "version",
     "supervisor_version",
     "from_version",

@@ -131,6 +131,9 @@ pub(crate) struct NeighborViewDoc {
     uptime_secs: Option<u64>,
     /// Milliseconds from Established to our End-of-RIB written (the whole table before it).
     end_of_rib_sent_ms: Option<u64>,
+    /// Milliseconds from Established until the neighbor's End-of-RIB had arrived for every
+    /// negotiated family.
+    end_of_rib_received_ms: Option<u64>,
     /// The neighbor's BGP identifier, once known.
     remote_id: Option<String>,
     /// Last reason the session went down.

@@ -93,17 +93,52 @@ enum Command {
     /// Each step is printed as it happens (with --json: one JSON object per line, the report
     /// last).
     #[command(
-        after_help = "Examples:\n  batonctl upgrade\n  batonctl upgrade --binary /usr/sbin/batond.new --timeout 120\n\nExits 1 if not every peer came back."
+        after_help = "Examples:\n  batonctl upgrade\n  batonctl upgrade --binary /usr/sbin/batond.new --timeout 120\n  batonctl upgrade --rolling /run/a/batond.sock /run/b/batond.sock --settle 30\n  batonctl upgrade --rolling ssh://ops@edge1 ssh://ops@edge2:2222/run/baton/batond.sock --dry-run\n\nExits 1 if not every peer came back (with --rolling: if a target was not upgraded)."
     )]
     Upgrade {
         /// The new binary (default: the path batond was started from, i.e. what a package
-        /// upgrade installed).
+        /// upgrade installed). With --rolling, for every target.
         #[arg(long)]
         binary: Option<PathBuf>,
         /// Seconds allowed for the new speaker to be ready and every peer to be back.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        #[command(flatten)]
+        rolling: RollingArgs,
     },
+}
+
+/// `upgrade --rolling TARGET…`: one instance after the other.
+#[derive(Args)]
+struct RollingArgs {
+    /// Upgrade these instances one after the other, each healthy and settled before the
+    /// next: control socket paths or ssh://[user@]host[:port][/socket] (runs batonctl there
+    /// through ssh, BatchMode=yes). --socket is ignored.
+    #[arg(long, num_args = 1.., value_name = "TARGET")]
+    rolling: Vec<String>,
+    /// Seconds each peer of an upgraded target may take to be Established with End-of-RIB
+    /// sent and received; past it the target failed.
+    #[arg(long, default_value_t = 120, requires = "rolling")]
+    peer_timeout: u64,
+    /// Seconds to wait after a target is healthy before the next.
+    #[arg(long, default_value_t = 10, requires = "rolling")]
+    settle: u64,
+    /// Targets upgrading at once.
+    #[arg(long, default_value_t = 1, requires = "rolling", value_parser = clap::value_parser!(u64).range(1..))]
+    max_unavailable: u64,
+    /// Print the plan (targets in order, the command each gets); change nothing.
+    #[arg(long, requires = "rolling")]
+    dry_run: bool,
+    /// Go on with the next targets after a failure (default: stop at the first).
+    #[arg(long, requires = "rolling")]
+    continue_on_error: bool,
+    /// The batonctl to run on ssh:// targets.
+    #[arg(long, default_value = "batonctl", requires = "rolling")]
+    remote_batonctl: String,
+    /// An option for ssh (`ssh -o OPTION`), e.g. IdentityFile=/etc/baton/id_ed25519;
+    /// repeatable.
+    #[arg(long, value_name = "OPTION", requires = "rolling")]
+    ssh_option: Vec<String>,
 }
 
 /// `neighbor [ADDR [adj-in|adj-out …]]` or `neighbor add|del|enable|disable|reset ADDR …`.
@@ -245,7 +280,9 @@ fn request(command: Command) -> Result<Request, Usage> {
         Command::Status => Request::Status,
         Command::Metrics => Request::Metrics,
         Command::Reload { dry_run } => Request::Reload { dry_run },
-        Command::Upgrade { binary, timeout } => Request::Upgrade {
+        Command::Upgrade {
+            binary, timeout, ..
+        } => Request::Upgrade {
             binary,
             timeout_secs: timeout,
             events: true,
@@ -333,6 +370,16 @@ fn main() -> ExitCode {
         baton::manual::write_completions(shell, Cli::command(), &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
+    if let Command::Upgrade {
+        binary,
+        timeout,
+        rolling,
+    } = &cli.command
+    {
+        if !rolling.rolling.is_empty() {
+            return rolling_upgrade(binary.clone(), *timeout, rolling, cli.json);
+        }
+    }
     let wait = match &cli.command {
         Command::Upgrade { timeout, .. } => Duration::from_secs(timeout + 30),
         // A reload may restart the speaker (60 s, like an upgrade).
@@ -372,5 +419,49 @@ fn main() -> ExitCode {
             eprintln!("batonctl: unexpected reply: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `upgrade --rolling TARGET…`: the plan with --dry-run, else the roll and its report.
+fn rolling_upgrade(
+    binary: Option<PathBuf>,
+    timeout: u64,
+    args: &RollingArgs,
+    json: bool,
+) -> ExitCode {
+    use baton::ctl::rolling::{self, driver, Target};
+    use std::io::Write;
+    let targets: Vec<Target> = match args.rolling.iter().map(|t| Target::parse(t)).collect() {
+        Ok(t) => t,
+        Err(e) => usage_error(&["upgrade"], e.to_string()),
+    };
+    let options = rolling::Options {
+        binary,
+        timeout_secs: timeout,
+        peer_timeout_secs: args.peer_timeout,
+        settle_secs: args.settle,
+        max_unavailable: usize::try_from(args.max_unavailable).unwrap_or(usize::MAX),
+        continue_on_error: args.continue_on_error,
+        remote_batonctl: args.remote_batonctl.clone(),
+        ssh_options: args.ssh_option.clone(),
+    };
+    if args.dry_run {
+        print!("{}", rolling::plan(&targets, &options));
+        return ExitCode::SUCCESS;
+    }
+    let report = driver::run(&targets, &options, json, |line| {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+    });
+    if json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        print!("{}", rolling::render(&report));
+    }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -9,6 +9,7 @@ pub mod client;
 mod event;
 pub mod neighbor_args;
 pub mod render;
+pub mod rolling;
 pub mod route_args;
 mod view;
 

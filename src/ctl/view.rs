@@ -28,6 +28,10 @@ pub struct NeighborView {
     /// `None` until then.
     #[serde(default)]
     pub end_of_rib_sent_ms: Option<u64>,
+    /// Milliseconds from Established until the peer's End-of-RIB had arrived for every
+    /// negotiated family; `None` until then.
+    #[serde(default)]
+    pub end_of_rib_received_ms: Option<u64>,
     /// The peer's BGP identifier, once known.
     #[serde(default)]
     pub remote_id: Option<String>,

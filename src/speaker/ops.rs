@@ -141,6 +141,10 @@ impl Ops {
                         .established_at
                         .zip(s.end_of_rib_sent_at)
                         .map(|(up, eor)| eor.saturating_duration_since(up).as_millis() as u64),
+                    end_of_rib_received_ms: s
+                        .established_at
+                        .zip(s.end_of_rib_received_at)
+                        .map(|(up, eor)| eor.saturating_duration_since(up).as_millis() as u64),
                     remote_id: s.remote_id.map(|r| r.to_string()),
                     last_error: s.last_error,
                     established_count: s.established_count,

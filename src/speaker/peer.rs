@@ -411,6 +411,7 @@ impl PeerTask {
         self.status.update(address, |s| {
             s.established_at = None;
             s.end_of_rib_sent_at = None;
+            s.end_of_rib_received_at = None;
             s.hold_time = None;
             s.last_error = Some(text);
         });

@@ -23,6 +23,10 @@ pub struct PeerStatus {
     pub established_at: Option<Instant>,
     /// When our End-of-RIB markers (after the whole table) were handed to the kernel.
     pub end_of_rib_sent_at: Option<Instant>,
+    /// Families negotiated on the session whose End-of-RIB the peer has not sent yet.
+    pub end_of_rib_awaited: Vec<Family>,
+    /// When the peer's End-of-RIB had arrived for every negotiated family.
+    pub end_of_rib_received_at: Option<Instant>,
     /// The peer's BGP identifier, once known.
     pub remote_id: Option<Ipv4Addr>,
     /// The hold time negotiated for the session, while Established.
@@ -43,6 +47,8 @@ impl Default for PeerStatus {
             state: SessionState::Idle,
             established_at: None,
             end_of_rib_sent_at: None,
+            end_of_rib_awaited: Vec::new(),
+            end_of_rib_received_at: None,
             remote_id: None,
             hold_time: None,
             last_error: None,
@@ -98,6 +104,16 @@ impl StatusBoard {
                 at: Instant::now(),
             });
         }
+    }
+
+    /// The peer's End-of-RIB for `family` arrived: the last awaited one completes the set.
+    pub fn end_of_rib_received(&self, peer: IpAddr, family: Family) {
+        self.update(peer, |s| {
+            s.end_of_rib_awaited.retain(|f| *f != family);
+            if s.end_of_rib_awaited.is_empty() && s.end_of_rib_received_at.is_none() {
+                s.end_of_rib_received_at = Some(Instant::now());
+            }
+        });
     }
 
     /// Forget `peer` (deleted).

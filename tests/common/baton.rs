@@ -108,6 +108,16 @@ impl Baton {
         Baton::spawn_cmd(host, paths, config_toml, extra, cmd)
     }
 
+    /// Like [`Baton::start`], batond started from `program` (e.g. a symlink standing for the
+    /// installed binary, which a plain `batonctl upgrade` starts again, whatever it then
+    /// points at).
+    pub fn start_from(host: &Host, program: &Path, config_toml: &str) -> Baton {
+        let cmd = host.command(program.to_str().expect("a UTF-8 path"));
+        let mut b = Baton::spawn_cmd(host, Baton::paths(host), config_toml, &[], cmd);
+        b.wait_ready(START_TIMEOUT);
+        b
+    }
+
     /// Like [`Baton::start`], with batond's `RLIMIT_NOFILE` set to `nofile`, soft and hard
     /// (through `prlimit`, which execs it): a daemon that cannot raise its descriptor limit.
     pub fn start_with_fd_limit(host: &Host, config_toml: &str, nofile: u64) -> Baton {

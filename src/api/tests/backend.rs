@@ -156,6 +156,7 @@ pub(super) fn neighbor_view(peer: &Peer, enabled: bool) -> NeighborView {
         },
         uptime_secs: None,
         end_of_rib_sent_ms: None,
+        end_of_rib_received_ms: None,
         remote_id: None,
         last_error: None,
         established_count: 0,

@@ -67,6 +67,8 @@ impl PeerTask {
                 self.status.update(address, |s| {
                     s.established_at = Some(std::time::Instant::now());
                     s.end_of_rib_sent_at = None;
+                    s.end_of_rib_awaited = neg.families.clone();
+                    s.end_of_rib_received_at = None;
                     s.remote_id = Some(neg.remote_id);
                     s.hold_time = Some(neg.hold_time);
                     s.established_count += 1;
@@ -138,6 +140,7 @@ impl PeerTask {
                     let end_of_rib = update.as_end_of_rib();
                     let _ = self.rib.send(RibCmd::Update(peer, Box::new(update)));
                     if let Some(family) = end_of_rib {
+                        self.status.end_of_rib_received(self.peer.address, family);
                         let kind = ProgressKind::EndOfRibReceived;
                         self.status.step(self.peer.address, &[family], kind);
                         self.graceful(GrInput::EndOfRib(family));
