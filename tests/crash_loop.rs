@@ -4,68 +4,30 @@
 
 mod common;
 
-use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::baton::{global_toml, peer_toml, Baton};
 use common::gr_lab::gr_toml;
 use common::netns::Lab;
+use common::notify::NotifySocket;
 use common::poll;
 
 /// The Restart Time we advertise: the back-off's ceiling is a quarter of it, 2 s.
 const RESTART_TIME: u16 = 8;
-
-/// Collects every `STATUS=` sent to `socket` until `stop`, reading all the time as systemd
-/// does (a full socket would block the sender).
-fn collect_statuses(socket: &UnixDatagram, stop: &AtomicBool, seen: &Mutex<Vec<String>>) {
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let mut buf = [0u8; 4096];
-    let start = Instant::now();
-    while !stop.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(300) {
-        if let Ok(n) = socket.recv(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]);
-            seen.lock().unwrap().extend(
-                text.lines()
-                    .filter_map(|l| l.strip_prefix("STATUS="))
-                    .map(String::from),
-            );
-        }
-    }
-}
 
 #[test]
 fn a_crash_loop_backs_off_to_a_quarter_of_the_restart_time_and_says_so() {
     let lab = Lab::new();
     let (a, g) = (lab.host("baton"), lab.host("peer"));
     let paths = Baton::paths(&a);
-    let notify = paths.dir.join("notify.sock");
-    let socket = UnixDatagram::bind(&notify).expect("bind the notify socket");
-    let (stop, seen) = (AtomicBool::new(false), Mutex::new(Vec::new()));
+    let notify = NotifySocket::bind(&paths.dir);
     // A peer that never answers is enough: the ceiling comes from what we advertise.
     let toml = global_toml(&paths, 65001, &a.ipv4.to_string(), &[])
         + &peer_toml(g.ipv4.into(), 65002, "ipv4-unicast", "")
         + &gr_toml(RESTART_TIME, "");
-    let mut baton = Baton::spawn_with_env(
-        &a,
-        paths,
-        &toml,
-        &[],
-        &[("NOTIFY_SOCKET", notify.to_str().unwrap())],
-    );
-    std::thread::scope(|s| {
-        s.spawn(|| collect_statuses(&socket, &stop, &seen));
-        // Whatever happens below, the reader stops.
-        struct Stop<'a>(&'a AtomicBool);
-        impl Drop for Stop<'_> {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
-        let _stop = Stop(&stop);
+    let mut baton =
+        Baton::spawn_with_env(&a, paths, &toml, &[], &[("NOTIFY_SOCKET", notify.path())]);
+    {
         baton.wait_ready(Duration::from_secs(10));
         // Crashes in a row: restarts at once, then after 0.5, 1, 2 and 2 s (the ceiling).
         for crash in 1..=5u64 {
@@ -96,11 +58,12 @@ fn a_crash_loop_backs_off_to_a_quarter_of_the_restart_time_and_says_so() {
             "{text}"
         );
         poll::until_true(Duration::from_secs(5), "the last STATUS=", || {
-            let seen = seen.lock().unwrap();
-            seen.iter()
+            notify
+                .statuses()
+                .iter()
                 .any(|l| l.contains("5 crashes (5 in a row), next restart"))
         });
-        let seen = seen.lock().unwrap();
+        let seen = notify.statuses();
         for expected in [
             "no speaker running; 2 crashes (2 in a row), restarting in 500 ms",
             "no speaker running; 3 crashes (3 in a row), restarting in 1000 ms",
@@ -114,6 +77,6 @@ fn a_crash_loop_backs_off_to_a_quarter_of_the_restart_time_and_says_so() {
                 seen.join("\n")
             );
         }
-    });
+    }
     baton.stop();
 }
