@@ -16,7 +16,6 @@ use std::time::Duration;
 use sd_notify::NotifyState;
 use tracing::{debug, info, warn};
 
-use super::upgrade::neighbors;
 use super::{Generation, Supervisor};
 use crate::session::SessionState;
 
@@ -98,7 +97,7 @@ impl Supervisor {
         gen: &Generation,
         within: Duration,
     ) -> Result<(), String> {
-        let n = neighbors(gen, within).await?;
+        let n = gen.neighbors(within).await?;
         let up = n
             .iter()
             .filter(|n| n.state == SessionState::Established)

@@ -28,9 +28,7 @@ use tracing::{info, warn};
 
 use super::generation::{exited, Event, Events};
 use super::{notify, Generation, Supervisor};
-use crate::ctl::{
-    NeighborView, PeerUpgradeView, Reply, Request, UpgradeEvent, UpgradeStep, UpgradeView,
-};
+use crate::ctl::{PeerUpgradeView, UpgradeEvent, UpgradeStep, UpgradeView};
 use crate::handoff::{Msg, ProgressKind};
 use crate::session::SessionState;
 
@@ -205,7 +203,7 @@ impl Supervisor {
             view.duration_ms = steps.ms();
             view
         };
-        let before: Vec<IpAddr> = match neighbors(&old, ASK_TIMEOUT).await {
+        let before: Vec<IpAddr> = match old.neighbors(ASK_TIMEOUT).await {
             Ok(n) => n
                 .into_iter()
                 .filter(|n| n.state == SessionState::Established)
@@ -409,13 +407,5 @@ async fn kill_if_lingering(old: Arc<Generation>, mut events: Events, at: Deadlin
             "the old speaker did not exit after Quiesced: killing it"
         );
         old.kill();
-    }
-}
-
-/// The speaker's neighbor list.
-pub async fn neighbors(gen: &Generation, timeout: Duration) -> Result<Vec<NeighborView>, String> {
-    match gen.request(Request::Neighbors, timeout).await? {
-        Reply::Ok(v) => serde_json::from_value(v).map_err(|e| e.to_string()),
-        Reply::Error { error } => Err(error),
     }
 }
