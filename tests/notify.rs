@@ -167,6 +167,30 @@ fn systemd_hears_ready_reloading_with_the_clock_failures_watchdog_and_stopping()
     baton.ctl(&["reload"]);
     reload_pair(&notify, from, clock);
 
+    // SIGHUP after a new router_id: the speaker is replaced, READY=1 once it is back.
+    let generation = baton.ctl(&["status"])["generation"].as_u64().unwrap();
+    let config = baton.paths_of().config.clone();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let new_id = text.replace(
+        &format!("router_id = \"{}\"", a.ipv4),
+        "router_id = \"198.18.255.1\"",
+    );
+    assert_ne!(text, new_id);
+    std::fs::write(&config, new_id).unwrap();
+    let from = notify.datagrams().len();
+    let clock = monotonic_usec();
+    baton.signal(Signal::SIGHUP);
+    let (_, ready) = reload_pair(&notify, from, clock);
+    let status = ready.get("STATUS").unwrap_or_default();
+    assert!(
+        status.contains(&format!("speaker generation {}", generation + 1))
+            && status.contains("1/1 peers up")
+            && status.contains("last upgrade ok"),
+        "{}",
+        notify.dump()
+    );
+    assert_eq!(baton.ctl(&["status"])["generation"], generation + 1);
+
     // An upgrade: READY=1 once the new speaker has sent End-of-RIB.
     let from = notify.datagrams().len();
     let next = second_build(lab.dir());
