@@ -12,7 +12,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::{Duration, Instant};
 
 use common::baton::{global_toml, peer_toml, second_build, Baton};
-use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use common::gobgp::{GobgpConfig, Gobgpd};
 use common::gr_lab::gr_toml;
 use common::netns::Lab;
 use common::notify::{Datagram, NotifySocket};
@@ -74,15 +74,9 @@ fn reload_pair(notify: &NotifySocket, from: usize, clock: u64) -> (Datagram, Dat
 fn systemd_hears_ready_reloading_with_the_clock_failures_watchdog_and_stopping() {
     let lab = Lab::new();
     let (a, g) = (lab.host("baton"), lab.host("gobgp"));
-    let mut neighbor = GobgpNeighbor::new(a.ipv4.into(), 65001);
-    neighbor.graceful_restart = Some(120);
     let gobgpd = Gobgpd::start(
         &g,
-        GobgpConfig {
-            asn: 65002,
-            neighbors: vec![neighbor],
-            ..GobgpConfig::default()
-        },
+        GobgpConfig::one_gr_neighbor(65002, a.ipv4.into(), 65001, 120),
     );
     let paths = Baton::paths(&a);
     let notify = NotifySocket::bind(&paths.dir);
