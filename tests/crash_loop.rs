@@ -27,56 +27,54 @@ fn a_crash_loop_backs_off_to_a_quarter_of_the_restart_time_and_says_so() {
         + &gr_toml(RESTART_TIME, "");
     let mut baton =
         Baton::spawn_with_env(&a, paths, &toml, &[], &[("NOTIFY_SOCKET", notify.path())]);
-    {
-        baton.wait_ready(Duration::from_secs(10));
-        // Crashes in a row: restarts at once, then after 0.5, 1, 2 and 2 s (the ceiling).
-        for crash in 1..=5u64 {
-            let (pid, generation) = poll::until(Duration::from_secs(15), "a speaker", || {
-                let s = baton.ctl(&["status"]);
-                s["speaker_pid"].as_u64().zip(s["generation"].as_u64())
-            });
-            nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            )
-            .unwrap();
-            poll::until_true(Duration::from_secs(15), "the next speaker", || {
-                let s = baton.ctl(&["status"]);
-                s["generation"].as_u64() > Some(generation) && s["speaker_pid"].is_u64()
-            });
+    baton.wait_ready(Duration::from_secs(10));
+    // Crashes in a row: restarts at once, then after 0.5, 1, 2 and 2 s (the ceiling).
+    for crash in 1..=5u64 {
+        let (pid, generation) = poll::until(Duration::from_secs(15), "a speaker", || {
             let s = baton.ctl(&["status"]);
-            assert_eq!(s["crashes"], crash, "{s}");
-            assert_eq!(s["consecutive_crashes"], crash, "{s}");
-        }
-        let s = baton.ctl(&["status"]);
-        assert_eq!(s["crash_loop"], true, "{s}");
-        assert_eq!(s["next_restart_delay_ms"], 2000, "{s}");
-        let text = String::from_utf8_lossy(&baton.ctl_output(&["status"]).stdout).to_string();
-        assert!(
-            text.contains("5, 5 in a row (crash loop: restarts delayed)")
-                && text.contains("2000 ms after the speaker dies"),
-            "{text}"
-        );
-        poll::until_true(Duration::from_secs(5), "the last STATUS=", || {
-            notify
-                .statuses()
-                .iter()
-                .any(|l| l.contains("5 crashes (5 in a row), next restart"))
+            s["speaker_pid"].as_u64().zip(s["generation"].as_u64())
         });
-        let seen = notify.statuses();
-        for expected in [
-            "no speaker running; 2 crashes (2 in a row), restarting in 500 ms",
-            "no speaker running; 3 crashes (3 in a row), restarting in 1000 ms",
-            "no speaker running; 4 crashes (4 in a row), restarting in 2000 ms",
-            "no speaker running; 5 crashes (5 in a row), restarting in 2000 ms",
-            "; 5 crashes (5 in a row), next restart delay 2000 ms",
-        ] {
-            assert!(
-                seen.iter().any(|l| l.contains(expected)),
-                "no STATUS= with {expected:?} in:\n{}",
-                seen.join("\n")
-            );
-        }
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        poll::until_true(Duration::from_secs(15), "the next speaker", || {
+            let s = baton.ctl(&["status"]);
+            s["generation"].as_u64() > Some(generation) && s["speaker_pid"].is_u64()
+        });
+        let s = baton.ctl(&["status"]);
+        assert_eq!(s["crashes"], crash, "{s}");
+        assert_eq!(s["consecutive_crashes"], crash, "{s}");
+    }
+    let s = baton.ctl(&["status"]);
+    assert_eq!(s["crash_loop"], true, "{s}");
+    assert_eq!(s["next_restart_delay_ms"], 2000, "{s}");
+    let text = String::from_utf8_lossy(&baton.ctl_output(&["status"]).stdout).to_string();
+    assert!(
+        text.contains("5, 5 in a row (crash loop: restarts delayed)")
+            && text.contains("2000 ms after the speaker dies"),
+        "{text}"
+    );
+    poll::until_true(Duration::from_secs(5), "the last STATUS=", || {
+        notify
+            .statuses()
+            .iter()
+            .any(|l| l.contains("5 crashes (5 in a row), next restart"))
+    });
+    let seen = notify.statuses();
+    for expected in [
+        "no speaker running; 2 crashes (2 in a row), restarting in 500 ms",
+        "no speaker running; 3 crashes (3 in a row), restarting in 1000 ms",
+        "no speaker running; 4 crashes (4 in a row), restarting in 2000 ms",
+        "no speaker running; 5 crashes (5 in a row), restarting in 2000 ms",
+        "; 5 crashes (5 in a row), next restart delay 2000 ms",
+    ] {
+        assert!(
+            seen.iter().any(|l| l.contains(expected)),
+            "no STATUS= with {expected:?} in:\n{}",
+            seen.join("\n")
+        );
     }
     baton.stop();
 }

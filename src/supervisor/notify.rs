@@ -133,7 +133,7 @@ impl Supervisor {
                 u.from_generation, u.to_generation, u.duration_ms
             ),
             Some(u) => format!(
-                "last upgrade FAILED after {} ms, generation {} kept: {}",
+                "last upgrade FAILED after {} ms (generation {} runs): {}",
                 u.duration_ms,
                 u.to_generation,
                 u.reason.as_deref().unwrap_or("no reason given")
