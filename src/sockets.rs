@@ -7,12 +7,14 @@
 //! a socket can be passed to another process (see [`crate::handoff`]).
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use tokio::net::UnixListener;
 
-use crate::config::Config;
+use tracing::info;
+
+use crate::config::{Config, SocketGroup, SocketMode};
 
 /// Why a socket could not be bound.
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +37,14 @@ pub enum BindError {
     },
 }
 
-/// Create the control socket (mode 0600), replacing a stale one.
-pub fn bind_control_socket(path: &Path) -> Result<UnixListener, BindError> {
+/// Create the control socket with `mode` and, if given, group `gid`, replacing a stale one.
+/// The owner and mode are applied right after bind (no client can connect before `accept`
+/// runs) and read back, so what the log says is what the file system holds.
+pub fn bind_control_socket(
+    path: &Path,
+    mode: SocketMode,
+    group: Option<&SocketGroup>,
+) -> Result<UnixListener, BindError> {
     let err = |source| BindError::Control {
         path: path.display().to_string(),
         source,
@@ -46,7 +54,20 @@ pub fn bind_control_socket(path: &Path) -> Result<UnixListener, BindError> {
     }
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    if let Some(group) = group {
+        std::os::unix::fs::chown(path, None, Some(group.gid)).map_err(err)?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode.0)).map_err(err)?;
+    let meta = std::fs::metadata(path).map_err(err)?;
+    let held = meta.permissions().mode() & 0o7777;
+    if held != mode.0 || group.is_some_and(|g| g.gid != meta.gid()) {
+        return Err(err(std::io::Error::other(format!(
+            "it has mode {held:04o} group {} after asking for {mode} group {}",
+            meta.gid(),
+            group.map_or("-".to_string(), |g| g.gid.to_string())
+        ))));
+    }
+    info!(path = %path.display(), mode = %format!("{held:04o}"), uid = meta.uid(), gid = meta.gid(), "control socket bound");
     Ok(listener)
 }
 

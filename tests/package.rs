@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use common::gobgp::{GobgpConfig, Gobgpd};
 use common::monitor::Monitor;
 use common::netns::{is_root, Host, Lab};
 use common::process::Daemon;
@@ -384,15 +384,9 @@ fn deb_installs_upgrades_by_handing_over_without_a_flap_and_purges_clean() {
     // Version A runs, as the unit runs it, with a gobgpd peer holding its routes.
     let lab = Lab::new();
     let (a, g) = (lab.host("baton"), lab.host("gobgp"));
-    let mut neighbor = GobgpNeighbor::new(a.ipv4.into(), 65001);
-    neighbor.graceful_restart = Some(120);
     let gobgpd = Gobgpd::start(
         &g,
-        GobgpConfig {
-            asn: 65002,
-            neighbors: vec![neighbor],
-            ..GobgpConfig::default()
-        },
+        GobgpConfig::one_gr_neighbor(65002, a.ipv4.into(), 65001, 120),
     );
     std::fs::write(CONFIG, lab_config(&a, g.ipv4.into())).unwrap();
     let mut batond = start_as_the_unit_does(&a, &lab.dir().join("batond.log"));

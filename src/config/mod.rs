@@ -20,6 +20,7 @@ mod error;
 pub mod fib;
 pub mod plan;
 mod schema;
+mod socket;
 mod validate;
 mod value;
 
@@ -32,6 +33,7 @@ pub use error::{ConfigError, Position};
 pub use fib::Fib;
 pub use plan::Plan;
 pub use schema::{Api, Config, Global, GracefulRestart, Peer, Route, CONTROL_SOCKET_NAME};
+pub use socket::{SocketGroup, SocketMode};
 
 // For the REST API, which validates peers and routes exactly as the config file does.
 pub(crate) use error::{serde_field, FieldPath};

@@ -35,7 +35,13 @@ const RESTART_FIELDS: &[&str] = &[
 ];
 
 /// Fields only a restart of batond itself can change: the supervisor owns them.
-pub const FIXED_FIELDS: &[&str] = &["global.state_dir", "global.control_socket", "api.listen"];
+pub const FIXED_FIELDS: &[&str] = &[
+    "global.state_dir",
+    "global.control_socket",
+    "global.control_socket_mode",
+    "global.control_socket_group",
+    "api.listen",
+];
 
 /// What a reload does to one peer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

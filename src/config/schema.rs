@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::fib::Fib;
+use super::socket::{SocketGroup, SocketMode};
 use super::value;
 use crate::wire::{Community, Family, LargeCommunity, Prefix};
 
@@ -53,6 +54,16 @@ pub struct Global {
     /// The control socket `batonctl` talks to; defaults to `<state_dir>/batond.sock`.
     #[serde(default, deserialize_with = "value::path")]
     pub control_socket: PathBuf,
+    /// The control socket's mode, an octal string (`"0660"`); owner read and write required.
+    #[serde(default, with = "value::text")]
+    pub control_socket_mode: SocketMode,
+    /// The control socket's group (a name or a gid); `None` leaves the supervisor's group.
+    #[serde(
+        default,
+        with = "value::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub control_socket_group: Option<SocketGroup>,
 }
 
 /// `[api]`: the REST API.

@@ -98,6 +98,8 @@ as_path_prepend = 10
             listen: vec![sock("198.18.0.1:1179"), sock("[2001:db8::1]:179")],
             state_dir: PathBuf::from("/var/lib/baton"),
             control_socket: PathBuf::from("/run/baton.sock"),
+            control_socket_mode: SocketMode(0o600),
+            control_socket_group: None,
         },
         api: Some(Api {
             listen: Some(sock("127.0.0.1:8179")),
@@ -332,6 +334,9 @@ fn cases() -> Vec<Case> {
         case("router_id IPv6", global_with("router_id", "\"2001:db8::1\""), 3, Some("global.router_id"), "invalid IPv4 address syntax"),
         case("missing listen", GLOBAL.replace("listen = [\"198.18.0.1:179\"]\n", ""), 1, Some("global.listen"), "missing required field"),
         case("duplicate listen", global_with("listen", "[\n  \"198.18.0.1:179\",\n  \"198.18.0.1:179\",\n]"), 6, Some("global.listen[1]"), "198.18.0.1:179 is listed twice (also global.listen[0])"),
+        case("control socket mode not octal", global_with("listen", "[]\ncontrol_socket_mode = \"0680\""), 5, Some("global.control_socket_mode"), "not an octal mode"),
+        case("control socket mode as a number", global_with("listen", "[]\ncontrol_socket_mode = 660"), 5, Some("global.control_socket_mode"), "octal mode as a string"),
+        case("control socket group unknown", global_with("listen", "[]\ncontrol_socket_group = \"no-such-group-here\""), 5, Some("global.control_socket_group"), "no group named"),
         case("empty control_socket", global_with("listen", "[]\ncontrol_socket = \"\""), 5, Some("global.control_socket"), "the path is empty"),
         case("control socket too long", global_with("listen", &format!("[]\nstate_dir = \"/{}\"", "s".repeat(100))), 5, Some("global.state_dir"), "Unix sockets allow at most 107"),
         case("api listen without port", format!("{GLOBAL}[api]\nlisten = \"127.0.0.1\"\n"), 6, Some("api.listen"), "invalid socket address syntax"),

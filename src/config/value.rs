@@ -290,6 +290,29 @@ pub(super) mod text {
     }
 }
 
+/// `#[serde(with = "optional_text")]` for a [`Text`] value that may be left out.
+pub(super) mod optional_text {
+    use super::*;
+
+    /// Write the value's text form (callers skip `None`).
+    pub(in crate::config) fn serialize<T: Text, S: Serializer>(
+        v: &Option<T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Parse the value's text form: the key given means the value.
+    pub(in crate::config) fn deserialize<'de, T: Text, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        AsText::deserialize(d).map(|t| Some(t.0))
+    }
+}
+
 /// `#[serde(with = "text_list")]` for a list of [`Text`] values.
 pub(super) mod text_list {
     use super::*;

@@ -175,7 +175,11 @@ pub async fn run(
         config_path,
     ));
     if commands.is_none() {
-        let control = crate::sockets::bind_control_socket(&config.global.control_socket)?;
+        let control = crate::sockets::bind_control_socket(
+            &config.global.control_socket,
+            config.global.control_socket_mode,
+            config.global.control_socket_group.as_ref(),
+        )?;
         tokio::spawn(control::serve(control, ops.clone()));
     }
 

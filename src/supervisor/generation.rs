@@ -17,7 +17,7 @@ use tokio::time::Instant as Deadline;
 use tracing::{debug, info, warn};
 
 use super::stderr::LastWords;
-use crate::ctl::{Reply, Request};
+use crate::ctl::{NeighborView, Reply, Request};
 use crate::handoff::{
     listener_to_send, spawn_with_handoff, supervisor_handshake, Channel, HandoffError, Hello,
     ListenerKind, Msg, Progress, SendHalf,
@@ -279,6 +279,14 @@ impl Generation {
     /// Send a message (Activate, Quiesce, Stop).
     pub fn send(&self, msg: Msg) {
         let _ = self.to_link.send(ToLink::Send(msg));
+    }
+
+    /// The speaker's neighbor list (also how the supervisor checks that it answers).
+    pub async fn neighbors(&self, timeout: Duration) -> Result<Vec<NeighborView>, String> {
+        match self.request(Request::Neighbors, timeout).await? {
+            Reply::Ok(v) => serde_json::from_value(v).map_err(|e| e.to_string()),
+            Reply::Error { error } => Err(error),
+        }
     }
 
     /// Forward a control request and wait (at most `timeout`) for the answer.

@@ -13,6 +13,7 @@
 mod backoff;
 mod control;
 mod generation;
+mod notify;
 mod reload;
 mod stderr;
 mod upgrade;
@@ -64,6 +65,8 @@ struct State {
     /// When a delayed restart (crash loop) will start the next speaker.
     restart_at: Option<Instant>,
     upgrading: Option<Instant>,
+    /// Peers Established and known, as the speaker last said (for `STATUS=`).
+    peers_up: Option<(usize, usize)>,
     last_upgrade: Option<UpgradeView>,
     /// Generations whose exit is expected (quiesced, stopped, replaced).
     retiring: Vec<u64>,
@@ -197,14 +200,14 @@ impl Supervisor {
             }
             match self.start_speaker().await {
                 Ok(()) => {
-                    notify_status(&self.status_line());
+                    notify::status(&self.status_line());
                     return;
                 }
                 Err(e) => {
                     error!(error = %e, "the speaker did not start");
                     let now = Instant::now();
                     delay = self.crashed(now, now);
-                    notify_status(&self.status_line());
+                    notify::status(&self.status_line());
                 }
             }
         }
@@ -260,7 +263,7 @@ impl Supervisor {
         let s = self.lock();
         warn!(generation = number, %how, crashes = s.backoff.total_crashes, in_a_row = s.backoff.consecutive, delay_ms = delay.as_millis() as u64, "the speaker died: starting a new one with the same sockets and state");
         drop(s);
-        notify_status(&self.status_line());
+        notify::status(&self.status_line());
         tokio::spawn(self.clone().start_until_running(delay));
     }
 
@@ -294,27 +297,6 @@ impl Supervisor {
             state_problems: Vec::new(),
             state_not_writable: None,
         }
-    }
-
-    /// sd_notify's `STATUS=`: the speaker, and the crashes and back-off.
-    fn status_line(&self) -> String {
-        let s = self.status();
-        let speaker = match s.speaker_pid {
-            Some(pid) => format!(
-                "speaker generation {} pid {pid} version {}",
-                s.generation,
-                s.version.unwrap_or_else(|| "-".into())
-            ),
-            None => "no speaker running".to_string(),
-        };
-        let next = match s.restart_in_ms {
-            Some(ms) => format!("restarting in {ms} ms"),
-            None => format!("next restart delay {} ms", s.next_restart_delay_ms),
-        };
-        format!(
-            "{speaker}; {} crashes ({} in a row), {next}",
-            s.crashes, s.consecutive_crashes
-        )
     }
 
     /// Deliberate stop: the speaker sends Cease to every peer; wait (bounded) for it to exit.
@@ -354,11 +336,6 @@ impl Supervisor {
     }
 }
 
-/// Tell systemd (when it is listening) how things stand.
-pub fn notify_status(status: &str) {
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Status(status)]);
-}
-
 /// Run the supervisor until SIGTERM or SIGINT.
 pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), SupervisorError> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -369,7 +346,11 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     let state_dir = crate::store::StateDir::open(&config.global.state_dir)?;
     let listeners = crate::sockets::bind_listeners(&config.global.listen)?;
     let api_listener = crate::sockets::bind_api_listener(&config)?.map(Arc::new);
-    let control = crate::sockets::bind_control_socket(&config.global.control_socket)?;
+    let control = crate::sockets::bind_control_socket(
+        &config.global.control_socket,
+        config.global.control_socket_mode,
+        config.global.control_socket_group.as_ref(),
+    )?;
     let (exits_tx, mut exits) = mpsc::unbounded_channel();
     let sup = Arc::new(Supervisor {
         config_path,
@@ -393,7 +374,8 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     tokio::spawn(sup.clone().start_until_running(Duration::ZERO));
     // Ready as soon as the sockets are bound: connections queue in the kernel until the
     // speaker accepts them.
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    notify::send(&[sd_notify::NotifyState::Ready]);
+    tokio::spawn(sup.clone().watch(sd_notify::watchdog_enabled()));
 
     loop {
         tokio::select! {
@@ -409,7 +391,10 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
         }
     }
     info!("deliberate stop: the speaker tells every peer (Cease)");
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    notify::send(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("stopping: the speaker sends Cease to every peer"),
+    ]);
     sup.stop(&mut exits).await;
     let _ = std::fs::remove_file(&sup.control_socket);
     info!("stopped");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tracing::{error, info, warn};
 
-use super::Supervisor;
+use super::{notify, Supervisor};
 use crate::config::Config;
 use crate::ctl::{ReloadView, Reply, Request};
 
@@ -33,11 +33,30 @@ impl Supervisor {
     }
 
     /// Reload: plan (and unless `dry_run`, apply) the configuration file's changes. `Err` means
-    /// nothing was changed.
+    /// nothing was changed. systemd sees `RELOADING=1` until it is applied, or the speaker
+    /// restart it asked for has finished or rolled back.
     pub async fn reload(self: &Arc<Self>, dry_run: bool) -> Result<ReloadView, String> {
         if self.lock().upgrading.is_some() {
             return Err("an upgrade is in progress: reload when it is done".into());
         }
+        if dry_run {
+            return self.plan_reload(true).await;
+        }
+        let notified = notify::Reload::begin();
+        let result = self.apply_reload().await;
+        self.recount_peers().await;
+        let status = self.status_line();
+        match &result {
+            Ok(view) if view.applied => notified.finish(&status),
+            Ok(_) => notified.finish(&format!("reload FAILED, rolled back: {status}")),
+            Err(e) => notified.finish(&format!("reload refused, nothing changed ({e}); {status}")),
+        }
+        result
+    }
+
+    /// Ask the speaker to plan (and unless `dry_run`, apply) the file's changes; add a speaker
+    /// restart when the binary on disk is a new build.
+    async fn plan_reload(self: &Arc<Self>, dry_run: bool) -> Result<ReloadView, String> {
         let speaker = self
             .active()
             .ok_or("no speaker is running (is it restarting after a crash?): try again")?;
@@ -61,16 +80,20 @@ impl Supervisor {
                 .restart_speaker
                 .push(format!("binary ({} is {on_disk})", self.exe.display()));
         }
-        if dry_run {
-            return Ok(view);
-        }
+        Ok(view)
+    }
+
+    /// Apply a reload, restarting the speaker the graceful way when the plan says so.
+    async fn apply_reload(self: &Arc<Self>) -> Result<ReloadView, String> {
+        let mut view = self.plan_reload(false).await?;
         if view.plan.restart_speaker.is_empty() {
             if let Some(Ok(config)) = self.config_path.as_deref().map(crate::config::load) {
                 self.set_config(config);
             }
             return Ok(view);
         }
-        let restart = self.upgrade(None, RESTART_TIMEOUT, None).await?;
+        let t0 = self.begin_upgrade()?;
+        let restart = self.run_upgrade(t0, None, RESTART_TIMEOUT, None).await;
         if !restart.ok {
             warn!(reason = ?restart.reason, "reload: the speaker restart failed");
         }
@@ -79,10 +102,9 @@ impl Supervisor {
         Ok(view)
     }
 
-    /// SIGHUP: reload, and say in the log (and to systemd) what happened.
+    /// SIGHUP: reload, and say in the log what happened (systemd hears it from [`Self::reload`]).
     pub(super) async fn reload_on_signal(self: Arc<Self>) {
         info!(signal = "SIGHUP", "reloading the configuration");
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
         match self.reload(false).await {
             Ok(view) if view.applied => info!(
                 peers = view.plan.peers.len(),
@@ -97,7 +119,6 @@ impl Supervisor {
             }
             Err(e) => error!(error = %e, "reload refused, nothing was changed"),
         }
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     }
 }
 

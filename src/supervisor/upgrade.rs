@@ -27,10 +27,8 @@ use tokio::time::Instant as Deadline;
 use tracing::{info, warn};
 
 use super::generation::{exited, Event, Events};
-use super::{Generation, Supervisor};
-use crate::ctl::{
-    NeighborView, PeerUpgradeView, Reply, Request, UpgradeEvent, UpgradeStep, UpgradeView,
-};
+use super::{notify, Generation, Supervisor};
+use crate::ctl::{PeerUpgradeView, UpgradeEvent, UpgradeStep, UpgradeView};
 use crate::handoff::{Msg, ProgressKind};
 use crate::session::SessionState;
 
@@ -113,28 +111,56 @@ impl Rows {
 
 impl Supervisor {
     /// Run one upgrade, reporting each step on `events` as it happens; `Err` only when it was
-    /// refused before starting.
+    /// refused before starting. systemd sees a reload: `READY=1` comes back once the new
+    /// speaker has sent End-of-RIB to every peer that was up, or the old one carries on.
     pub async fn upgrade(
         self: &Arc<Self>,
         binary: Option<PathBuf>,
         timeout: Duration,
         events: Option<mpsc::UnboundedSender<UpgradeEvent>>,
     ) -> Result<UpgradeView, String> {
-        let t0 = Instant::now();
-        {
-            let mut s = self.lock();
-            if let Some(since) = s.upgrading {
-                return Err(format!(
-                    "an upgrade is already in progress (started {} s ago): wait for it to finish",
-                    since.elapsed().as_secs()
-                ));
+        let t0 = self.begin_upgrade()?;
+        let reload = notify::Reload::begin();
+        let view = self.run_upgrade(t0, binary, timeout, events).await;
+        self.recount_peers().await;
+        reload.finish(&self.status_line());
+        Ok(view)
+    }
+
+    /// After an upgrade, the peers up as the speaker now running says (for `STATUS=`).
+    pub(super) async fn recount_peers(&self) {
+        if let Some(gen) = self.active() {
+            if let Err(e) = self.count_peers(&gen, ASK_TIMEOUT).await {
+                warn!(generation = gen.number, error = %e, "the speaker does not say which peers are up");
             }
-            if s.active.is_none() {
-                return Err("no speaker is running (is it restarting after a crash?)".into());
-            }
-            s.upgrading = Some(t0);
         }
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+    }
+
+    /// Refuse a second upgrade, or one with no speaker to replace; else mark one as running.
+    pub(super) fn begin_upgrade(&self) -> Result<Instant, String> {
+        let t0 = Instant::now();
+        let mut s = self.lock();
+        if let Some(since) = s.upgrading {
+            return Err(format!(
+                "an upgrade is already in progress (started {} s ago): wait for it to finish",
+                since.elapsed().as_secs()
+            ));
+        }
+        if s.active.is_none() {
+            return Err("no speaker is running (is it restarting after a crash?)".into());
+        }
+        s.upgrading = Some(t0);
+        Ok(t0)
+    }
+
+    /// The upgrade [`begin_upgrade`](Self::begin_upgrade) marked as running at `t0`.
+    pub(super) async fn run_upgrade(
+        self: &Arc<Self>,
+        t0: Instant,
+        binary: Option<PathBuf>,
+        timeout: Duration,
+        events: Option<mpsc::UnboundedSender<UpgradeEvent>>,
+    ) -> UpgradeView {
         let binary = binary.unwrap_or_else(|| self.exe.clone());
         let steps = Steps { t0, sink: events };
         let view = self.upgrade_steps(binary, timeout, &steps).await;
@@ -147,14 +173,10 @@ impl Supervisor {
         } else {
             warn!(reason = ?view.reason, "upgrade failed");
         }
-        {
-            let mut s = self.lock();
-            s.upgrading = None;
-            s.last_upgrade = Some(view.clone());
-        }
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-        super::notify_status(&self.status_line());
-        Ok(view)
+        let mut s = self.lock();
+        s.upgrading = None;
+        s.last_upgrade = Some(view.clone());
+        view
     }
 
     async fn upgrade_steps(
@@ -181,7 +203,7 @@ impl Supervisor {
             view.duration_ms = steps.ms();
             view
         };
-        let before: Vec<IpAddr> = match neighbors(&old, ASK_TIMEOUT).await {
+        let before: Vec<IpAddr> = match old.neighbors(ASK_TIMEOUT).await {
             Ok(n) => n
                 .into_iter()
                 .filter(|n| n.state == SessionState::Established)
@@ -385,13 +407,5 @@ async fn kill_if_lingering(old: Arc<Generation>, mut events: Events, at: Deadlin
             "the old speaker did not exit after Quiesced: killing it"
         );
         old.kill();
-    }
-}
-
-/// The speaker's neighbor list.
-pub async fn neighbors(gen: &Generation, timeout: Duration) -> Result<Vec<NeighborView>, String> {
-    match gen.request(Request::Neighbors, timeout).await? {
-        Reply::Ok(v) => serde_json::from_value(v).map_err(|e| e.to_string()),
-        Reply::Error { error } => Err(error),
     }
 }

@@ -90,6 +90,13 @@ impl GobgpConfig {
         }
     }
 
+    /// [`one_neighbor`](Self::one_neighbor), as a graceful-restart helper with `restart_time`.
+    pub fn one_gr_neighbor(asn: u32, address: IpAddr, remote_as: u32, restart_time: u16) -> Self {
+        let mut config = GobgpConfig::one_neighbor(asn, address, remote_as);
+        config.neighbors[0].graceful_restart = Some(restart_time);
+        config
+    }
+
     /// AS `asn` peering with `other` (AS `other_as`) over its IPv4 and its IPv6 address, as
     /// a graceful-restart helper with `restart_time` when given.
     pub fn both_families(asn: u32, other: &Host, other_as: u32, restart_time: Option<u16>) -> Self {

@@ -36,6 +36,7 @@ pub mod http;
 pub mod kernel;
 pub mod monitor;
 pub mod netns;
+pub mod notify;
 pub mod poll;
 pub mod process;
 pub mod rawpeer;
