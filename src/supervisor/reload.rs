@@ -34,7 +34,11 @@ impl Supervisor {
 
     /// Reload: plan (and unless `dry_run`, apply) the configuration file's changes. `Err` means
     /// nothing was changed.
-    pub async fn reload(self: &Arc<Self>, dry_run: bool) -> Result<ReloadView, String> {
+    pub async fn reload(
+        self: &Arc<Self>,
+        dry_run: bool,
+        reply: Option<std::os::fd::RawFd>,
+    ) -> Result<ReloadView, String> {
         if self.lock().upgrading.is_some() {
             return Err("an upgrade is in progress: reload when it is done".into());
         }
@@ -70,6 +74,11 @@ impl Supervisor {
             }
             return Ok(view);
         }
+        // A new build of the supervisor too: it re-executes itself first (returning only if it
+        // did not), and the new image finishes this reload.
+        if on_disk.contains('+') && fingerprint(&on_disk) != fingerprint(&self.version) {
+            view.supervisor_not_replaced = Some(self.reexec(reply).await);
+        }
         let restart = self.upgrade(None, RESTART_TIMEOUT, None).await?;
         if !restart.ok {
             warn!(reason = ?restart.reason, "reload: the speaker restart failed");
@@ -83,7 +92,7 @@ impl Supervisor {
     pub(super) async fn reload_on_signal(self: Arc<Self>) {
         info!(signal = "SIGHUP", "reloading the configuration");
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
-        match self.reload(false).await {
+        match self.reload(false, None).await {
             Ok(view) if view.applied => info!(
                 peers = view.plan.peers.len(),
                 advertise = view.plan.advertise.len(),
