@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use common::baton::{installed_copy, replace_binary, script, second_build, Baton};
@@ -88,4 +89,83 @@ fn a_reload_with_a_new_build_on_disk_reexecutes_the_supervisor_in_place_without_
     assert_eq!(same["supervisor_version"], after["supervisor_version"]);
     assert_eq!(same["generation"], after["generation"], "{same}");
     assert_eq!(same["speaker_pid"], after["speaker_pid"], "{same}");
+
+    // SIGHUP (systemctl reload) with a third build does the same, with no client waiting.
+    let third = build(t.lab.dir(), "3");
+    replace_binary(&third, &installed);
+    let monitor = Monitor::new();
+    let hupped = std::thread::scope(|s| {
+        s.spawn(|| t.monitor_held(&monitor));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(baton.pid() as i32),
+            nix::sys::signal::Signal::SIGHUP,
+        )
+        .unwrap();
+        let hupped = poll::until(
+            TABLE_ARRIVES,
+            "the speaker handed over after SIGHUP",
+            || {
+                // A request in flight at the moment of exec is dropped (batonctl says so):
+                // ask again.
+                let out = baton.ctl_output(&["status", "--json"]);
+                let now: Value = serde_json::from_slice(&out.stdout).ok()?;
+                (now["generation"] != same["generation"]
+                    && !now["upgrading"].as_bool().unwrap_or(true))
+                .then_some(now)
+            },
+        );
+        poll::until_true(TABLE_ARRIVES, "peers to hold every route fresh", || {
+            t.all_fresh()
+        });
+        monitor.stop();
+        hupped
+    });
+    assert_eq!(
+        hupped["supervisor_pid"], before["supervisor_pid"],
+        "{hupped}"
+    );
+    assert_ne!(hupped["supervisor_version"], same["supervisor_version"]);
+    assert_eq!(hupped["supervisor_version"], hupped["version"], "{hupped}");
+    let last = &hupped["last_upgrade"];
+    assert_eq!(last["ok"], true, "{hupped}");
+    assert_eq!(last["from_generation"], same["generation"], "{hupped}");
+    assert_eq!(last["to_generation"], hupped["generation"], "{hupped}");
+    monitor.assert_no_gap("our routes at gobgpd and bird after SIGHUP");
+
+    // `batonctl upgrade` (of the binary on disk) with a fourth build: the same, answered by
+    // the new supervisor.
+    let fourth = build(t.lab.dir(), "4");
+    replace_binary(&fourth, &installed);
+    let run = baton.upgrade(&["--timeout", "90"]);
+    assert!(run.ok, "{}", run.output);
+    assert_eq!(run.report["ok"], true, "{}", run.output);
+    let upgraded = baton.ctl(&["status"]);
+    assert_eq!(
+        upgraded["supervisor_pid"], before["supervisor_pid"],
+        "{upgraded}"
+    );
+    assert_ne!(upgraded["supervisor_version"], hupped["supervisor_version"]);
+    assert_eq!(
+        upgraded["supervisor_version"], upgraded["version"],
+        "{upgraded}"
+    );
+    assert_eq!(
+        upgraded["generation"],
+        hupped["generation"].as_u64().unwrap() + 1,
+        "{upgraded}"
+    );
+    poll::until_true(TABLE_ARRIVES, "peers to hold every route fresh", || {
+        t.all_fresh()
+    });
+}
+
+/// Another build of batond in `dir`: the same program with bytes appended (`tag` makes it
+/// differ from the others).
+fn build(dir: &std::path::Path, tag: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("batond-{tag}"));
+    let mut bytes = std::fs::read(env!("CARGO_BIN_EXE_batond")).expect("read batond");
+    bytes.extend_from_slice(format!("\nbaton test build {tag}\n").as_bytes());
+    std::fs::write(&path, bytes).expect("write the build");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
 }

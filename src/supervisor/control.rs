@@ -12,7 +12,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use super::Supervisor;
-use crate::ctl::{ReloadView, Reply, Request, SpeakerInfoView};
+use crate::ctl::{Reply, Request, SpeakerInfoView};
 
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a request waits for a speaker that is (re)starting.
@@ -47,7 +47,17 @@ async fn answer(stream: UnixStream, sup: &Arc<Supervisor>) -> std::io::Result<()
     let (rd, mut wr) = stream.into_split();
     let mut line = String::new();
     BufReader::new(rd).read_line(&mut line).await?;
-    let reply = match serde_json::from_str::<Request>(&line) {
+    let request = serde_json::from_str::<Request>(&line);
+    if let Ok(Request::Upgrade {
+        binary: None,
+        timeout_secs,
+        ..
+    }) = &request
+    {
+        sup.reexec_if_new(wr.as_ref().as_raw_fd(), *timeout_secs)
+            .await;
+    }
+    let reply = match request {
         Err(e) => Reply::Error {
             error: format!("bad request: {e}"),
         },
@@ -75,13 +85,9 @@ async fn answer(stream: UnixStream, sup: &Arc<Supervisor>) -> std::io::Result<()
     wr.shutdown().await
 }
 
-/// After a re-exec: answer the reload that a client asked the previous image for, on its
+/// After a re-exec: answer the command that a client asked the previous image for, on its
 /// connection (inherited as `fd`).
-pub async fn answer_reload(fd: OwnedFd, result: Result<ReloadView, String>) {
-    let reply = match result {
-        Ok(view) => to_value(serde_json::to_value(view)),
-        Err(error) => Reply::Error { error },
-    };
+pub async fn answer_on(fd: OwnedFd, reply: Reply) {
     let stream = std::os::unix::net::UnixStream::from(fd);
     let Ok(stream) = stream
         .set_nonblocking(true)

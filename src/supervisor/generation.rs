@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant as Deadline;
 use tracing::{debug, info, warn};
 
-use super::process::Process;
+use super::process::{describe, end, Process};
 use super::stderr::LastWords;
 use crate::ctl::{Reply, Request};
 use crate::handoff::{
@@ -151,7 +151,8 @@ impl Generation {
             cmd.arg("--config").arg(c);
         }
         cmd.stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
+            .stderr(std::process::Stdio::piped())
+            .env_remove(super::REEXEC_ENV);
         let (mut child, mut channel) = spawn_with_handoff(cmd)
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id().unwrap_or(0);
@@ -374,38 +375,6 @@ pub async fn exited(events: &mut Events, bound: Duration) -> String {
     tokio::time::timeout(bound, wait)
         .await
         .unwrap_or_else(|_| format!("still running after {} s", secs(bound)))
-}
-
-/// Kill a child that failed to start if it has not exited by itself within `grace`, and say
-/// how it ended, and whether it had to be killed.
-async fn end(
-    child: &mut tokio::process::Child,
-    words: &mut LastWords,
-    grace: Duration,
-) -> (String, bool) {
-    let (status, killed) = match tokio::time::timeout(grace, child.wait()).await {
-        Ok(status) => (status, false),
-        Err(_) => {
-            let _ = child.start_kill();
-            (child.wait().await, true)
-        }
-    };
-    (describe(status, words).await, killed)
-}
-
-/// `exit status: 3; stderr: …` (what it said last, when it failed).
-async fn describe(
-    status: std::io::Result<std::process::ExitStatus>,
-    words: &mut LastWords,
-) -> String {
-    match status {
-        Ok(status) if status.success() => status.to_string(),
-        Ok(status) => match words.finish().await {
-            last if last.is_empty() => status.to_string(),
-            last => format!("{status}; stderr: {last}"),
-        },
-        Err(e) => format!("unknown ({e})"),
-    }
 }
 
 /// Whole seconds, rounded (a deadline a few ms short of 3 s is "3 s").

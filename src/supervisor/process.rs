@@ -6,12 +6,15 @@
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use tokio::process::Child;
 use tokio::task::JoinHandle;
+
+use super::stderr::LastWords;
 
 /// One speaker process.
 #[derive(Debug)]
@@ -69,6 +72,38 @@ impl Process {
             }
             Process::Adopted { .. } => {}
         }
+    }
+}
+
+/// Kill a child that failed to start if it has not exited by itself within `grace`, and say
+/// how it ended, and whether it had to be killed.
+pub async fn end(
+    child: &mut tokio::process::Child,
+    words: &mut LastWords,
+    grace: Duration,
+) -> (String, bool) {
+    let (status, killed) = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(status) => (status, false),
+        Err(_) => {
+            let _ = child.start_kill();
+            (child.wait().await, true)
+        }
+    };
+    (describe(status, words).await, killed)
+}
+
+/// `exit status: 3; stderr: …` (what it said last, when it failed).
+pub async fn describe(
+    status: std::io::Result<std::process::ExitStatus>,
+    words: &mut LastWords,
+) -> String {
+    match status {
+        Ok(status) if status.success() => status.to_string(),
+        Ok(status) => match words.finish().await {
+            last if last.is_empty() => status.to_string(),
+            last => format!("{status}; stderr: {last}"),
+        },
+        Err(e) => format!("unknown ({e})"),
     }
 }
 

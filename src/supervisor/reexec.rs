@@ -28,7 +28,7 @@ use super::generation::Linked;
 use super::process::Process;
 use super::stderr::LastWords;
 use super::Supervisor;
-use crate::ctl::UpgradeView;
+use crate::ctl::{Reply, UpgradeView};
 use crate::handoff::{claim_reexec_fd, Channel};
 
 /// The environment variable that carries the inherited descriptors and state.
@@ -63,8 +63,23 @@ pub struct Carried {
     pub last_upgrade: Option<UpgradeView>,
     /// The supervisor's uptime so far.
     pub uptime_ms: u64,
-    /// The control connection waiting for the reload's answer (none after SIGHUP).
+    /// The control connection waiting for the answer (none after SIGHUP).
     pub reply: Option<RawFd>,
+    /// What the new image does once it has taken over.
+    pub then: Then,
+}
+
+/// The command that led to the re-exec, which the new image carries out.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Then {
+    /// Finish the reload (`batonctl reload`, SIGHUP).
+    Reload,
+    /// Run the speaker upgrade (`batonctl upgrade` without `--binary`).
+    Upgrade {
+        /// Its timeout.
+        timeout_secs: u64,
+    },
 }
 
 /// The running speaker, as handed over.
@@ -141,23 +156,31 @@ impl Supervisor {
     /// Re-execute this supervisor from [`Supervisor::exe`], handing over everything; returns
     /// only if it did not happen, saying why (then nothing changed). `reply`: the control
     /// connection waiting for the reload's answer, which the new image gives.
-    pub(super) async fn reexec(&self, reply: Option<RawFd>) -> String {
+    pub(super) async fn reexec(&self, reply: Option<RawFd>, then: Then) -> String {
         if let Err(why) = ask(&self.exe).await {
             warn!(exe = %self.exe.display(), %why, "the supervisor stays as it is");
             return why;
         }
         let carried = {
             let s = self.lock();
-            if s.upgrading.is_some() || !s.retiring.is_empty() || s.restart_at.is_some() {
+            if s.upgrading.is_some()
+                || !s.retiring.is_empty()
+                || s.restart_at.is_some()
+                || s.active.is_none()
+            {
                 return "a speaker is starting or stopping: the supervisor re-executes at the next reload".into();
             }
+            // After exec nothing can be given back: whatever the new image needs must be here.
+            let Some(lock) = self.state_dir.lock_fd() else {
+                return "this supervisor does not hold the state directory's lock".into();
+            };
             let listeners = self.current_listeners();
             Carried {
                 version: STATE_VERSION,
                 bgp: listeners.iter().map(AsRawFd::as_raw_fd).collect(),
                 api: self.api_listener.as_ref().map(|l| l.as_raw_fd()),
                 control: self.control_fd,
-                lock: self.state_dir.lock_fd().unwrap_or(-1),
+                lock,
                 speaker: s.active.as_ref().map(|a| CarriedSpeaker {
                     pid: a.pid,
                     channel: a.fds.0,
@@ -174,6 +197,7 @@ impl Supervisor {
                 last_upgrade: s.last_upgrade.clone(),
                 uptime_ms: self.started.elapsed().as_millis() as u64,
                 reply,
+                then,
             }
         };
         match exec(&self.exe, &carried) {
@@ -243,16 +267,52 @@ impl Supervisor {
             tokio::spawn(sup.start_until_running(Duration::ZERO));
             return Ok(());
         }
+        let then = carried.then;
         tokio::spawn(async move {
-            let result = sup.reload(false, None).await;
-            if let Err(e) = &result {
-                warn!(error = %e, "the reload after the supervisor's re-exec failed");
+            let answer = match then {
+                Then::Reload => to_reply(sup.reload(false, None).await),
+                Then::Upgrade { timeout_secs } => {
+                    let timeout = Duration::from_secs(timeout_secs);
+                    to_reply(sup.upgrade(None, timeout, None).await)
+                }
+            };
+            if let Reply::Error { error } = &answer {
+                warn!(%error, ?then, "after the supervisor's re-exec");
             }
             if let Some(fd) = reply {
-                super::control::answer_reload(fd, result).await;
+                super::control::answer_on(fd, answer).await;
             }
         });
         Ok(())
+    }
+
+    /// `batonctl upgrade` of the binary at [`Supervisor::exe`]: if it is a new build of the
+    /// supervisor too, re-execute first (returns only if that did not happen).
+    pub(super) async fn reexec_if_new(&self, reply: RawFd, timeout_secs: u64) {
+        let exe = self.exe.clone();
+        let on_disk = tokio::task::spawn_blocking(move || crate::version::describe(&exe))
+            .await
+            .unwrap_or_default();
+        if on_disk.contains('+') && fingerprint(&on_disk) != fingerprint(&self.version) {
+            self.reexec(Some(reply), Then::Upgrade { timeout_secs })
+                .await;
+        }
+    }
+}
+
+/// The build fingerprint of a version string (`0.1.0+b3c4d5e6` → `b3c4d5e6`).
+pub(super) fn fingerprint(version: &str) -> &str {
+    version.rsplit('+').next().unwrap_or(version)
+}
+
+/// A command's outcome as the control socket answers it.
+fn to_reply<T: Serialize>(result: Result<T, String>) -> Reply {
+    match result.map(serde_json::to_value) {
+        Ok(Ok(v)) => Reply::Ok(v),
+        Ok(Err(e)) => Reply::Error {
+            error: e.to_string(),
+        },
+        Err(error) => Reply::Error { error },
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tracing::{error, info, warn};
 
+use super::reexec::{fingerprint, Then};
 use super::Supervisor;
 use crate::config::Config;
 use crate::ctl::{ReloadView, Reply, Request};
@@ -77,7 +78,7 @@ impl Supervisor {
         // A new build of the supervisor too: it re-executes itself first (returning only if it
         // did not), and the new image finishes this reload.
         if on_disk.contains('+') && fingerprint(&on_disk) != fingerprint(&self.version) {
-            view.supervisor_not_replaced = Some(self.reexec(reply).await);
+            view.supervisor_not_replaced = Some(self.reexec(reply, Then::Reload).await);
         }
         let restart = self.upgrade(None, RESTART_TIMEOUT, None).await?;
         if !restart.ok {
@@ -108,9 +109,4 @@ impl Supervisor {
         }
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     }
-}
-
-/// The build fingerprint of a version string (`0.1.0+b3c4d5e6` → `b3c4d5e6`).
-fn fingerprint(version: &str) -> &str {
-    version.rsplit('+').next().unwrap_or(version)
 }
