@@ -693,6 +693,7 @@ fn reload() -> ReloadView {
             ..Plan::default()
         },
         restart: None,
+        supervisor_not_replaced: None,
     }
 }
 

@@ -16,6 +16,10 @@ struct Cli {
     /// Configuration file (TOML). Without it, the embedded default config is used.
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
+    /// Say whether this build can take over a running supervisor's state of this version
+    /// (asked by the running supervisor before it re-executes itself from this binary).
+    #[arg(long, hide = true, value_name = "VERSION")]
+    reexec_check: Option<u32>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -56,6 +60,11 @@ fn main() -> anyhow::Result<()> {
         return Ok(generated?);
     }
     let cli = Cli::parse();
+    if let Some(version) = cli.reexec_check {
+        let answer = baton::supervisor::reexec_check(version);
+        println!("{}", answer.as_ref().unwrap_or_else(|no| no));
+        std::process::exit(if answer.is_ok() { 0 } else { 1 });
+    }
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => {
             load(&cli.config);
@@ -67,7 +76,13 @@ fn main() -> anyhow::Result<()> {
             init_logging();
             baton::fds::raise_limit();
             let config_path = cli.config.map(std::path::absolute).transpose()?;
-            runtime()?.block_on(baton::supervisor::run(config_path, config))?;
+            // One thread: the supervisor re-executes itself from the thread that started its
+            // speakers, which the kernel counts as their parent (PR_SET_PDEATHSIG).
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            runtime.block_on(baton::supervisor::run(config_path, config))?;
             Ok(())
         }
         Command::Speaker { handoff_fd: None } => {

@@ -331,4 +331,8 @@ pub struct ReloadView {
     /// The graceful speaker restart, when the plan needed one and it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<UpgradeView>,
+    /// Why the supervisor did not re-execute itself from a new binary on disk (it carries on
+    /// with its old one; the speaker handoff still ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor_not_replaced: Option<String>,
 }

@@ -55,6 +55,11 @@ impl Channel {
         self.rx.recv_frame().await
     }
 
+    /// The socket's descriptor (the supervisor passes it on when it re-executes itself).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&*self.tx.stream)
+    }
+
     /// Splits into halves usable from two tasks at once.
     pub fn into_split(self) -> (SendHalf, RecvHalf) {
         (self.tx, self.rx)

@@ -291,3 +291,27 @@ pub fn claim_inherited_fd(fd: RawFd) -> Result<OwnedFd, HandoffError> {
     }
     Ok(owned)
 }
+
+/// After the supervisor re-executed itself: takes ownership of a descriptor its previous image
+/// left open for it (listeners, control socket, state-dir lock, a speaker's channel and
+/// standard error), named by number in `BATON_REEXEC`, and makes it close-on-exec again.
+/// `seen` holds the numbers already claimed, so that no number gets two owners.
+pub fn claim_reexec_fd(fd: RawFd, seen: &mut Vec<RawFd>) -> Result<OwnedFd, HandoffError> {
+    let bad = |reason: String| HandoffError::BadHandoffFd { fd, reason };
+    if fd < 3 {
+        return Err(bad("0, 1 and 2 are the standard streams".into()));
+    }
+    if seen.contains(&fd) {
+        return Err(bad("named twice".into()));
+    }
+    fcntl(fd, FcntlArg::F_GETFD).map_err(|e| bad(format!("not open: {e}")))?;
+    seen.push(fd);
+    // SAFETY: `fd` is open (checked above) and was inherited across exec from this process's
+    // previous image, which cleared close-on-exec on exactly the descriptors it named in
+    // `BATON_REEXEC` and owned nothing else by those numbers; each number is claimed at most
+    // once (`seen`), so the `OwnedFd` is its only owner.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    fcntl(owned.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
+        .map_err(|e| bad(format!("cannot set close-on-exec: {e}")))?;
+    Ok(owned)
+}

@@ -51,7 +51,9 @@ mod tests;
 pub use crate::session::{Progress, ProgressKind};
 pub use channel::{Channel, RecvHalf, SendHalf};
 pub use error::HandoffError;
-pub use fdpass::{pass_fd_to_child, recv_with_fds, send_with_fds, MAX_FDS_PER_FRAME};
+pub use fdpass::{
+    claim_reexec_fd, pass_fd_to_child, recv_with_fds, send_with_fds, MAX_FDS_PER_FRAME,
+};
 pub use frame::MAX_FRAME_LEN;
 pub use handshake::{speaker_handshake, supervisor_handshake, Accepted};
 pub use listener::{listener_from_fd, listener_to_send};

@@ -57,6 +57,7 @@ impl Ops {
             applied: false,
             plan,
             restart: None,
+            supervisor_not_replaced: None,
         };
         if dry_run {
             return Ok(view);

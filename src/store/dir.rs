@@ -123,6 +123,23 @@ impl StateDir {
         &self.path
     }
 
+    /// The lock's descriptor, when this process holds it: the supervisor passes it on when it
+    /// re-executes itself.
+    pub fn lock_fd(&self) -> Option<std::os::fd::RawFd> {
+        self._lock
+            .as_ref()
+            .map(|l| std::os::fd::AsRawFd::as_raw_fd(&**l))
+    }
+
+    /// After the supervisor re-executed itself: the state directory at `path`, under the lock
+    /// its previous image held on `fd` (flock locks belong to the open file, which survives exec).
+    pub fn adopt(path: impl AsRef<Path>, fd: std::os::fd::OwnedFd) -> Result<StateDir, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let lock = Flock::lock(File::from(fd), FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| StoreError::io(path.join(LOCK_FILE), "lock", e.into()))?;
+        Ok(StateDir::with_lock(path, Some(lock)))
+    }
+
     /// Whether this process holds the lock (rather than its parent).
     pub fn holds_lock(&self) -> bool {
         self._lock.is_some()

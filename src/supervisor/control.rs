@@ -2,6 +2,7 @@
 //! everything else is forwarded to the running speaker. An `upgrade` asking for its events
 //! gets one line per step while it runs, then the reply.
 
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,7 +47,17 @@ async fn answer(stream: UnixStream, sup: &Arc<Supervisor>) -> std::io::Result<()
     let (rd, mut wr) = stream.into_split();
     let mut line = String::new();
     BufReader::new(rd).read_line(&mut line).await?;
-    let reply = match serde_json::from_str::<Request>(&line) {
+    let request = serde_json::from_str::<Request>(&line);
+    if let Ok(Request::Upgrade {
+        binary: None,
+        timeout_secs,
+        ..
+    }) = &request
+    {
+        sup.reexec_if_new(wr.as_ref().as_raw_fd(), *timeout_secs)
+            .await;
+    }
+    let reply = match request {
         Err(e) => Reply::Error {
             error: format!("bad request: {e}"),
         },
@@ -68,10 +79,26 @@ async fn answer(stream: UnixStream, sup: &Arc<Supervisor>) -> std::io::Result<()
                 },
             }
         }
-        Ok(req) => execute(req, sup).await,
+        Ok(req) => execute(req, sup, wr.as_ref().as_raw_fd()).await,
     };
     write_line(&mut wr, &reply).await?;
     wr.shutdown().await
+}
+
+/// After a re-exec: answer the command that a client asked the previous image for, on its
+/// connection (inherited as `fd`).
+pub async fn answer_on(fd: OwnedFd, reply: Reply) {
+    let stream = std::os::unix::net::UnixStream::from(fd);
+    let Ok(stream) = stream
+        .set_nonblocking(true)
+        .and_then(|()| UnixStream::from_std(stream))
+    else {
+        return;
+    };
+    let (_, mut wr) = stream.into_split();
+    if write_line(&mut wr, &reply).await.is_ok() {
+        let _ = wr.shutdown().await;
+    }
 }
 
 /// Write each event as a line until the sender is gone; a client that went away stops the
@@ -106,7 +133,8 @@ fn to_value(v: Result<serde_json::Value, serde_json::Error>) -> Reply {
     }
 }
 
-async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
+/// `reply_fd`: the connection, which a reload passes on if the supervisor re-executes itself.
+async fn execute(req: Request, sup: &Arc<Supervisor>, reply_fd: RawFd) -> Reply {
     match req {
         Request::Status => {
             let mut status = sup.status();
@@ -121,7 +149,7 @@ async fn execute(req: Request, sup: &Arc<Supervisor>) -> Reply {
             }
             to_value(serde_json::to_value(status))
         }
-        Request::Reload { dry_run } => match sup.reload(dry_run).await {
+        Request::Reload { dry_run } => match sup.reload(dry_run, Some(reply_fd)).await {
             Ok(view) => to_value(serde_json::to_value(view)),
             Err(error) => Reply::Error { error },
         },

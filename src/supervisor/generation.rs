@@ -5,17 +5,17 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, TcpListener as StdTcpListener};
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant as Deadline;
 use tracing::{debug, info, warn};
 
+use super::process::{describe, end, Process};
 use super::stderr::LastWords;
 use crate::ctl::{NeighborView, Reply, Request};
 use crate::handoff::{
@@ -89,6 +89,9 @@ pub struct Generation {
     pub started: Instant,
     /// When it was spawned, on tokio's clock (for the deadlines said in words).
     spawned: Deadline,
+    /// Our end of its handoff channel and of its stderr pipe, by number: what a re-exec of the
+    /// supervisor passes on (open as long as the link task runs).
+    pub fds: (RawFd, Option<RawFd>),
     to_link: mpsc::UnboundedSender<ToLink>,
     pending: Pending,
     next_id: AtomicU64,
@@ -148,12 +151,15 @@ impl Generation {
             cmd.arg("--config").arg(c);
         }
         cmd.stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
+            .stderr(std::process::Stdio::piped())
+            .env_remove(super::REEXEC_ENV);
         let (mut child, mut channel) = spawn_with_handoff(cmd)
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id().unwrap_or(0);
         started(pid);
-        let mut words = LastWords::relay(child.stderr.take().expect("stderr is piped"));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let passed_on = (channel.raw_fd(), Some(stderr.as_raw_fd()));
+        let mut words = LastWords::relay(stderr);
         let started = Instant::now();
 
         let mut infos = Vec::new();
@@ -207,20 +213,7 @@ impl Generation {
         };
         info!(generation = number, pid, version = %ack.speaker_version, protocol = ack.version, "speaker started");
 
-        let (to_link, from_gen) = mpsc::unbounded_channel();
-        let (sink, events) = mpsc::unbounded_channel();
-        let watch = Arc::new(Mutex::new(Watch {
-            sink: Some(sink),
-            exited: None,
-        }));
-        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
-        let link = Link {
-            number,
-            pending: pending.clone(),
-            watch: watch.clone(),
-        };
-        tokio::spawn(link.run(channel, child, words, from_gen, exits));
-        let gen = Generation {
+        let link = Linked {
             number,
             pid,
             binary,
@@ -228,12 +221,9 @@ impl Generation {
             protocol: ack.version,
             started,
             spawned,
-            to_link,
-            pending,
-            next_id: AtomicU64::new(1),
-            watch,
+            fds: passed_on,
         };
-        Ok((gen, events))
+        Ok(link.run(channel, Process::Spawned(child), words, exits))
     }
 
     /// Wait (until `deadline`) for the speaker to say Ready; if it exits first or does not
@@ -327,6 +317,59 @@ impl Generation {
     }
 }
 
+/// A speaker whose handshake is done, about to get its link task.
+pub struct Linked {
+    /// See [`Generation`]'s fields.
+    pub number: u64,
+    pub pid: u32,
+    pub binary: PathBuf,
+    pub version: String,
+    pub protocol: u32,
+    pub started: Instant,
+    pub spawned: Deadline,
+    pub fds: (RawFd, Option<RawFd>),
+}
+
+impl Linked {
+    /// Start the link task over `channel` and `process`; the generation, and its events.
+    pub fn run(
+        self,
+        channel: Channel,
+        process: Process,
+        words: LastWords,
+        exits: mpsc::UnboundedSender<(u64, String)>,
+    ) -> (Generation, Events) {
+        let (to_link, from_gen) = mpsc::unbounded_channel();
+        let (sink, events) = mpsc::unbounded_channel();
+        let watch = Arc::new(Mutex::new(Watch {
+            sink: Some(sink),
+            exited: None,
+        }));
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
+        let link = Link {
+            number: self.number,
+            pending: pending.clone(),
+            watch: watch.clone(),
+        };
+        tokio::spawn(link.run(channel, process, words, from_gen, exits));
+        let gen = Generation {
+            number: self.number,
+            pid: self.pid,
+            binary: self.binary,
+            version: self.version,
+            protocol: self.protocol,
+            started: self.started,
+            spawned: self.spawned,
+            fds: self.fds,
+            to_link,
+            pending,
+            next_id: AtomicU64::new(1),
+            watch,
+        };
+        (gen, events)
+    }
+}
+
 /// Wait (at most `bound`) for the exit among `events`; how it ended, or that it had not.
 pub async fn exited(events: &mut Events, bound: Duration) -> String {
     let wait = async {
@@ -340,34 +383,6 @@ pub async fn exited(events: &mut Events, bound: Duration) -> String {
     tokio::time::timeout(bound, wait)
         .await
         .unwrap_or_else(|_| format!("still running after {} s", secs(bound)))
-}
-
-/// Kill a child that failed to start if it has not exited by itself within `grace`, and say
-/// how it ended, and whether it had to be killed.
-async fn end(child: &mut Child, words: &mut LastWords, grace: Duration) -> (String, bool) {
-    let (status, killed) = match tokio::time::timeout(grace, child.wait()).await {
-        Ok(status) => (status, false),
-        Err(_) => {
-            let _ = child.start_kill();
-            (child.wait().await, true)
-        }
-    };
-    (describe(status, words).await, killed)
-}
-
-/// `exit status: 3; stderr: …` (what it said last, when it failed).
-async fn describe(
-    status: std::io::Result<std::process::ExitStatus>,
-    words: &mut LastWords,
-) -> String {
-    match status {
-        Ok(status) if status.success() => status.to_string(),
-        Ok(status) => match words.finish().await {
-            last if last.is_empty() => status.to_string(),
-            last => format!("{status}; stderr: {last}"),
-        },
-        Err(e) => format!("unknown ({e})"),
-    }
 }
 
 /// Whole seconds, rounded (a deadline a few ms short of 3 s is "3 s").
@@ -388,7 +403,7 @@ impl Link {
     async fn run(
         self,
         channel: Channel,
-        mut child: Child,
+        mut child: Process,
         mut words: LastWords,
         mut from_gen: mpsc::UnboundedReceiver<ToLink>,
         exits: mpsc::UnboundedSender<(u64, String)>,
@@ -407,9 +422,7 @@ impl Link {
                     Some(ToLink::Send(msg)) => {
                         let _ = out.send(msg);
                     }
-                    Some(ToLink::Kill) => {
-                        let _ = child.start_kill();
-                    }
+                    Some(ToLink::Kill) => child.start_kill(),
                     None => asked = false,
                 },
                 r = rx.recv(), if open => match r {

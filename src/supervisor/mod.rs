@@ -7,13 +7,15 @@
 //! keeps dying, restarts back off. `batonctl upgrade` replaces the speaker with a new binary
 //! without a flap, or changes nothing if the new one cannot take over.
 //!
-//! The supervisor itself is small and rarely changes; replacing it (re-exec keeping its fds
-//! and its child) is future work, see the upgrade note in README.md.
+//! The supervisor upgrades itself too: a reload after its binary was replaced re-executes it in
+//! place, keeping its pid, its descriptors and its speaker ([`reexec`]).
 
 mod backoff;
 mod control;
 mod generation;
 mod notify;
+mod process;
+mod reexec;
 mod reload;
 mod stderr;
 mod upgrade;
@@ -31,6 +33,7 @@ use crate::ctl::{StatusView, UpgradeView};
 use crate::handoff::Msg;
 pub use backoff::Backoff;
 use generation::{Generation, LaunchSpec};
+pub use reexec::{check as reexec_check, REEXEC_ENV};
 
 /// How long a speaker may take from spawn to Ready on a plain start or crash restart.
 const START_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -49,6 +52,9 @@ pub enum SupervisorError {
     /// The state directory is unusable or in use by another batond.
     #[error(transparent)]
     State(#[from] crate::store::StoreError),
+    /// What a previous image of this supervisor handed over could not be taken.
+    #[error("cannot take over from the previous supervisor image: {0}")]
+    Reexec(String),
     /// The executable's path could not be found.
     #[error("cannot find my own executable: {0}")]
     Exe(std::io::Error),
@@ -81,6 +87,8 @@ pub struct Supervisor {
     /// `[global] state_dir` and `control_socket` as at the start: a reload cannot move them.
     state_dir_path: PathBuf,
     control_socket: PathBuf,
+    /// The control socket's listening descriptor (passed on by a re-exec).
+    control_fd: std::os::fd::RawFd,
     /// The path this supervisor was started from: after a package upgrade, the new binary.
     exe: PathBuf,
     /// The BGP listeners, held for the life of the supervisor; dropped on a deliberate stop so
@@ -343,26 +351,37 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     let mut int = signal(SignalKind::interrupt()).map_err(SupervisorError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(SupervisorError::Signals)?;
     let exe = own_path().map_err(SupervisorError::Exe)?;
-    let state_dir = crate::store::StateDir::open(&config.global.state_dir)?;
-    let listeners = crate::sockets::bind_listeners(&config.global.listen)?;
-    let api_listener = crate::sockets::bind_api_listener(&config)?.map(Arc::new);
-    let control = crate::sockets::bind_control_socket(
-        &config.global.control_socket,
-        config.global.control_socket_mode,
-        config.global.control_socket_group.as_ref(),
-    )?;
+    let adopted = reexec::from_env(&config.global.state_dir).map_err(SupervisorError::Reexec)?;
+    let (state_dir, listeners, api_listener, control, carried) = match adopted {
+        Some(a) => (a.state_dir, a.listeners, a.api, a.control, Some(a.carried)),
+        None => (
+            crate::store::StateDir::open(&config.global.state_dir)?,
+            crate::sockets::bind_listeners(&config.global.listen)?,
+            crate::sockets::bind_api_listener(&config)?,
+            crate::sockets::bind_control_socket(
+                &config.global.control_socket,
+                config.global.control_socket_mode,
+                config.global.control_socket_group.as_ref(),
+            )?,
+            None,
+        ),
+    };
+    let uptime = Duration::from_millis(carried.as_ref().map_or(0, |c| c.uptime_ms));
     let (exits_tx, mut exits) = mpsc::unbounded_channel();
     let sup = Arc::new(Supervisor {
         config_path,
         state_dir_path: config.global.state_dir.clone(),
         control_socket: config.global.control_socket.clone(),
+        control_fd: std::os::fd::AsRawFd::as_raw_fd(&control),
         config: Mutex::new(config),
         exe,
         listeners: Mutex::new(Some(Arc::new(listeners))),
-        api_listener,
+        api_listener: api_listener.map(Arc::new),
         state_dir,
         version: crate::version::current(),
-        started: Instant::now(),
+        started: Instant::now()
+            .checked_sub(uptime)
+            .unwrap_or_else(Instant::now),
         state: Mutex::new(State {
             ceiling: backoff::MAX_DELAY,
             ..State::default()
@@ -371,7 +390,12 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
     });
     info!(pid = std::process::id(), exe = %sup.exe.display(), "supervisor running");
     tokio::spawn(control::serve(control, sup.clone()));
-    tokio::spawn(sup.clone().start_until_running(Duration::ZERO));
+    match carried {
+        Some(carried) => sup.resume(carried).map_err(SupervisorError::Reexec)?,
+        None => {
+            tokio::spawn(sup.clone().start_until_running(Duration::ZERO));
+        }
+    }
     // Ready as soon as the sockets are bound: connections queue in the kernel until the
     // speaker accepts them.
     notify::send(&[sd_notify::NotifyState::Ready]);

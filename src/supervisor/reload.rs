@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tracing::{error, info, warn};
 
+use super::reexec::{fingerprint, Then};
 use super::{notify, Supervisor};
 use crate::config::Config;
 use crate::ctl::{ReloadView, Reply, Request};
@@ -35,15 +36,19 @@ impl Supervisor {
     /// Reload: plan (and unless `dry_run`, apply) the configuration file's changes. `Err` means
     /// nothing was changed. systemd sees `RELOADING=1` until it is applied, or the speaker
     /// restart it asked for has finished or rolled back.
-    pub async fn reload(self: &Arc<Self>, dry_run: bool) -> Result<ReloadView, String> {
+    pub async fn reload(
+        self: &Arc<Self>,
+        dry_run: bool,
+        reply: Option<std::os::fd::RawFd>,
+    ) -> Result<ReloadView, String> {
         if self.lock().upgrading.is_some() {
             return Err("an upgrade is in progress: reload when it is done".into());
         }
         if dry_run {
-            return self.plan_reload(true).await;
+            return self.plan_reload(true).await.map(|(view, _)| view);
         }
         let notified = notify::Reload::begin();
-        let result = self.apply_reload().await;
+        let result = self.apply_reload(reply).await;
         self.recount_peers().await;
         let status = self.status_line();
         match &result {
@@ -56,7 +61,7 @@ impl Supervisor {
 
     /// Ask the speaker to plan (and unless `dry_run`, apply) the file's changes; add a speaker
     /// restart when the binary on disk is a new build.
-    async fn plan_reload(self: &Arc<Self>, dry_run: bool) -> Result<ReloadView, String> {
+    async fn plan_reload(self: &Arc<Self>, dry_run: bool) -> Result<(ReloadView, String), String> {
         let speaker = self
             .active()
             .ok_or("no speaker is running (is it restarting after a crash?): try again")?;
@@ -80,17 +85,25 @@ impl Supervisor {
                 .restart_speaker
                 .push(format!("binary ({} is {on_disk})", self.exe.display()));
         }
-        Ok(view)
+        Ok((view, on_disk))
     }
 
     /// Apply a reload, restarting the speaker the graceful way when the plan says so.
-    async fn apply_reload(self: &Arc<Self>) -> Result<ReloadView, String> {
-        let mut view = self.plan_reload(false).await?;
+    async fn apply_reload(
+        self: &Arc<Self>,
+        reply: Option<std::os::fd::RawFd>,
+    ) -> Result<ReloadView, String> {
+        let (mut view, on_disk) = self.plan_reload(false).await?;
         if view.plan.restart_speaker.is_empty() {
             if let Some(Ok(config)) = self.config_path.as_deref().map(crate::config::load) {
                 self.set_config(config);
             }
             return Ok(view);
+        }
+        // A new build of the supervisor too: it re-executes itself first (returning only if it
+        // did not), and the new image finishes this reload.
+        if on_disk.contains('+') && fingerprint(&on_disk) != fingerprint(&self.version) {
+            view.supervisor_not_replaced = Some(self.reexec(reply, Then::Reload).await);
         }
         let t0 = self.begin_upgrade()?;
         let restart = self.run_upgrade(t0, None, RESTART_TIMEOUT, None).await;
@@ -105,7 +118,7 @@ impl Supervisor {
     /// SIGHUP: reload, and say in the log what happened (systemd hears it from [`Self::reload`]).
     pub(super) async fn reload_on_signal(self: Arc<Self>) {
         info!(signal = "SIGHUP", "reloading the configuration");
-        match self.reload(false).await {
+        match self.reload(false, None).await {
             Ok(view) if view.applied => info!(
                 peers = view.plan.peers.len(),
                 advertise = view.plan.advertise.len(),
@@ -120,9 +133,4 @@ impl Supervisor {
             Err(e) => error!(error = %e, "reload refused, nothing was changed"),
         }
     }
-}
-
-/// The build fingerprint of a version string (`0.1.0+b3c4d5e6` → `b3c4d5e6`).
-fn fingerprint(version: &str) -> &str {
-    version.rsplit('+').next().unwrap_or(version)
 }

@@ -7,8 +7,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::ChildStderr;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::task::JoinHandle;
 
 /// Lines kept.
@@ -28,7 +27,7 @@ pub struct LastWords {
 
 impl LastWords {
     /// Starts relaying `stderr` (needs a tokio runtime).
-    pub fn relay(stderr: ChildStderr) -> LastWords {
+    pub fn relay(stderr: impl AsyncRead + Unpin + Send + 'static) -> LastWords {
         let kept = Arc::new(Mutex::new(VecDeque::new()));
         let relay = tokio::spawn(relay(stderr, kept.clone()));
         LastWords { kept, relay }
@@ -49,7 +48,7 @@ impl Drop for LastWords {
     }
 }
 
-async fn relay(stderr: ChildStderr, kept: Arc<Mutex<VecDeque<String>>>) {
+async fn relay(stderr: impl AsyncRead + Unpin, kept: Arc<Mutex<VecDeque<String>>>) {
     let mut reader = BufReader::new(stderr);
     let mut ours = tokio::io::stderr();
     let mut line = Vec::new();

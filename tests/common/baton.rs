@@ -118,6 +118,15 @@ impl Baton {
         b
     }
 
+    /// Starts `binary --config FILE` (an installed copy of batond, which a test replaces as a
+    /// package upgrade does) and waits until its control socket accepts.
+    pub fn start_binary(host: &Host, paths: BatonPaths, config_toml: &str, binary: &Path) -> Baton {
+        let cmd = host.command(binary.to_str().expect("a UTF-8 path"));
+        let mut b = Baton::spawn_cmd(host, paths, config_toml, &[], cmd);
+        b.wait_ready(START_TIMEOUT);
+        b
+    }
+
     /// Like [`Baton::start`], with batond's `RLIMIT_NOFILE` set to `nofile`, soft and hard
     /// (through `prlimit`, which execs it): a daemon that cannot raise its descriptor limit.
     pub fn start_with_fd_limit(host: &Host, config_toml: &str, nofile: u64) -> Baton {
@@ -269,6 +278,21 @@ pub fn second_build(dir: &Path) -> PathBuf {
     fs::write(&path, bytes).expect("write the second build");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("make it executable");
     path
+}
+
+/// A copy of batond at `dir/installed/batond`, as a package would install it.
+pub fn installed_copy(dir: &Path) -> PathBuf {
+    let installed = dir.join("installed");
+    fs::create_dir_all(&installed).expect("create the install directory");
+    let path = installed.join("batond");
+    fs::copy(env!("CARGO_BIN_EXE_batond"), &path).expect("install batond");
+    path
+}
+
+/// Puts `new` in place of `installed` the way a package manager does: a rename, so the running
+/// process keeps its (now deleted) file and the path names the new one.
+pub fn replace_binary(new: &Path, installed: &Path) {
+    fs::rename(new, installed).expect("replace the installed binary");
 }
 
 /// An executable shell script `name` in `dir` (a stand-in for a broken batond).

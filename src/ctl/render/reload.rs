@@ -71,6 +71,9 @@ pub fn reload(r: &ReloadView) -> String {
         "  left as they are: peers {}, routes {}\n",
         p.peers_unchanged, p.routes_unchanged
     );
+    if let Some(why) = &r.supervisor_not_replaced {
+        out += &format!("  supervisor not re-executed: {why}\n");
+    }
     if let Some(u) = &r.restart {
         out += &upgrade(u);
     }
