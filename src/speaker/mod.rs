@@ -309,11 +309,12 @@ pub async fn run(
         }
     };
 
-    // No more changes; API requests in flight finish (and are saved) first.
-    ops.set_live(false);
+    // No more API changes; those in flight finish (and are saved) first, then nothing more is
+    // changed through this speaker (the control socket's requests are refused from here on).
     if let Some(api) = api {
         api.stop().await;
     }
+    ops.set_live(false);
     // Stop accepting first: once every process has closed the listeners, peers are refused
     // at once instead of waiting in the accept queue.
     for a in accepting {
