@@ -450,11 +450,10 @@ fn deb_installs_upgrades_by_handing_over_without_a_flap_and_purges_clean() {
         Some(generation + 1),
         "{after}"
     );
-    // Today the supervisor keeps running A's binary; once it re-executes itself, B.
+    // The supervisor re-executed itself in place (same pid, above): B too.
     assert!(
-        runs(&after, "supervisor_version", &version_a)
-            || runs(&after, "supervisor_version", &version_b),
-        "{after}"
+        runs(&after, "supervisor_version", &version_b),
+        "supervisor not B: {after}"
     );
     let said = ok("/usr/sbin/batond", &["--version"]);
     assert_eq!(said.trim(), format!("batond {version_b}"));
