@@ -57,7 +57,7 @@ impl Backend for Ops {
             .filter(|s| s.state == SessionState::Established)
             .count();
         let (config_routes, api_routes) = {
-            let intent = self.intent.lock().unwrap_or_else(|e| e.into_inner());
+            let intent = self.intent();
             let sources = intent.sources();
             let api = sources.values().filter(|s| **s == RouteSource::Api).count();
             (sources.len() - api, api)

@@ -58,7 +58,7 @@ async fn execute_inner(ops: &Ops, req: Request) -> Result<serde_json::Value, Str
     match req {
         Request::Neighbors => {
             let views = ops.neighbor_views().await?;
-            serde_json::to_value(views).map_err(|e| e.to_string())
+            to_json(views)
         }
         // The same announce and withdraw as the REST API's (a prefix the file owns is
         // refused the same way), checked the same way first.
@@ -94,7 +94,7 @@ async fn execute_inner(ops: &Ops, req: Request) -> Result<serde_json::Value, Str
                 config_routes: routes.len() - api,
                 api_routes: api,
             };
-            serde_json::to_value(view).map_err(|e| e.to_string())
+            to_json(view)
         }
         req @ (Request::Neighbor { .. }
         | Request::AdjIn { .. }
@@ -108,7 +108,7 @@ async fn execute_inner(ops: &Ops, req: Request) -> Result<serde_json::Value, Str
         }
         Request::Reload { dry_run } => {
             let view = ops.reload(dry_run).await?;
-            serde_json::to_value(view).map_err(|e| e.to_string())
+            to_json(view)
         }
         Request::Metrics => to_json(ops.metrics_text().await?),
         Request::Status | Request::Upgrade { .. } => {
@@ -131,7 +131,7 @@ async fn execute_inner(ops: &Ops, req: Request) -> Result<serde_json::Value, Str
             })
             .map_err(|_| gone(()))?;
             let view = rx.await.map_err(|_| gone(()))?;
-            serde_json::to_value(view).map_err(|e| e.to_string())
+            to_json(view)
         }
     }
 }

@@ -170,11 +170,7 @@ impl Ops {
     /// Whether the state directory can be written now (tried afresh, so that a directory
     /// made writable again shows at once): why not, when not.
     pub async fn probe_state(&self) -> Option<String> {
-        let dir = self
-            .intent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .state_dir()?;
+        let dir = self.intent().state_dir()?;
         tokio::task::spawn_blocking(move || {
             let _ = dir.probe();
             dir.not_writable()
@@ -185,9 +181,7 @@ impl Ops {
 
     /// The neighbor at `addr`: its settings, where it comes from, whether it is enabled.
     pub fn known(&self, addr: IpAddr) -> Result<(Peer, PeerSource, bool), BackendError> {
-        self.intent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.intent()
             .peer(addr)
             .ok_or(BackendError::UnknownNeighbor(addr))
     }
@@ -241,11 +235,7 @@ impl Ops {
         if !routes.iter().any(|r| r.source == LOCAL) {
             return;
         }
-        let sources = self
-            .intent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .sources();
+        let sources = self.intent().sources();
         for r in routes.iter_mut().filter(|r| r.source == LOCAL) {
             let source = r
                 .prefix
