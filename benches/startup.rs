@@ -8,7 +8,8 @@
 //!    speaker killed with SIGKILL, timed until both peers hold all N routes fresh again, with the
 //!    fewest routes the peers showed meanwhile; next to the `kill -9` restart of table 1.
 //! 3. The state store (`startup/store.rs`): save and load times and file sizes of the intent and
-//!    of a RIB snapshot, for 100,000 and 1,000,000 routes.
+//!    of a RIB snapshot, for 100,000 and 1,000,000 routes; and loading the configuration with
+//!    that many routes as `[[route]]` tables and as a `routes_file` (`startup/config_parse.rs`).
 //! 4. Announcing through an API (`startup/api.rs`): baton's `POST /v1/routes`, one route per
 //!    request and in batches, next to gobgpd's `gobgp global rib add` and gRPC AddPathStream;
 //!    routes acknowledged per second, and the time until both peers hold them all.
@@ -26,6 +27,8 @@ mod api;
 mod api_client;
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "startup/config_parse.rs"]
+mod config_parse;
 #[path = "startup/gobgp_origin.rs"]
 mod gobgp_origin;
 #[path = "startup/machine.rs"]
@@ -52,6 +55,7 @@ use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
 use common::{poll, Family};
+use config_parse::{bench_config, print_config_table};
 use machine::{cpu_time, peak_rss_kib, print_machine, wait_quiet};
 use options::{parse_args, Options};
 use report::{cell, print_startup_table};
@@ -129,6 +133,10 @@ const SCENARIOS: [&str; 4] = [
 ];
 
 fn main() {
+    if let Some(path) = std::env::var_os(config_parse::LOAD_ONLY) {
+        config_parse::load_only(std::path::Path::new(&path));
+        return;
+    }
     // `cargo test --all-targets` (bin/test) builds and runs bench targets too, without
     // `--bench`: figures are for bin/bench, not for the test suite.
     if !std::env::args().any(|a| a == "--bench") {
@@ -191,6 +199,15 @@ fn main() {
             store_runs.push((routes, times));
         }
     }
+    // config_runs[k]: N, and each run's ([[route]] tables, routes file) load times.
+    let mut config_runs = Vec::new();
+    if parts.store {
+        for &routes in &options.store_routes {
+            println!("  configuration load, {routes} routes");
+            let times = (0..options.runs).map(|_| bench_config(routes)).collect();
+            config_runs.push((routes, times));
+        }
+    }
     // api_runs[r]: run r of every API scenario.
     let mut api_runs = Vec::new();
     let grpc_unavailable = if parts.api {
@@ -215,6 +232,10 @@ fn main() {
     if !store_runs.is_empty() {
         println!();
         print_store_table(&store_runs, options.runs);
+    }
+    if !config_runs.is_empty() {
+        println!();
+        print_config_table(&config_runs, options.runs);
     }
     if !api_runs.is_empty() {
         println!();

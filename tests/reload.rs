@@ -403,3 +403,62 @@ fn sighup_with_a_new_router_id_restarts_the_speaker_without_a_withdrawal() {
     assert_eq!(status["last_upgrade"]["ok"], true, "{status}");
     assert_eq!(status["generation"].as_u64(), Some(generation + 1));
 }
+
+/// The prefixes gobgpd `name` holds from baton, sorted.
+fn held_prefixes(t: &ReloadLab, name: &str) -> Vec<String> {
+    let mut v: Vec<String> = t
+        .gobgpd(name)
+        .adj_in(t.a.ipv4.into(), Family::Ipv4Unicast)
+        .into_iter()
+        .map(|r| r.prefix)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_routes_file_is_read_at_each_reload_and_a_bad_line_changes_nothing() {
+    let t = ReloadLab::new(&["peer"], &[("peer", "")], "");
+    t.wait_established("peer");
+    let file = t.baton.dir().join("routes.txt");
+    let with_file = t.toml(&[("peer", "")], "").replacen(
+        "\n\n",
+        &format!("\nroutes_file = {:?}\n\n", file.display().to_string()),
+        1,
+    );
+    t.write_config(&with_file);
+    let reload_ok = |what: &str| {
+        let out = t.reload(&[]);
+        assert!(
+            out.status.success(),
+            "reload with {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    std::fs::write(&file, format!("{ROUTE_A} med 5\n# a comment\n{ROUTE_B}\n")).unwrap();
+    reload_ok("two routes in the file");
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to hold the file's routes", || {
+        held_prefixes(&t, "peer") == [ROUTE_A, ROUTE_B]
+    });
+    assert_eq!(t.med_at("peer", ROUTE_A), Some(Some(5)));
+
+    std::fs::write(&file, format!("{ROUTE_A} med 6\n198.19.2.0/24\n")).unwrap();
+    reload_ok("one route changed, one replaced");
+    poll::until_true(ROUTE_ARRIVES, "gobgpd to hold the new set", || {
+        held_prefixes(&t, "peer") == [ROUTE_A, "198.19.2.0/24"]
+            && t.med_at("peer", ROUTE_A) == Some(Some(6))
+    });
+
+    std::fs::write(&file, format!("{ROUTE_A}\n198.19.3.0/24 med x\n")).unwrap();
+    let out = t.reload(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let at = format!("{}:2:", file.display());
+    assert!(
+        !out.status.success() && err.contains(&at) && err.contains("med"),
+        "a bad line must be refused naming {at}: {err}"
+    );
+    // Nothing applied: the peer still holds the previous set, MED 6 included.
+    assert_eq!(held_prefixes(&t, "peer"), [ROUTE_A, "198.19.2.0/24"]);
+    assert_eq!(t.med_at("peer", ROUTE_A), Some(Some(6)));
+}

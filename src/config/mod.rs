@@ -19,6 +19,7 @@
 mod error;
 pub mod fib;
 pub mod plan;
+pub mod routes_file;
 mod schema;
 mod socket;
 mod validate;
@@ -41,6 +42,7 @@ pub(crate) use validate::{check_peer, check_route, check_routes, complete_peer};
 pub(crate) use value::parse_text;
 
 /// Parse and validate a configuration. `file_name` is only used to name the file in errors.
+/// `[global] routes_file` is not read here: [`load`] reads it.
 pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
     let deserializer = toml::Deserializer::new(text);
     let mut config: Config = serde_path_to_error::deserialize(deserializer)
@@ -57,7 +59,24 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         file: file.clone(),
         source,
     })?;
-    parse(&text, &file)
+    let mut config = parse(&text, &file)?;
+    add_routes_file(&mut config)?;
+    Ok(config)
+}
+
+/// Append the routes of `[global] routes_file`, if any, to `config.routes`.
+fn add_routes_file(config: &mut Config) -> Result<(), ConfigError> {
+    let Some(path) = config.global.routes_file.clone() else {
+        return Ok(());
+    };
+    let taken = config.routes.iter().map(|r| r.prefix).collect();
+    let more = routes_file::read(&path, &taken)?;
+    if config.routes.is_empty() {
+        config.routes = more;
+    } else {
+        config.routes.extend(more);
+    }
+    Ok(())
 }
 
 /// Read the configuration file at `path` for a reload of a daemon running `running`: fully
@@ -69,7 +88,8 @@ pub fn load_for_reload(path: &Path, running: &Config) -> Result<Config, ConfigEr
         file: file.clone(),
         source,
     })?;
-    let config = parse(&text, &file)?;
+    let mut config = parse(&text, &file)?;
+    add_routes_file(&mut config)?;
     let fixed = plan::global_changes(running, &config)
         .into_iter()
         .find(|f| plan::FIXED_FIELDS.contains(&f.as_str()));

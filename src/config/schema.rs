@@ -64,6 +64,16 @@ pub struct Global {
         skip_serializing_if = "Option::is_none"
     )]
     pub control_socket_group: Option<SocketGroup>,
+    /// A file of routes to originate, one per line (`PREFIX [nexthop X] [community A:B,…] [med
+    /// N] …`, the words of `batonctl route add`), added to the `[[route]]` tables: for large
+    /// route sets, which it reads far faster and in far less memory than TOML. Relative paths
+    /// are relative to the working directory. See [`super::routes_file`].
+    #[serde(
+        default,
+        deserialize_with = "value::optional_path",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub routes_file: Option<PathBuf>,
 }
 
 /// `[api]`: the REST API.

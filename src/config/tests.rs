@@ -100,6 +100,7 @@ as_path_prepend = 10
             control_socket: PathBuf::from("/run/baton.sock"),
             control_socket_mode: SocketMode(0o600),
             control_socket_group: None,
+            routes_file: None,
         },
         api: Some(Api {
             listen: Some(sock("127.0.0.1:8179")),

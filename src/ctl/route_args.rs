@@ -2,52 +2,15 @@
 //! [local-pref N] [prepend N]`: the gobgp-style words turned into a route, validated by the
 //! same rules as a `[[route]]` table of the configuration.
 
+use crate::config::routes_file::route_from_words;
 use crate::config::Route;
 
 /// Build a route from a prefix and `keyword value` pairs. Communities may repeat or be
-/// comma-separated.
+/// comma-separated. The words are those of a line of `[global] routes_file`.
 pub fn parse(prefix: &str, words: &[String]) -> Result<Route, String> {
-    let mut route = serde_json::Map::new();
-    route.insert("prefix".into(), prefix.into());
-    let mut communities = Vec::new();
-    let mut large = Vec::new();
-    let mut it = words.iter();
-    while let Some(key) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| format!("`{key}` needs a value"))?
-            .clone();
-        match key.as_str() {
-            "nexthop" | "next-hop" => {
-                route.insert("next_hop".into(), value.into());
-            }
-            "community" => communities.extend(value.split(',').map(str::to_string)),
-            "large-community" => large.extend(value.split(',').map(str::to_string)),
-            "med" => {
-                route.insert("med".into(), number(key, &value)?.into());
-            }
-            "local-pref" => {
-                route.insert("local_pref".into(), number(key, &value)?.into());
-            }
-            "prepend" => {
-                route.insert("as_path_prepend".into(), number(key, &value)?.into());
-            }
-            other => {
-                return Err(format!(
-                    "unknown attribute `{other}` (expected nexthop, community, large-community, med, local-pref, prepend)"
-                ))
-            }
-        }
-    }
-    route.insert("communities".into(), communities.into());
-    route.insert("large_communities".into(), large.into());
-    serde_json::from_value(serde_json::Value::Object(route)).map_err(|e| e.to_string())
-}
-
-fn number(key: &str, value: &str) -> Result<u64, String> {
-    value
-        .parse()
-        .map_err(|_| format!("`{key}` takes a number, not `{value}`"))
+    let mut all = vec![prefix];
+    all.extend(words.iter().map(String::as_str));
+    route_from_words(&all).map_err(|e| e.message)
 }
 
 #[cfg(test)]

@@ -213,7 +213,8 @@ impl FromStr for Prefix {
         let addr: IpAddr = a.parse().map_err(|_| PrefixError::Syntax(s.to_string()))?;
         let len: u8 = l.parse().map_err(|_| PrefixError::Syntax(s.to_string()))?;
         let prefix = Prefix::new(addr, len)?;
-        if l != len.to_string() {
+        // `u8` parsing takes "024" and "+24": only the plain form is canonical.
+        if l.starts_with('+') || (l.len() > 1 && l.starts_with('0')) {
             return Err(PrefixError::NotCanonical {
                 text: s.to_string(),
                 canonical: format!("{a}/{len}"),
