@@ -139,7 +139,7 @@ pub async fn run(
         .map_err(SpeakerError::Listener)?;
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
-    let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx));
+    let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx, status.clone()));
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let (feed_tx, feed_rx) = oneshot::channel();
     let _ = rib_tx.send(RibCmd::SubscribeBest(feed_tx));

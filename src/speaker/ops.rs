@@ -119,12 +119,7 @@ impl Ops {
     /// Every peer's view (the order of [`peer_list`](Self::peer_list)): session status and route
     /// counters.
     pub async fn neighbor_views(&self) -> Result<Vec<NeighborView>, String> {
-        let gone = "the RIB task is not running".to_string();
-        let (tx, rx) = oneshot::channel();
-        self.rib
-            .send(RibCmd::Counters(tx))
-            .map_err(|_| gone.clone())?;
-        let counters = rx.await.map_err(|_| gone)?;
+        let counters = self.status.rib_counters();
         let snapshot = self.status.snapshot();
         let views = self
             .peer_list()

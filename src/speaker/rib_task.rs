@@ -1,13 +1,15 @@
 //! The task that owns the [`Rib`]: peers send it what they learn and when they go up or down;
 //! it sends each Established peer the UPDATEs to write, tagged with the session they are for.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::best_feed::{BestFeed, BestFeedRx};
+use super::status::{RibCounters, StatusBoard, COUNTERS_EVERY};
 use crate::config::Route;
 use crate::ctl::{AdjInView, FamilyCountersView, RibView, RouteView};
 use crate::rib::{PeerRef, PeerSession, Rib};
@@ -91,8 +93,6 @@ pub enum RibCmd {
     },
     /// Take the routes peers had sent the previous speaker, as stale (after a restart).
     Restore(Box<RibSnapshot>),
-    /// Per-peer, per-family counters.
-    Counters(oneshot::Sender<BTreeMap<IpAddr, Vec<FamilyCountersView>>>),
     /// The RIB contents for display.
     Dump {
         /// Only this family.
@@ -118,19 +118,20 @@ pub enum RibCmd {
     },
 }
 
-/// Run the RIB until every sender is gone.
-pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
+/// Run the RIB until every sender is gone, publishing its counters on `board`.
+pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>, board: StatusBoard) {
     let mut rib = Rib::new(local_as);
     let mut outs: HashMap<IpAddr, (u64, RibSink)> = HashMap::new();
     // Counts changes, so the state saver only writes a RIB that changed.
     let mut changes: u64 = 0;
     let mut feed = BestFeed::default();
     let mut end_of_rib_seen: HashMap<IpAddr, BTreeSet<Family>> = HashMap::new();
+    let (mut published, mut published_at) = (None, Instant::now());
+    board.set_rib_counters(counters(&rib));
     while let Some(cmd) = rx.recv().await {
         if !matches!(
             cmd,
-            RibCmd::Counters(_)
-                | RibCmd::Dump { .. }
+            RibCmd::Dump { .. }
                 | RibCmd::Snapshot { .. }
                 | RibCmd::SubscribeBest(_)
                 | RibCmd::EndOfRibSeen(_)
@@ -221,9 +222,6 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
                     }
                 }
             }
-            RibCmd::Counters(reply) => {
-                let _ = reply.send(counters(&rib));
-            }
             RibCmd::Dump {
                 family,
                 prefix,
@@ -246,10 +244,15 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>) {
             }
         }
         feed.publish(&mut rib);
+        if published != Some(changes) && (rx.is_empty() || published_at.elapsed() >= COUNTERS_EVERY)
+        {
+            board.set_rib_counters(counters(&rib));
+            (published, published_at) = (Some(changes), Instant::now());
+        }
     }
 }
 
-fn counters(rib: &Rib) -> BTreeMap<IpAddr, Vec<FamilyCountersView>> {
+fn counters(rib: &Rib) -> RibCounters {
     let peers: BTreeSet<IpAddr> = rib
         .adj_ins()
         .map(|(a, _)| *a)

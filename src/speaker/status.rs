@@ -2,6 +2,11 @@
 //! (reader). A plain mutex: updates happen on state changes only, never per route. Under a
 //! supervisor, the steps of each session (Established, End-of-RIB sent and received) are also
 //! reported as they happen, for the supervisor's progress events.
+//!
+//! The RIB's per-peer prefix counters are published here too, by the RIB task itself (at most
+//! every [`COUNTERS_EVERY`] while it is busy, and whenever it goes idle): a status read must
+//! never queue behind a full table being ingested or sent, so it reads this copy instead of
+//! asking the RIB task.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -10,6 +15,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use crate::ctl::FamilyCountersView;
 use crate::handoff::ProgressKind;
 use crate::session::SessionState;
 use crate::wire::Family;
@@ -72,11 +78,18 @@ pub struct SessionStep {
     pub at: Instant,
 }
 
+/// Each peer's prefix counters per family, as the RIB last published them.
+pub type RibCounters = BTreeMap<IpAddr, Vec<FamilyCountersView>>;
+
+/// How stale the published RIB counters may get while the RIB task is busy.
+pub const COUNTERS_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Every peer's status, by address.
 #[derive(Debug, Clone, Default)]
 pub struct StatusBoard {
     peers: Arc<Mutex<BTreeMap<IpAddr, PeerStatus>>>,
     steps: Option<mpsc::UnboundedSender<SessionStep>>,
+    counters: Arc<Mutex<Arc<RibCounters>>>,
 }
 
 impl StatusBoard {
@@ -85,6 +98,7 @@ impl StatusBoard {
         StatusBoard {
             peers: Arc::default(),
             steps: Some(steps),
+            counters: Arc::default(),
         }
     }
 
@@ -127,5 +141,18 @@ impl StatusBoard {
     /// A copy of every status.
     pub fn snapshot(&self) -> BTreeMap<IpAddr, PeerStatus> {
         self.peers.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Publish the RIB's counters (the RIB task does, see the module doc).
+    pub fn set_rib_counters(&self, counters: RibCounters) {
+        *self.counters.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(counters);
+    }
+
+    /// The RIB's counters as last published: never waits for the RIB.
+    pub fn rib_counters(&self) -> Arc<RibCounters> {
+        self.counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
