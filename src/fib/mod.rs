@@ -26,7 +26,7 @@ pub mod writes;
 #[cfg(test)]
 mod testutil;
 
-pub use route::KernelRoute;
+pub use route::{KernelRoute, Via};
 
 #[cfg(test)]
 mod tests;

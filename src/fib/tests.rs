@@ -465,3 +465,5 @@ fn install_rate() {
         t.handle.stop(false).await;
     });
 }
+
+mod multipath;
