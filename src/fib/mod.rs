@@ -20,6 +20,7 @@ pub mod installer;
 pub mod netlink;
 pub mod reconcile;
 mod route;
+pub mod show;
 pub mod want;
 pub mod writes;
 
