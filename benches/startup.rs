@@ -1,4 +1,4 @@
-//! The project's benchmark, four tables in one run on this machine:
+//! The project's benchmark, five tables in one run on this machine:
 //!
 //! 1. Start-up: how long until two real peers (a gobgpd and a bird2, each in its own network
 //!    namespace) hold every one of N originated routes, for baton's first start, for its
@@ -12,6 +12,9 @@
 //! 4. Announcing through an API (`startup/api.rs`): baton's `POST /v1/routes`, one route per
 //!    request and in batches, next to gobgpd's `gobgp global rib add` and gRPC AddPathStream;
 //!    routes acknowledged per second, and the time until both peers hold them all.
+//! 5. Kernel routes (`startup/fib.rs`, `--only fib`): the FIB installer driven directly in a
+//!    network namespace (no peer): routes/s and seconds until the kernel holds 100,000 and
+//!    1,000,000 routes, one reconciliation run's duration over them, and removing them all.
 //!
 //! Run it with `bin/bench` (or `cargo bench --bench startup -- --routes N`); it needs root and
 //! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses, and
@@ -26,6 +29,8 @@ mod api;
 mod api_client;
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "startup/fib.rs"]
+mod fib;
 #[path = "startup/gobgp_origin.rs"]
 mod gobgp_origin;
 #[path = "startup/machine.rs"]
@@ -198,6 +203,15 @@ fn main() {
     } else {
         None
     };
+    // fib_runs[k]: N, and each run's times.
+    let mut fib_runs = Vec::new();
+    if parts.fib {
+        for &routes in &options.fib_routes {
+            println!("  kernel routes, {routes} routes");
+            let times = (0..options.runs).map(|_| fib::bench_fib(routes)).collect();
+            fib_runs.push((routes, times));
+        }
+    }
     if parts.api {
         for run in 1..=options.runs {
             println!("API run {run}/{}", options.runs);
@@ -219,6 +233,10 @@ fn main() {
     if !api_runs.is_empty() {
         println!();
         api::print_api_table(&options, &api_runs, &grpc_unavailable);
+    }
+    if !fib_runs.is_empty() {
+        println!();
+        fib::print_fib_table(&fib_runs, options.runs);
     }
 }
 
