@@ -12,9 +12,8 @@
 //! 4. Announcing through an API (`startup/api.rs`): baton's `POST /v1/routes`, one route per
 //!    request and in batches, next to gobgpd's `gobgp global rib add` and gRPC AddPathStream;
 //!    routes acknowledged per second, and the time until both peers hold them all.
-//! 5. Kernel routes (`startup/fib.rs`, `--only fib`): the FIB installer driven directly in a
-//!    network namespace (no peer): routes/s and seconds until the kernel holds 100,000 and
-//!    1,000,000 routes, one reconciliation run's duration over them, and removing them all.
+//! 5. Kernel routes (`startup/fib.rs`): the FIB installer in a network namespace, no peer:
+//!    routes/s until the kernel holds 100k and 1M routes, a reconciliation run, removal.
 //!
 //! Run it with `bin/bench` (or `cargo bench --bench startup -- --routes N`); it needs root and
 //! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses, and
@@ -203,15 +202,7 @@ fn main() {
     } else {
         None
     };
-    // fib_runs[k]: N, and each run's times.
-    let mut fib_runs = Vec::new();
-    if parts.fib {
-        for &routes in &options.fib_routes {
-            println!("  kernel routes, {routes} routes");
-            let times = (0..options.runs).map(|_| fib::bench_fib(routes)).collect();
-            fib_runs.push((routes, times));
-        }
-    }
+    let fib_runs = fib::bench_all(parts.fib, &options.fib_routes, options.runs);
     if parts.api {
         for run in 1..=options.runs {
             println!("API run {run}/{}", options.runs);

@@ -48,6 +48,18 @@ pub struct FibTimes {
     pub removed: Option<Duration>,
 }
 
+/// For each N of `counts`, `runs` runs (none unless `wanted`): N and each run's times.
+pub fn bench_all(wanted: bool, counts: &[usize], runs: usize) -> Vec<(usize, Vec<FibTimes>)> {
+    let counts = if wanted { counts } else { &[] };
+    counts
+        .iter()
+        .map(|&n| {
+            println!("  kernel routes, {n} routes");
+            (n, (0..runs).map(|_| bench_fib(n)).collect())
+        })
+        .collect()
+}
+
 /// One run with `n` routes, in a namespace of its own.
 pub fn bench_fib(n: usize) -> FibTimes {
     std::thread::spawn(move || {
