@@ -1,4 +1,4 @@
-//! The project's benchmark, four tables in one run on this machine:
+//! The project's benchmark, five tables in one run on this machine:
 //!
 //! 1. Start-up: how long until two real peers (a gobgpd and a bird2, each in its own network
 //!    namespace) hold every one of N originated routes, for baton's first start, for its
@@ -13,6 +13,8 @@
 //! 4. Announcing through an API (`startup/api.rs`): baton's `POST /v1/routes`, one route per
 //!    request and in batches, next to gobgpd's `gobgp global rib add` and gRPC AddPathStream;
 //!    routes acknowledged per second, and the time until both peers hold them all.
+//! 5. Kernel routes (`startup/fib.rs`): the FIB installer in a network namespace, no peer:
+//!    routes/s until the kernel holds 100k and 1M routes, a reconciliation run, removal.
 //!
 //! Run it with `bin/bench` (or `cargo bench --bench startup -- --routes N`); it needs root and
 //! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses, and
@@ -29,6 +31,8 @@ mod api_client;
 mod common;
 #[path = "startup/config_parse.rs"]
 mod config_parse;
+#[path = "startup/fib.rs"]
+mod fib;
 #[path = "startup/gobgp_origin.rs"]
 mod gobgp_origin;
 #[path = "startup/machine.rs"]
@@ -215,6 +219,7 @@ fn main() {
     } else {
         None
     };
+    let fib_runs = fib::bench_all(parts.fib, &options.fib_routes, options.runs);
     if parts.api {
         for run in 1..=options.runs {
             println!("API run {run}/{}", options.runs);
@@ -240,6 +245,10 @@ fn main() {
     if !api_runs.is_empty() {
         println!();
         api::print_api_table(&options, &api_runs, &grpc_unavailable);
+    }
+    if !fib_runs.is_empty() {
+        println!();
+        fib::print_fib_table(&fib_runs, options.runs);
     }
 }
 

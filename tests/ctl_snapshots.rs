@@ -12,9 +12,9 @@ use std::net::IpAddr;
 
 use baton::config::{GracefulRestart, Peer, Plan};
 use baton::ctl::{
-    render, AdjInView, FamilyCountersView, NeighborChange, NeighborChangeView, NeighborDetailView,
-    NeighborView, PeerUpgradeView, ReloadView, Request, RibView, RouteAddView, RouteDelView,
-    RouteView, StatusView, UpgradeView,
+    render, AdjInView, FamilyCountersView, FibDifferView, FibRouteView, FibView, NeighborChange,
+    NeighborChangeView, NeighborDetailView, NeighborView, PeerUpgradeView, ReloadView, Request,
+    RibView, RouteAddView, RouteDelView, RouteView, StatusView, UpgradeView,
 };
 use baton::session::SessionState;
 use common::snapshot::Snapshots;
@@ -94,6 +94,7 @@ fn cases() -> Vec<(&'static str, Request, Value)> {
             reset(true),
             changed(NeighborChange::SoftReset),
         ),
+        ("fib", Request::Fib, json(fib())),
         ("status", Request::Status, json(status())),
         ("status-crash-loop", Request::Status, json(crash_loop())),
         (
@@ -730,5 +731,41 @@ fn reload_nothing() -> ReloadView {
             ..Plan::default()
         },
         ..reload()
+    }
+}
+
+/// A kernel table with one route of each state: ok (multipath), missing, unexpected, differing.
+fn fib() -> FibView {
+    let r = |prefix: &str, via: &[&str], peer: Option<&str>| FibRouteView {
+        prefix: prefix.into(),
+        via: via.iter().map(|g| ip(g)).collect(),
+        src: None,
+        metric: 20,
+        peer: peer.map(ip),
+    };
+    let ok = r(
+        "198.18.100.0/24",
+        &["198.18.0.2", "198.18.0.3"],
+        Some("198.18.0.2"),
+    );
+    let missing = r("198.18.101.0/24", &["198.18.0.2"], Some("198.18.0.2"));
+    let differing = r("198.18.102.0/24", &["198.18.0.3"], Some("198.18.0.3"));
+    let held = r("198.18.102.0/24", &["198.18.0.2"], None);
+    let unexpected = r("198.18.103.0/24", &["198.18.0.2"], None);
+    FibView {
+        table: 254,
+        protocol: 200,
+        wanted: vec![ok.clone(), missing.clone(), differing.clone()],
+        kernel: vec![
+            FibRouteView { peer: None, ..ok },
+            held.clone(),
+            unexpected.clone(),
+        ],
+        missing: vec![missing],
+        unexpected: vec![unexpected],
+        differing: vec![FibDifferView {
+            wanted: differing,
+            kernel: vec![held],
+        }],
     }
 }

@@ -3,7 +3,7 @@
 //! comes back within one reconcile interval; kill -9 of the speaker or an upgrade never
 //! removes a route and leaves the table exact after End-of-RIB; SIGTERM removes ours unless
 //! keep_on_stop; routes of other protocols and tables are never touched; a bad [fib] stops
-//! batond before anything. Every check reads the kernel with `ip -n NS route show table T
+//! batond before anything; `batonctl fib` tells what is missing. Every check reads the kernel with `ip -n NS route show table T
 //! proto P`.
 
 mod common;
@@ -168,6 +168,62 @@ fn a_route_deleted_by_hand_is_back_within_one_reconcile_interval() {
         // One interval, plus the run itself and polling on a loaded machine.
         assert!(back < Duration::from_millis(2500), "back after {back:?}");
     }
+}
+
+#[test]
+fn batonctl_fib_shows_a_route_deleted_by_hand_as_missing() {
+    // A long interval: the deleted route stays missing while we look.
+    let t = FibLab::new("enabled = true\nreconcile_interval = 3600", false);
+    let baton = t.start();
+    let (all, _) = t.announce(2);
+    let victim = "198.18.101.0/24";
+    ip(&t.a, &format!("route del {victim} proto {PROTO}"));
+    // Another route of ours that nobody wants (under our protocol, by hand).
+    ip(
+        &t.a,
+        &format!(
+            "route add 198.18.222.0/24 via {} proto {PROTO} metric 20",
+            t.g.ipv4
+        ),
+    );
+
+    let v = baton.ctl(&["fib"]);
+    let prefixes = |key: &str| -> Vec<String> {
+        let mut p: Vec<String> = v[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} in {v}"))
+            .iter()
+            .map(|r| r["prefix"].as_str().unwrap().to_string())
+            .collect();
+        p.sort();
+        p
+    };
+    let mut wanted = all.clone();
+    wanted.sort();
+    assert_eq!(prefixes("wanted"), wanted, "{v}");
+    assert_eq!(prefixes("missing"), [victim], "{v}");
+    assert_eq!(prefixes("unexpected"), ["198.18.222.0/24"], "{v}");
+    assert!(prefixes("differing").is_empty(), "{v}");
+    let mut held: Vec<String> = all.iter().filter(|p| *p != victim).cloned().collect();
+    held.push("198.18.222.0/24".into());
+    held.sort();
+    assert_eq!(prefixes("kernel"), held, "{v}");
+    let missing = &v["missing"][0];
+    assert_eq!(missing["via"][0], t.g.ipv4.to_string(), "{v}");
+    assert_eq!(missing["peer"], t.g.ipv4.to_string(), "{v}");
+    assert_eq!(
+        (v["table"].as_u64(), v["protocol"].as_u64()),
+        (Some(254), Some(200))
+    );
+
+    let out = baton.ctl_output(&["fib"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(victim) && l.ends_with("missing")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -10,6 +10,8 @@ pub const DEFAULT_ROUTES: usize = 100_000;
 pub const DEFAULT_API_ROUTES: usize = 2_000;
 /// Routes in the state store's files when `--store-routes` is not given.
 pub const DEFAULT_STORE_ROUTES: [usize; 2] = [100_000, 1_000_000];
+/// Routes installed into the kernel when `--fib-routes` is not given.
+pub const DEFAULT_FIB_ROUTES: [usize; 2] = [100_000, 1_000_000];
 
 /// Command-line options.
 pub struct Options {
@@ -27,6 +29,8 @@ pub struct Options {
     pub store_routes: Vec<usize>,
     /// M: routes announced one per request (or per `gobgp` process) in the API table.
     pub api_routes: usize,
+    /// Route counts for the kernel routes table.
+    pub fib_routes: Vec<usize>,
 }
 
 /// The parts of the benchmark `--only` chooses from.
@@ -42,6 +46,8 @@ pub struct Parts {
     pub store: bool,
     /// Announcing through the API, baton's REST next to gobgpd's CLI and gRPC (table 4).
     pub api: bool,
+    /// Kernel route installation (table 5).
+    pub fib: bool,
 }
 
 impl Parts {
@@ -51,6 +57,7 @@ impl Parts {
         gobgpd: true,
         store: true,
         api: true,
+        fib: true,
     };
 }
 
@@ -62,6 +69,7 @@ pub fn parse_args() -> Options {
     let mut store_routes = DEFAULT_STORE_ROUTES.to_vec();
     let mut count_gobgpd = true;
     let mut api_routes = DEFAULT_API_ROUTES;
+    let mut fib_routes = DEFAULT_FIB_ROUTES.to_vec();
     let mut args = std::env::args().skip(1);
     let number = |name: &str, v: &str| -> usize {
         v.replace('_', "")
@@ -87,6 +95,7 @@ pub fn parse_args() -> Options {
                     gobgpd: false,
                     store: false,
                     api: false,
+                    fib: false,
                 };
                 for part in value("--only").split(',') {
                     match part.trim() {
@@ -95,6 +104,7 @@ pub fn parse_args() -> Options {
                         "gobgpd" | "gobgp" => parts.gobgpd = true,
                         "store" => parts.store = true,
                         "api" => parts.api = true,
+                        "fib" => parts.fib = true,
                         other => usage(&format!("--only: unknown part {other:?}")),
                     }
                 }
@@ -106,6 +116,15 @@ pub fn parse_args() -> Options {
                     .collect();
                 if store_routes.iter().any(|&r| r == 0 || r > MAX_ROUTES) {
                     usage(&format!("--store-routes: each must be 1..={MAX_ROUTES}"));
+                }
+            }
+            "--fib-routes" => {
+                fib_routes = value("--fib-routes")
+                    .split(',')
+                    .map(|v| number("--fib-routes", v.trim()))
+                    .collect();
+                if fib_routes.iter().any(|&r| r == 0 || r > MAX_ROUTES) {
+                    usage(&format!("--fib-routes: each must be 1..={MAX_ROUTES}"));
                 }
             }
             "--api-routes" => api_routes = number("--api-routes", &value("--api-routes")),
@@ -136,6 +155,7 @@ pub fn parse_args() -> Options {
         count_gobgpd,
         store_routes,
         api_routes,
+        fib_routes,
     }
 }
 
@@ -145,14 +165,16 @@ fn usage(error: &str) -> ! {
     }
     eprintln!(
         "usage: cargo bench --bench startup -- [--routes N] [--runs R] [--timeout SECONDS] \
-         [--only PARTS] [--store-routes N,N] [--api-routes M] [--no-gobgpd-count]\n  \
+         [--only PARTS] [--store-routes N,N] [--api-routes M] [--fib-routes N,N] \
+         [--no-gobgpd-count]\n  \
          --routes N          routes to originate (default {DEFAULT_ROUTES}, at most {MAX_ROUTES})\n  \
          --runs R            run every scenario R times, each in a fresh lab; print the median \
          and range (default 1)\n  \
          --timeout S         give up on a scenario after S seconds (default 120 + N/2000)\n  \
          --only PARTS        run only these, comma-separated: baton (start-up, restarts, \
-         upgrade), bird, gobgpd, store, api (default: all)\n  \
+         upgrade), bird, gobgpd, store, api, fib (default: all)\n  \
          --store-routes L    route counts for the state store table (default 100000,1000000)\n  \
+         --fib-routes L      route counts for the kernel routes table (default 100000,1000000)\n  \
          --api-routes M      routes announced one per request in the API table (default \
          {DEFAULT_API_ROUTES}; the batches there carry N)\n  \
          --no-gobgpd-count   do not count gobgpd's routes while the speaker is replaced (each \

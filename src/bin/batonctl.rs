@@ -88,6 +88,10 @@ enum Command {
         after_help = "Examples:\n  batonctl metrics\n  batonctl metrics | grep baton_peer_session_state"
     )]
     Metrics,
+    /// The kernel routes: what baton installs, what the kernel holds under baton's protocol
+    /// in its table, and where they differ (missing, unexpected, differing).
+    #[command(after_help = "Examples:\n  batonctl fib\n  batonctl --json fib")]
+    Fib,
     /// Replace the speaker without a route flap: start the new binary, hand it the listening
     /// sockets, let the old one go silently, wait for every peer to be back with End-of-RIB.
     /// Each step is printed as it happens (with --json: one JSON object per line, the report
@@ -279,6 +283,7 @@ fn request(command: Command) -> Result<Request, Usage> {
         } => Request::RouteDel { prefixes },
         Command::Status => Request::Status,
         Command::Metrics => Request::Metrics,
+        Command::Fib => Request::Fib,
         Command::Reload { dry_run } => Request::Reload { dry_run },
         Command::Upgrade {
             binary, timeout, ..

@@ -89,6 +89,10 @@ pub struct Fib {
     /// Leave our routes in the kernel on a deliberate stop too (default false: SIGTERM
     /// removes them, as the peers are told we are gone).
     pub keep_on_stop: bool,
+    /// Install a multipath route through every next hop of the routes as good as the best
+    /// ([`crate::rib::multipath_equal`]); default false (like BIRD's `merge paths`): the best
+    /// route's next hop only.
+    pub multipath: bool,
     /// Preferred source address of the IPv4 routes (`ip route ... src`); must be an address
     /// of this host.
     #[serde(
@@ -125,6 +129,7 @@ impl Default for Fib {
             reconcile_interval: DEFAULT_RECONCILE_INTERVAL,
             metric: DEFAULT_METRIC,
             keep_on_stop: false,
+            multipath: false,
             src_v4: None,
             src_v6: None,
             families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],

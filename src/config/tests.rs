@@ -59,6 +59,7 @@ protocol = 201
 reconcile_interval = 5
 metric = 30
 keep_on_stop = true
+multipath = true
 src_v4 = "198.18.0.1"
 src_v6 = "2001:db8::1"
 families = ["ipv6-unicast"]
@@ -116,6 +117,7 @@ as_path_prepend = 10
             reconcile_interval: 5,
             metric: 30,
             keep_on_stop: true,
+            multipath: true,
             src_v4: Some(Ipv4Addr::new(198, 18, 0, 1)),
             src_v6: Some("2001:db8::1".parse().unwrap()),
             families: vec![Family::IPV6_UNICAST],

@@ -7,6 +7,7 @@
 
 pub mod client;
 mod event;
+mod fib_view;
 pub mod neighbor_args;
 pub mod render;
 pub mod rolling;
@@ -14,6 +15,7 @@ pub mod route_args;
 mod view;
 
 pub use event::*;
+pub use fib_view::*;
 pub use view::*;
 
 use std::net::IpAddr;
@@ -107,6 +109,8 @@ pub enum Request {
     SpeakerInfo,
     /// The metrics in the Prometheus text exposition format (a JSON string).
     Metrics,
+    /// The kernel routes: what baton installs, what the kernel holds of ours, the difference.
+    Fib,
     /// Read the configuration file again and apply the difference (only print the plan when
     /// `dry_run`).
     Reload {

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use super::*;
 use crate::config::Fib;
 use crate::fib::testutil::{change, wanted};
+use crate::fib::Via;
 
 const OURS: Owner = Owner {
     table: 254,
@@ -16,7 +17,7 @@ fn route(prefix: &str, next_hop: &str, src: Option<&str>) -> KernelRoute {
     KernelRoute {
         table: 254,
         prefix: prefix.parse().unwrap(),
-        next_hop: next_hop.parse().unwrap(),
+        via: Via::One(next_hop.parse().unwrap()),
         src: src.map(|s| s.parse().unwrap()),
         metric: 20,
     }

@@ -19,9 +19,11 @@ use tracing::{debug, info, warn};
 use super::diff::Owner;
 use super::netlink::{Kernel, KernelError, Op};
 use super::reconcile::{Event, Phase};
-use super::want::{Policy, WantedTable};
+use super::show;
+use super::want::{Policy, Wanted, WantedTable};
 use super::writes::{Batch, Hold, Installer};
 use crate::config::Fib;
+use crate::ctl::FibView;
 use crate::metrics::Metrics;
 
 /// What the installer needs besides the feed.
@@ -42,12 +44,35 @@ enum Cmd {
         remove: bool,
         done: oneshot::Sender<()>,
     },
+    /// The wanted routes and the netlink connection, for [`FibQuery::show`].
+    Show(oneshot::Sender<(Vec<Wanted>, Kernel, Owner)>),
 }
 
 /// The running installer.
 pub struct FibHandle {
     cmds: mpsc::UnboundedSender<Cmd>,
     task: JoinHandle<()>,
+}
+
+/// Asks a running installer what it wants, for `batonctl fib`; cheap to clone.
+#[derive(Clone)]
+pub struct FibQuery(mpsc::UnboundedSender<Cmd>);
+
+impl FibQuery {
+    /// The wanted routes beside a dump of the kernel's routes of ours, and the difference.
+    /// The dump is made after the installer handed over its wanted table, on this task: the
+    /// installer never waits on it (a write in between may show as a difference).
+    pub async fn show(&self) -> Result<FibView, KernelError> {
+        let gone = || KernelError {
+            errno: None,
+            message: "the kernel route installer is not running".into(),
+        };
+        let (tx, rx) = oneshot::channel();
+        self.0.send(Cmd::Show(tx)).map_err(|_| gone())?;
+        let (wanted, kernel, owner) = rx.await.map_err(|_| gone())?;
+        let found = kernel.dump(owner.table, true).await?;
+        Ok(show::compare(&wanted, &found, owner))
+    }
 }
 
 /// Open the netlink socket and start the installer on `feed`, whose first batch is the whole
@@ -78,6 +103,11 @@ pub fn spawn(
 }
 
 impl FibHandle {
+    /// A way to ask the installer what it wants.
+    pub fn query(&self) -> FibQuery {
+        FibQuery(self.cmds.clone())
+    }
+
     /// Stop the installer. With `remove` (a deliberate stop), delete every route of ours from
     /// the kernel first; without, leave the kernel as it is for the next speaker.
     pub async fn stop(self, remove: bool) {
@@ -108,22 +138,31 @@ impl Installer {
 
         // The first batch is the whole table: it is written by the first run, which first
         // adopts what the kernel already holds of ours.
-        tokio::select! {
-            cmd = cmds.recv() => return self.stop(cmd).await,
-            first = feed.recv() => match first {
-                Some(batch) => {
-                    for change in batch.iter() {
-                        self.wanted.apply(&self.policy, change);
-                    }
-                    phase = Phase::start(&self.kernel, self.owner.table, !self.adopted);
+        let first = loop {
+            tokio::select! {
+                cmd = cmds.recv() => match cmd {
+                    Some(Cmd::Show(reply)) => self.show(reply),
+                    other => return self.stop(other).await,
+                },
+                first = feed.recv() => break first,
+            }
+        };
+        match first {
+            Some(batch) => {
+                for change in batch.iter() {
+                    self.wanted.apply(&self.policy, change);
                 }
-                None => feed_open = false,
-            },
+                phase = Phase::start(&self.kernel, self.owner.table, !self.adopted);
+            }
+            None => feed_open = false,
         }
         loop {
             tokio::select! {
                 biased;
-                cmd = cmds.recv() => return self.stop(cmd).await,
+                cmd = cmds.recv() => match cmd {
+                    Some(Cmd::Show(reply)) => self.show(reply),
+                    other => return self.stop(other).await,
+                },
                 event = phase.wait() => {
                     match event {
                         Event::Dumped(found) => {
@@ -171,8 +210,14 @@ impl Installer {
         }
     }
 
+    fn show(&self, reply: oneshot::Sender<(Vec<Wanted>, Kernel, Owner)>) {
+        let wanted = self.wanted.iter().cloned().collect();
+        let _ = reply.send((wanted, self.kernel.clone(), self.owner));
+    }
+
     async fn stop(self, cmd: Option<Cmd>) {
         match cmd {
+            Some(Cmd::Show(_)) => {}
             Some(Cmd::Stop { remove, done }) => {
                 if remove {
                     self.remove_all().await;

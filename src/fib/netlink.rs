@@ -11,12 +11,13 @@ use std::net::IpAddr;
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol,
+    RouteScope, RouteType,
 };
 use netlink_packet_route::AddressFamily;
 
 use super::diff::Found;
-use super::KernelRoute;
+use super::{KernelRoute, Via};
 use crate::wire::Prefix;
 
 /// Requests on the socket before waiting for the first answer.
@@ -178,8 +179,22 @@ fn message(route: &KernelRoute, protocol: u8) -> RouteMessage {
     set_table(&mut m, route.table);
     m.attributes
         .push(RouteAttribute::Destination(route.prefix.addr().into()));
-    m.attributes
-        .push(RouteAttribute::Gateway(route.next_hop.into()));
+    match &route.via {
+        Via::One(gateway) => m
+            .attributes
+            .push(RouteAttribute::Gateway((*gateway).into())),
+        // Equal weights (hops 0 is weight 1); the kernel finds each gateway's link.
+        Via::Many(gateways) => m.attributes.push(RouteAttribute::MultiPath(
+            gateways
+                .iter()
+                .map(|g| {
+                    let mut hop = RouteNextHop::default();
+                    hop.attributes.push(RouteAttribute::Gateway((*g).into()));
+                    hop
+                })
+                .collect(),
+        )),
+    }
     if let Some(src) = route.src {
         m.attributes.push(RouteAttribute::PrefSource(src.into()));
     }
@@ -195,8 +210,8 @@ fn ip(address: &RouteAddress) -> Option<IpAddr> {
     }
 }
 
-/// A dumped route as baton sees routes; `None` for what it never installs (no gateway, not
-/// unicast, not IP).
+/// A dumped route as baton sees routes, a multipath one with every gateway; `None` for what it
+/// never installs (no gateway, not unicast, not IP).
 fn parse(m: &RouteMessage) -> Option<Found> {
     if m.header.kind != RouteType::Unicast {
         return None;
@@ -206,23 +221,24 @@ fn parse(m: &RouteMessage) -> Option<Found> {
         AddressFamily::Inet6 => std::net::Ipv6Addr::UNSPECIFIED.into(),
         _ => return None,
     };
-    let (mut table, mut dst, mut gateway, mut src, mut metric) =
-        (u32::from(m.header.table), unspecified, None, None, 0);
+    let (mut table, mut dst, mut gateways, mut src, mut metric) =
+        (u32::from(m.header.table), unspecified, Vec::new(), None, 0);
     for attribute in &m.attributes {
         match attribute {
             RouteAttribute::Table(t) => table = *t,
             RouteAttribute::Destination(a) => dst = ip(a)?,
-            RouteAttribute::Gateway(a) => gateway = ip(a),
+            RouteAttribute::Gateway(a) => gateways.extend(ip(a)),
             RouteAttribute::PrefSource(a) => src = ip(a),
             RouteAttribute::Priority(p) => metric = *p,
-            RouteAttribute::MultiPath(hops) if gateway.is_none() => {
-                gateway = hops
-                    .iter()
-                    .flat_map(|h| &h.attributes)
-                    .find_map(|a| match a {
-                        RouteAttribute::Gateway(g) => ip(g),
-                        _ => None,
-                    });
+            RouteAttribute::MultiPath(hops) => {
+                gateways.extend(
+                    hops.iter()
+                        .flat_map(|h| &h.attributes)
+                        .filter_map(|a| match a {
+                            RouteAttribute::Gateway(g) => ip(g),
+                            _ => None,
+                        }),
+                );
             }
             _ => {}
         }
@@ -231,7 +247,7 @@ fn parse(m: &RouteMessage) -> Option<Found> {
         route: KernelRoute {
             table,
             prefix: Prefix::new(dst, m.header.destination_prefix_length).ok()?,
-            next_hop: gateway?,
+            via: Via::new(gateways)?,
             src,
             metric,
         },

@@ -316,152 +316,29 @@ fn a_silent_stop_leaves_our_routes_and_the_next_installer_adopts_them_without_a_
     });
 }
 
-/// Everything logged on this thread while the guard lives, as text.
-fn capture_logs() -> (
-    Arc<std::sync::Mutex<Vec<u8>>>,
-    tracing::subscriber::DefaultGuard,
-) {
-    struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || Capture(writer.clone()))
-        .finish();
-    (buf, tracing::subscriber::set_default(subscriber))
-}
-
 #[test]
-fn a_refused_route_is_counted_at_every_attempt_and_logged_once() {
-    // The current-thread runtime runs every task on this thread: its logs are captured.
-    let (logs, _guard) = capture_logs();
+fn a_route_of_ours_differing_only_by_source_is_another_route() {
     in_namespace(|| async {
-        // 198.19.0.1 is on no link: the kernel refuses the gateway.
-        let unreachable = change("198.18.5.0/24", Some(learned("198.18.0.2", "198.19.0.1")));
-        let t = start(fast(), true, None, vec![unreachable, v4("198.18.6.0/24")]);
-        until(
-            5,
-            "three refused attempts (first run, then two more)",
-            || t.metrics.fib.install_failures.get() >= 3,
-        )
+        // Left by a run with another `src_v4`; this run wants 198.18.0.1.
+        ip("addr add 198.18.0.9/32 dev d0");
+        ip("route add 198.18.5.0/24 via 198.18.0.2 src 198.18.0.9 proto 200 metric 20");
+        let fib = Fib {
+            src_v4: Some("198.18.0.1".parse().unwrap()),
+            ..fast()
+        };
+        let t = start(fib, true, None, vec![v4("198.18.5.0/24")]);
+        let ours = "198.18.5.0/24 via 198.18.0.2 dev d0 src 198.18.0.1 metric 20";
+        until(5, "ours in place of the other", || {
+            routes("main", "200") == [ours]
+        })
         .await;
-        assert_eq!(
-            routes("main", "200"),
-            ["198.18.6.0/24 via 198.18.0.2 dev d0 metric 20"]
-        );
-        // The next hop becomes reachable: installed at the next run, not counted as a reinstall.
-        ip("addr add 198.19.0.2/24 dev d0");
-        until(
-            3,
-            "the route installed once its next hop is reachable",
-            || routes("main", "200").len() == 2,
-        )
-        .await;
-        assert_eq!(t.metrics.fib.reinstalls.get(), 0);
+        // Deleted by hand (named by its source): back, counted once.
+        ip("route del 198.18.5.0/24 via 198.18.0.2 src 198.18.0.1 proto 200");
+        until(3, "ours back", || routes("main", "200") == [ours]).await;
+        until(2, "one reinstall", || t.metrics.fib.reinstalls.get() == 1).await;
         t.handle.stop(true).await;
     });
-    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
-    let refused = text.matches("kernel refused our route").count();
-    assert_eq!(refused, 1, "{text}");
-    assert!(
-        text.contains("kernel route installed after earlier failures"),
-        "{text}"
-    );
 }
 
-/// `(sum, count)` of the reconcile duration histogram.
-fn reconcile_seconds(metrics: &Metrics) -> (f64, f64) {
-    let text = metrics.render();
-    let read = |name: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
-    };
-    (
-        read("baton_fib_reconcile_duration_seconds_sum "),
-        read("baton_fib_reconcile_duration_seconds_count "),
-    )
-}
-
-/// Figures, not a check: `FIB_BENCH_ROUTES=N cargo test --release --lib fib::tests::install_rate
-/// -- --ignored --nocapture` installs N IPv4 /32 and N IPv6 /64 routes (N at most 65536),
-/// reports the rate until the kernel holds them all, one reconciliation run's duration, and the
-/// rate of withdrawing them all.
-#[test]
-#[ignore = "a measurement; run by hand"]
-fn install_rate() {
-    let n: usize = std::env::var("FIB_BENCH_ROUTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
-        .min(65_536);
-    in_namespace(|| async move {
-        let table: Vec<BestPathChange> = (0..n)
-            .flat_map(|i| {
-                [
-                    v4(&format!("198.19.{}.{}/32", i / 256, i % 256)),
-                    v6(&format!("2001:db8:1:{i:x}::/64")),
-                ]
-            })
-            .collect();
-        let total = table.len() as u64;
-        let started = std::time::Instant::now();
-        let t = start(fast(), true, None, Vec::new());
-        t.feed.send(table.into()).unwrap();
-        until(600, "every route installed", || {
-            t.metrics.fib.installs.get() >= total
-        })
-        .await;
-        let took = started.elapsed();
-        let held = routes("main", "200").len() as u64;
-        assert_eq!(held, total);
-        println!(
-            "installed {total} routes ({n} IPv4, {n} IPv6) in {:.2} s: {:.0} routes/s",
-            took.as_secs_f64(),
-            total as f64 / took.as_secs_f64()
-        );
-
-        let (sum, count) = reconcile_seconds(&t.metrics);
-        until(60, "one more reconciliation run", || {
-            reconcile_seconds(&t.metrics).1 > count
-        })
-        .await;
-        let (sum2, count2) = reconcile_seconds(&t.metrics);
-        println!(
-            "reconciliation run over {total} routes: {:.3} s",
-            (sum2 - sum) / (count2 - count)
-        );
-
-        let started = std::time::Instant::now();
-        let withdraw: Vec<BestPathChange> = (0..n)
-            .flat_map(|i| {
-                [
-                    change(&format!("198.19.{}.{}/32", i / 256, i % 256), None),
-                    change(&format!("2001:db8:1:{i:x}::/64"), None),
-                ]
-            })
-            .collect();
-        t.feed.send(withdraw.into()).unwrap();
-        until(600, "every route deleted", || {
-            t.metrics.fib.deletes.get() >= total
-        })
-        .await;
-        let took = started.elapsed();
-        println!(
-            "withdrew {total} routes in {:.2} s: {:.0} routes/s",
-            took.as_secs_f64(),
-            total as f64 / took.as_secs_f64()
-        );
-        t.handle.stop(false).await;
-    });
-}
+mod failures;
+mod multipath;

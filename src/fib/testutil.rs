@@ -28,6 +28,7 @@ pub fn change(prefix: &str, new: Option<Candidate>) -> BestPathChange {
         prefix: prefix.parse().unwrap(),
         old: None,
         new,
+        equal: Vec::new(),
     }
 }
 

@@ -4,11 +4,17 @@
 //! Fed by the Loc-RIB's best-path changes. Originated routes are never installed (the prefix
 //! is ours: the host is its destination), nor routes from an excluded peer or family, nor a
 //! route whose next hop the kernel could not use (none, or of the other family).
+//!
+//! Multipath (`[fib] multipath = true`): the routes the Loc-RIB reports as equal to the best
+//! ([`crate::rib::multipath_equal`]: equal through the decision process up to, not including,
+//! the router-id and peer-address tie-breakers) add their next hops, filtered like the best's,
+//! and the prefix gets one multipath route through every distinct next hop. Off, or with one
+//! distinct next hop, it is a plain route through the best's.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use super::KernelRoute;
+use super::{KernelRoute, Via};
 use crate::config::Fib;
 use crate::rib::{BestPathChange, Candidate, Source};
 use crate::wire::{Family, Prefix};
@@ -31,6 +37,7 @@ pub struct Policy {
     pub protocol: u8,
     /// The priority of our routes.
     pub metric: u32,
+    multipath: bool,
     src_v4: Option<IpAddr>,
     src_v6: Option<IpAddr>,
     families: Vec<Family>,
@@ -44,6 +51,7 @@ impl Policy {
             table: fib.table,
             protocol: fib.protocol,
             metric: fib.metric,
+            multipath: fib.multipath,
             src_v4: fib.src(Family::IPV4_UNICAST),
             src_v6: fib.src(Family::IPV6_UNICAST),
             families: fib.families.clone(),
@@ -51,19 +59,25 @@ impl Policy {
         }
     }
 
-    /// The kernel route for `best`, the best route to `prefix`, if it is to be installed.
-    pub fn route_for(&self, prefix: Prefix, best: &Candidate) -> Option<Wanted> {
+    /// The kernel route for `best`, the best route to `prefix`, and `equal`, the routes as
+    /// good as it for multipath, if it is to be installed.
+    pub fn route_for(
+        &self,
+        prefix: Prefix,
+        best: &Candidate,
+        equal: &[Candidate],
+    ) -> Option<Wanted> {
         let Source::Peer(peer) = best.source else {
             return None;
         };
-        let family = prefix.family();
-        if !self.families.contains(&family) || self.excluded.contains(&peer.address) {
+        if !self.families.contains(&prefix.family()) {
             return None;
         }
-        let next_hop = best.attrs.next_hop?;
-        if next_hop.is_ipv4() != prefix.addr().is_ipv4() || next_hop.is_unspecified() {
-            return None;
+        let mut gateways = vec![self.next_hop(prefix, best)?];
+        if self.multipath {
+            gateways.extend(equal.iter().filter_map(|c| self.next_hop(prefix, c)));
         }
+        let via = Via::new(gateways)?;
         let src = if prefix.addr().is_ipv4() {
             self.src_v4
         } else {
@@ -73,12 +87,25 @@ impl Policy {
             route: KernelRoute {
                 table: self.table,
                 prefix,
-                next_hop,
+                via,
                 src,
                 metric: self.metric,
             },
             peer: peer.address,
         })
+    }
+
+    /// The next hop of `candidate` if the kernel may route `prefix` through it: learned from
+    /// a peer not excluded, of the prefix's family, specified.
+    fn next_hop(&self, prefix: Prefix, candidate: &Candidate) -> Option<IpAddr> {
+        let Source::Peer(peer) = candidate.source else {
+            return None;
+        };
+        let next_hop = candidate.attrs.next_hop?;
+        let usable = !self.excluded.contains(&peer.address)
+            && next_hop.is_ipv4() == prefix.addr().is_ipv4()
+            && !next_hop.is_unspecified();
+        usable.then_some(next_hop)
     }
 }
 
@@ -106,7 +133,7 @@ impl WantedTable {
         let new = change
             .new
             .as_ref()
-            .and_then(|best| policy.route_for(change.prefix, best));
+            .and_then(|best| policy.route_for(change.prefix, best, &change.equal));
         let old = match &new {
             Some(w) => self.map.insert(change.prefix, w.clone()),
             None => self.map.remove(&change.prefix),
@@ -219,5 +246,41 @@ mod tests {
         let second = learned("198.18.0.4", "198.18.0.3");
         let c = table.apply(&policy, &change("198.18.5.0/24", Some(second)));
         assert!(c.is_some_and(|c| c.old.unwrap().route == c.new.unwrap().route));
+    }
+
+    #[test]
+    fn equal_routes_give_one_multipath_route_only_when_multipath_is_on() {
+        let mut c = change("198.18.5.0/24", Some(learned("198.18.0.2", "198.18.0.2")));
+        c.equal = vec![
+            learned("198.18.0.3", "198.18.0.3"),
+            // Same next hop again, an excluded peer, another family: not added.
+            learned("198.18.0.4", "198.18.0.2"),
+            learned("198.18.0.7", "198.18.0.7"),
+            learned("198.18.0.8", "2001:db8::8"),
+        ];
+        let fib = Fib {
+            exclude_peers: vec!["198.18.0.7".parse().unwrap()],
+            ..Fib::default()
+        };
+        let mut table = WantedTable::default();
+        let one = table.apply(&Policy::new(&fib), &c).unwrap().new.unwrap();
+        assert_eq!(
+            one.route.to_string(),
+            "198.18.5.0/24 via 198.18.0.2 metric 20 table 254"
+        );
+        let multipath = Fib {
+            multipath: true,
+            ..fib
+        };
+        let both = table
+            .apply(&Policy::new(&multipath), &c)
+            .unwrap()
+            .new
+            .unwrap();
+        assert_eq!(
+            both.route.to_string(),
+            "198.18.5.0/24 via 198.18.0.2,198.18.0.3 metric 20 table 254"
+        );
+        assert_eq!(both.peer, "198.18.0.2".parse::<IpAddr>().unwrap());
     }
 }

@@ -68,6 +68,26 @@ pub const DEFAULT_LOCAL_PREF: u32 = 100;
 /// when both come from the same neighbouring AS, eBGP over iBGP, lowest BGP identifier, lowest
 /// peer address. (Interior cost, step e, is equal for every route here: no IGP.)
 pub fn compare(a: &Candidate, b: &Candidate) -> Ordering {
+    compare_until_tie_break(a, b).then_with(|| match (a.source, b.source) {
+        (Source::Peer(pa), Source::Peer(pb)) => u32::from(pa.router_id)
+            .cmp(&u32::from(pb.router_id))
+            .then_with(|| pa.address.cmp(&pb.address)),
+        _ => Ordering::Equal,
+    })
+}
+
+/// True if `a` and `b` are equally good for multipath (ECMP): equal through every step of
+/// [`compare`] before its final tie-breakers (BGP identifier, peer address) — the same
+/// LLGR staleness, LOCAL_PREF, AS_PATH length, ORIGIN, MED when comparable (same neighbouring
+/// AS) and eBGP/iBGP. The rule of BIRD's `merge paths` and, with `as-path multipath-relax`,
+/// FRR's `maximum-paths`. Two learned routes only: an originated route is never multipath.
+pub fn multipath_equal(a: &Candidate, b: &Candidate) -> bool {
+    matches!((a.source, b.source), (Source::Peer(_), Source::Peer(_)))
+        && compare_until_tie_break(a, b).is_eq()
+}
+
+/// [`compare`] without its final tie-breakers.
+fn compare_until_tie_break(a: &Candidate, b: &Candidate) -> Ordering {
     let (pa, pb) = match (a.source, b.source) {
         (Source::Local, Source::Local) => return Ordering::Equal,
         (Source::Local, _) => return Ordering::Less,
@@ -102,8 +122,6 @@ pub fn compare(a: &Candidate, b: &Candidate) -> Ordering {
             }
         })
         .then_with(|| pa.ibgp.cmp(&pb.ibgp))
-        .then_with(|| u32::from(pa.router_id).cmp(&u32::from(pb.router_id)))
-        .then_with(|| pa.address.cmp(&pb.address))
 }
 
 #[cfg(test)]
@@ -203,5 +221,34 @@ mod tests {
         let a = cand(peer(2, false), &[7], |_| {});
         let b = cand(peer(3, false), &[7], |_| {});
         assert_eq!(compare(&a, &b), Ordering::Less);
+    }
+
+    #[test]
+    fn multipath_equal_means_equal_up_to_the_tie_breakers() {
+        let a = cand(peer(2, false), &[7], |_| {});
+        // Another neighbour AS, same length: equal (MED not comparable, not looked at).
+        let b = cand(peer(3, false), &[8], |a| a.med = Some(50));
+        assert!(multipath_equal(&a, &b) && multipath_equal(&b, &a));
+        // Same neighbour AS, higher MED: worse.
+        let c = cand(peer(4, false), &[7], |a| a.med = Some(50));
+        assert!(!multipath_equal(&a, &c));
+        assert!(
+            !multipath_equal(&a, &cand(peer(4, true), &[7], |_| {})),
+            "iBGP"
+        );
+        assert!(
+            !multipath_equal(&a, &cand(peer(4, false), &[7, 7], |_| {})),
+            "path length"
+        );
+        assert!(!multipath_equal(
+            &a,
+            &cand(peer(4, false), &[7], |a| a.local_pref = Some(200))
+        ));
+        assert!(!multipath_equal(
+            &a,
+            &cand(peer(4, false), &[7], |a| a.origin = Some(Origin::Egp))
+        ));
+        let local = cand(Source::Local, &[], |_| {});
+        assert!(!multipath_equal(&local, &local.clone()));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{compare, Candidate, Source};
+use super::{compare, multipath_equal, Candidate, Source};
 use crate::wire::Prefix;
 
 /// What a change did to the best route of a prefix.
@@ -18,6 +18,8 @@ pub enum BestChange {
 
 /// One prefix whose best route changed: what consumers of the Loc-RIB (the kernel route
 /// installer, metrics) subscribe to. `old == None` is a new prefix, `new == None` a prefix gone.
+/// A change of the routes equal to the best for multipath ([`multipath_equal`]) is a change
+/// too, even when the best itself stays (`old == new`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BestPathChange {
     /// The prefix.
@@ -26,6 +28,9 @@ pub struct BestPathChange {
     pub old: Option<Candidate>,
     /// Its best route after the change.
     pub new: Option<Candidate>,
+    /// The other routes of the prefix as good as `new` for multipath, after the change (empty
+    /// when there are none, or no `new`).
+    pub equal: Vec<Candidate>,
 }
 
 /// Candidates per prefix, the best at index 0.
@@ -40,13 +45,15 @@ pub struct LocRib {
 impl LocRib {
     /// Add or replace the candidate from `candidate.source`.
     pub fn upsert(&mut self, prefix: Prefix, candidate: Candidate) -> BestChange {
+        let tracking = self.changes.is_some();
         let list = self.table.entry(prefix).or_default();
         let old_best = list.first().cloned();
+        let old_equal = tracking.then(|| equal_to_best(list));
         list.retain(|c| !c.source.same_as(&candidate.source));
         list.push(candidate);
         reselect(list);
         let change = diff(old_best.clone(), list.first());
-        self.record(prefix, old_best, &change);
+        self.record(prefix, old_best, old_equal, &change);
         change
     }
 
@@ -56,6 +63,7 @@ impl LocRib {
             return BestChange::None;
         };
         let old_best = list.first().cloned();
+        let old_equal = self.changes.is_some().then(|| equal_to_best(list));
         list.retain(|c| !c.source.same_as(&source));
         let change = if list.is_empty() {
             self.table.remove(prefix);
@@ -68,7 +76,7 @@ impl LocRib {
             reselect(list);
             diff(old_best.clone(), list.first())
         };
-        self.record(*prefix, old_best, &change);
+        self.record(*prefix, old_best, old_equal, &change);
         change
     }
 
@@ -86,21 +94,42 @@ impl LocRib {
             .unwrap_or_default()
     }
 
-    fn record(&mut self, prefix: Prefix, old: Option<Candidate>, change: &BestChange) {
-        let Some(changes) = self.changes.as_mut() else {
+    fn record(
+        &mut self,
+        prefix: Prefix,
+        old: Option<Candidate>,
+        old_equal: Option<Vec<Candidate>>,
+        change: &BestChange,
+    ) {
+        let (Some(changes), Some(old_equal)) = (self.changes.as_mut(), old_equal) else {
             return;
         };
+        let list = self.table.get(&prefix).map_or(&[][..], |l| l.as_slice());
+        let equal = equal_to_best(list);
         let new = match change {
-            BestChange::None => return,
+            BestChange::None if same_set(&old_equal, &equal) => return,
+            BestChange::None => old.clone(),
             BestChange::New(c) => Some(c.clone()),
             BestChange::Gone => None,
         };
-        changes.push(BestPathChange { prefix, old, new });
+        changes.push(BestPathChange {
+            prefix,
+            old,
+            new,
+            equal,
+        });
     }
 
     /// The best route for `prefix`.
     pub fn best(&self, prefix: &Prefix) -> Option<&Candidate> {
         self.table.get(prefix).and_then(|l| l.first())
+    }
+
+    /// The other candidates for `prefix` as good as the best for multipath.
+    pub fn equal_to_best(&self, prefix: &Prefix) -> Vec<Candidate> {
+        self.table
+            .get(prefix)
+            .map_or_else(Vec::new, |l| equal_to_best(l))
     }
 
     /// All candidates for `prefix`, best first.
@@ -139,11 +168,101 @@ fn reselect(list: &mut [Candidate]) {
     list.swap(0, best);
 }
 
+/// The candidates after the first (the best) that are as good as it for multipath.
+pub fn equal_to_best(list: &[Candidate]) -> Vec<Candidate> {
+    match list.split_first() {
+        Some((best, rest)) => rest
+            .iter()
+            .filter(|c| multipath_equal(best, c))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// True if `a` and `b` hold the same candidates, in any order.
+fn same_set(a: &[Candidate], b: &[Candidate]) -> bool {
+    a.len() == b.len() && a.iter().all(|c| b.contains(c))
+}
+
 fn diff(old: Option<Candidate>, new: Option<&Candidate>) -> BestChange {
     match (old, new) {
         (Some(o), Some(n)) if &o == n => BestChange::None,
         (_, Some(n)) => BestChange::New(n.clone()),
         (Some(_), None) => BestChange::Gone,
         (None, None) => BestChange::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::rib::{PathAttrs, PeerRef};
+    use crate::wire::{AsPath, AsSegment, Attributes, SegmentType};
+
+    fn from(last: u8, path: &[u32]) -> Candidate {
+        Candidate {
+            source: Source::Peer(PeerRef {
+                address: IpAddr::from([198, 18, 0, last]),
+                router_id: Ipv4Addr::new(198, 18, 0, last),
+                ibgp: false,
+            }),
+            attrs: Arc::new(PathAttrs {
+                attrs: Attributes {
+                    as_path: Some(AsPath {
+                        segments: vec![AsSegment {
+                            kind: SegmentType::AsSequence,
+                            asns: path.to_vec(),
+                        }],
+                    }),
+                    ..Attributes::default()
+                },
+                next_hop: Some(IpAddr::from([198, 18, 0, last])),
+            }),
+        }
+    }
+
+    /// (old best, new best, equal) of each change, as last address bytes.
+    fn changes(loc: &mut LocRib) -> Vec<(Option<u8>, Option<u8>, Vec<u8>)> {
+        let last = |c: &Candidate| match c.source {
+            Source::Peer(p) => match p.address {
+                IpAddr::V4(a) => a.octets()[3],
+                IpAddr::V6(_) => 0,
+            },
+            Source::Local => 0,
+        };
+        loc.take_changes()
+            .iter()
+            .map(|c| {
+                let mut equal: Vec<u8> = c.equal.iter().map(last).collect();
+                equal.sort();
+                (c.old.as_ref().map(last), c.new.as_ref().map(last), equal)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_change_of_the_routes_equal_to_the_best_is_a_change() {
+        let mut loc = LocRib::default();
+        loc.track_changes(true);
+        let prefix: Prefix = "198.18.5.0/24".parse().unwrap();
+        loc.upsert(prefix, from(2, &[65002]));
+        assert_eq!(changes(&mut loc), [(None, Some(2), vec![])]);
+        // An equal route from another AS: the best stays, the equal set grows.
+        loc.upsert(prefix, from(3, &[65003]));
+        assert_eq!(changes(&mut loc), [(Some(2), Some(2), vec![3])]);
+        assert_eq!(loc.equal_to_best(&prefix).len(), 1);
+        // A worse route: nothing.
+        loc.upsert(prefix, from(4, &[65004, 65004]));
+        assert!(changes(&mut loc).is_empty());
+        // The equal one withdrawn: the set shrinks.
+        loc.remove(&prefix, from(3, &[]).source);
+        assert_eq!(changes(&mut loc), [(Some(2), Some(2), vec![])]);
+        // The best withdrawn: the worse one is best, alone.
+        loc.remove(&prefix, from(2, &[]).source);
+        assert_eq!(changes(&mut loc), [(Some(2), Some(4), vec![])]);
     }
 }

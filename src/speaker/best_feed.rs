@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::metrics::{FamilyLabel, Metrics};
-use crate::rib::{BestPathChange, Rib};
+use crate::rib::{equal_to_best, BestPathChange, Rib};
 
 /// One batch of best-path changes.
 pub type BestBatch = Arc<[BestPathChange]>;
@@ -43,6 +43,7 @@ impl BestFeed {
                     prefix: *prefix,
                     old: None,
                     new: Some(best.clone()),
+                    equal: equal_to_best(candidates),
                 })
             })
             .collect();
@@ -85,9 +86,11 @@ pub async fn count_into(mut rx: BestFeedRx, metrics: Arc<Metrics>) {
                 _ => 0,
             };
         }
-        // The first batch is the table as it was, not a change.
+        // The first batch is the table as it was, not a change; a change of the multipath
+        // set alone is not a change of the best path.
         if !first {
-            metrics.rib.best_changes.inc_by(batch.len() as u64);
+            let best = batch.iter().filter(|c| c.old != c.new).count();
+            metrics.rib.best_changes.inc_by(best as u64);
         }
         first = false;
     }

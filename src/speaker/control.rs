@@ -111,6 +111,12 @@ async fn execute_inner(ops: &Ops, req: Request) -> Result<serde_json::Value, Str
             to_json(view)
         }
         Request::Metrics => to_json(ops.metrics_text().await?),
+        Request::Fib => {
+            let fib = ops.fib.get().ok_or(
+                "kernel routes are not installed ([fib] enabled = false, or no netlink socket)",
+            )?;
+            to_json(fib.show().await.map_err(|e| e.to_string())?)
+        }
         Request::Status | Request::Upgrade { .. } => {
             Err("status and upgrade are answered by the supervisor (batond --config), not by a standalone speaker".into())
         }

@@ -42,6 +42,7 @@ pub(super) async fn start(
         metric = fib.metric,
         reconcile_interval_s = fib.reconcile_interval,
         keep_on_stop = fib.keep_on_stop,
+        multipath = fib.multipath,
         ?families,
         excluded_peers = fib.exclude_peers.len(),
         "kernel routes: installing the best learned routes, reconciling every {} s",

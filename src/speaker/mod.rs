@@ -228,6 +228,9 @@ pub async fn run(
         .map(|p| p.0.clone())
         .collect();
     let fib = fib::start(&config, &enabled, &rib_tx, metrics.clone()).await;
+    if let Some(fib) = &fib {
+        let _ = ops.fib.set(fib.query());
+    }
     for (p, _, enabled) in &all_peers {
         status.update(p.address, |_| {});
         if *enabled {

@@ -13,7 +13,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use tokio::sync::oneshot;
@@ -25,6 +25,7 @@ use super::status::StatusBoard;
 use crate::api::{BackendError, SOURCE_API, SOURCE_CONFIG};
 use crate::config::Peer;
 use crate::ctl::{FamilyCountersView, NeighborView, RouteView};
+use crate::fib::installer::FibQuery;
 use crate::metrics::Metrics;
 use crate::wire::{notif, Notification, Prefix};
 
@@ -52,6 +53,8 @@ pub struct Ops {
     pub router_id: Ipv4Addr,
     /// The configuration file; `None` when running on the embedded default.
     pub config_path: Option<PathBuf>,
+    /// The kernel route installer, once started (`[fib] enabled`).
+    pub fib: OnceLock<FibQuery>,
     started: Instant,
     live: AtomicBool,
 }
@@ -79,6 +82,7 @@ impl Ops {
             asn,
             router_id,
             config_path,
+            fib: OnceLock::new(),
             started: Instant::now(),
             live: AtomicBool::new(false),
         }

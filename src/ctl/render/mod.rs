@@ -5,11 +5,13 @@
 //! them fixed views and compare with `tests/snapshots/`.
 
 mod daemon;
+mod fib;
 mod neighbor;
 mod reload;
 mod rib;
 
 pub use daemon::{event_output, speaker_info, status, upgrade, upgrade_event};
+pub use fib::fib;
 pub use neighbor::{neighbor_added, neighbor_changed, neighbor_detail, neighbors};
 pub use reload::reload;
 pub use rib::{rib, route_add, route_del, routes};
@@ -47,6 +49,7 @@ pub fn reply(request: &Request, value: Value) -> Result<String, serde_json::Erro
         Request::RouteDel { .. } => route_del(&view(value)?),
         Request::SpeakerInfo => speaker_info(&view(value)?),
         Request::Metrics => view::<String>(value)?,
+        Request::Fib => fib(&view(value)?),
         Request::Reload { .. } => reload(&view(value)?),
         Request::Status => status(&view(value)?),
         Request::Upgrade { .. } => upgrade(&view(value)?),
