@@ -16,6 +16,7 @@
 //!
 //! The shipped `config/default.toml` is embedded: [`Config::default_config`].
 
+mod api_access;
 mod error;
 pub mod fib;
 pub mod plan;

@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -47,7 +47,9 @@ pub(super) async fn serve(
     let service = {
         let (activity, limits) = (activity.clone(), limits.clone());
         let router = TowerToHyperService::new(router);
-        service_fn(move |request: Request<Incoming>| {
+        service_fn(move |mut request: Request<Incoming>| {
+            // Who is asking, for the audit log and the rate limit.
+            request.extensions_mut().insert(ConnectInfo(peer));
             let busy = activity.request();
             let too_long = target_too_long(&request, &limits);
             let response = router.call(request);
