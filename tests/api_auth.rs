@@ -2,21 +2,27 @@
 //! token keeps batond from starting; with a token, requests without it (or with a wrong one)
 //! are refused 401 JSON and change nothing at the peer, requests with it do; every change
 //! request, refused or not, leaves one `baton::audit` line naming who, what and the outcome;
-//! the per-client rate limit answers 429 with `Retry-After`.
+//! the per-client rate limit answers 429 with `Retry-After`; with a certificate and key the API
+//! speaks HTTPS only.
 //!
 //! The API listens on the baton host's 198.18 address and the requests come from another
 //! namespace (the gobgpd host), as they would from an operator's machine.
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use common::baton::{global_toml, peer_toml, Baton};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
-use common::http::{http_at, write_token_file, Reply, API_PORT};
+use common::http::{
+    http_at, in_namespace, parse_reply, request_bytes, write_token_file, Reply, API_PORT,
+    HTTP_TIMEOUT,
+};
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 
@@ -317,4 +323,114 @@ fn a_client_over_the_rate_limit_is_answered_429_with_retry_after() {
     // Another client has its own bucket.
     let other = http_at(&a, api, "GET", "/v1/status", None, Some(TOKEN));
     assert_eq!(other.status, 200, "{}", other.body);
+}
+
+/// Sends one request over HTTPS from inside `host`'s namespace to the API at `api`, trusting
+/// only the certificate `cert_der`; the reply, or why there was none.
+fn https_at(
+    host: &Host,
+    api: SocketAddr,
+    cert_der: Vec<u8>,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> Result<Reply, String> {
+    let request = request_bytes(api, method, path, None, token);
+    in_namespace(host, move || {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(cert_der))
+            .map_err(|e| e.to_string())?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::IpAddress(api.ip().into());
+        let conn =
+            rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+        let tcp =
+            TcpStream::connect_timeout(&api, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+        tcp.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        tls.write_all(&request).map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        tls.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+        parse_reply(&raw)
+    })
+}
+
+#[test]
+fn with_a_certificate_and_key_the_api_speaks_https_only() {
+    let lab = Lab::new();
+    let (a, b) = (lab.host("baton"), lab.host("client"));
+    let dir = Baton::paths(&a).dir;
+    let certified = rcgen::generate_simple_self_signed(vec![a.ipv4.to_string()]).unwrap();
+    let (cert, key) = (dir.join("api.crt"), dir.join("api.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    write_token_file(&key, &certified.key_pair.serialize_pem());
+    let token_file = dir.join("api-token");
+    write_token_file(&token_file, TOKEN);
+    let keys = format!(
+        "token_file = \"{}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        token_file.display(),
+        cert.display(),
+        key.display()
+    );
+    let baton = Baton::start(&a, &config(&a, &keys));
+    let api = api_addr(&a);
+    let der = certified.cert.der().to_vec();
+
+    let reply = https_at(&b, api, der.clone(), "GET", "/v1/status", Some(TOKEN)).unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["asn"], OUR_AS);
+    let reply = https_at(&b, api, der.clone(), "GET", "/v1/status", None).unwrap();
+    assert_unauthorized(&reply, "HTTPS without the token");
+    let reply = https_at(
+        &b,
+        api,
+        der.clone(),
+        "DELETE",
+        "/v1/neighbors/198.18.99.8",
+        Some(TOKEN),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    audited(
+        &baton,
+        &[
+            "who=token",
+            "method=DELETE",
+            "path=/v1/neighbors/198.18.99.8",
+            "status=404",
+        ],
+    );
+
+    // Plain HTTP gets no HTTP reply at all.
+    let plain = request_bytes(api, "GET", "/v1/status", None, Some(TOKEN));
+    let raw = in_namespace(&b, move || {
+        let mut tcp = TcpStream::connect_timeout(&api, Duration::from_secs(5)).unwrap();
+        tcp.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
+        tcp.write_all(&plain).unwrap();
+        let mut raw = Vec::new();
+        let _ = tcp.read_to_end(&mut raw);
+        raw
+    });
+    assert!(
+        !raw.starts_with(b"HTTP/"),
+        "{:?}",
+        String::from_utf8_lossy(&raw)
+    );
+    // A client that does not trust the certificate refuses it.
+    let stranger = rcgen::generate_simple_self_signed(vec![a.ipv4.to_string()]).unwrap();
+    let refused = https_at(
+        &b,
+        api,
+        stranger.cert.der().to_vec(),
+        "GET",
+        "/v1/status",
+        None,
+    );
+    assert!(refused.is_err(), "{refused:?}");
 }

@@ -62,7 +62,8 @@ impl Api {
     }
 }
 
-/// The checks of `[api]`: a readable private token, required beyond loopback.
+/// The checks of `[api]`: a readable private token, required beyond loopback; usable TLS
+/// files when given.
 pub(super) fn check(api: &Api) -> Result<(), Failure> {
     let token = api
         .read_token()
@@ -78,6 +79,8 @@ pub(super) fn check(api: &Api) -> Result<(), Failure> {
             ),
         ));
     }
+    api.tls_config()
+        .map_err(|(key, message)| (FieldPath::key("api").field(key), message))?;
     if api.rate_burst != 0 && api.rate_limit == 0 {
         return Err((
             FieldPath::key("api").field("rate_burst"),

@@ -111,6 +111,21 @@ pub struct Api {
     /// applies (the token bucket's size); 0 (the default) means twice `rate_limit`.
     #[serde(default, deserialize_with = "value::rate_limit")]
     pub rate_burst: u32,
+    /// A PEM file with the API's certificate (and its chain); with
+    /// [`tls_key`](Self::tls_key), the API speaks HTTPS only.
+    #[serde(
+        default,
+        deserialize_with = "value::optional_path",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// A PEM file with the private key of [`tls_cert`](Self::tls_cert).
+    #[serde(
+        default,
+        deserialize_with = "value::optional_path",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Api {
@@ -123,6 +138,8 @@ impl Default for Api {
             idle_timeout: Api::DEFAULT_IDLE_TIMEOUT,
             rate_limit: 0,
             rate_burst: 0,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

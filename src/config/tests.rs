@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::wire::{Community, Family, LargeCommunity, Prefix};
 
-mod api;
+pub(crate) mod api;
 mod fib;
 
 /// Four lines of a valid `[global]` table; case snippets start on line 5.
@@ -112,6 +112,8 @@ as_path_prepend = 10
             idle_timeout: 30,
             rate_limit: 50,
             rate_burst: 100,
+            tls_cert: None,
+            tls_key: None,
         }),
         fib: Fib {
             enabled: true,

@@ -354,12 +354,18 @@ pub struct ApiServer {
 
 impl ApiServer {
     /// Serve `router` on `listener` (bound by the supervisor or by a standalone speaker),
-    /// within `options`.
+    /// within the bounds and with the TLS files of `config`'s `[api]`. Errs without serving
+    /// if those files are no longer usable: never plain HTTP in place of HTTPS.
     pub fn start(
         listener: std::net::TcpListener,
         router: axum::Router,
-        options: ServeOptions,
+        config: &Config,
     ) -> std::io::Result<Self> {
+        let options = match &config.api {
+            Some(api) => ServeOptions::from_config(api)
+                .map_err(|(key, message)| std::io::Error::other(format!("api.{key}: {message}")))?,
+            None => ServeOptions::default(),
+        };
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;

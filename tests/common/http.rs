@@ -82,6 +82,25 @@ fn http_bytes_at(
     body: Option<&[u8]>,
     token: Option<&str>,
 ) -> Reply {
+    let request = request_bytes(api, method, path, body, token);
+    let raw = exchange_at(host, api, request);
+    parse_reply(&raw).unwrap_or_else(|e| {
+        panic!(
+            "{method} {path}: bad HTTP reply ({e}): {:?}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+/// The bytes of one HTTP/1.1 request to the API at `api` (closing the connection after), with
+/// a JSON body and a bearer token when given.
+pub fn request_bytes(
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    token: Option<&str>,
+) -> Vec<u8> {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\n");
     if let Some(t) = token {
         head += &format!("Authorization: Bearer {t}\r\n");
@@ -95,13 +114,7 @@ fn http_bytes_at(
     head += "\r\n";
     let mut request = head.into_bytes();
     request.extend_from_slice(body.unwrap_or_default());
-    let raw = exchange_at(host, api, request);
-    parse_reply(&raw).unwrap_or_else(|e| {
-        panic!(
-            "{method} {path}: bad HTTP reply ({e}): {:?}",
-            String::from_utf8_lossy(&raw)
-        )
-    })
+    request
 }
 
 /// Runs `f` on a thread inside `host`'s network namespace (sockets it creates stay there).

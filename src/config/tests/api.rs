@@ -123,3 +123,62 @@ fn the_rate_limit_and_its_burst() {
         "{err}"
     );
 }
+
+/// A self-signed certificate and its key for `names`, written as PEM files in `dir`.
+pub(crate) fn self_signed(dir: &Path, names: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let certified = rcgen::generate_simple_self_signed(names).unwrap();
+    let (cert, key) = (dir.join("api.crt"), dir.join("api.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    write_secret(&key, &certified.key_pair.serialize_pem());
+    (cert, key)
+}
+
+#[test]
+fn tls_needs_a_readable_certificate_and_its_key_at_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path(), &["localhost", "127.0.0.1"]);
+    let with = |cert: &Path, key: &Path| {
+        format!(
+            "{GLOBAL}[api]\nlisten = \"127.0.0.1:8179\"\ntls_cert = {:?}\ntls_key = {:?}\n",
+            cert.display().to_string(),
+            key.display().to_string()
+        )
+    };
+    let api = parse_ok(&with(&cert, &key)).api.unwrap();
+    assert!(api.tls_config().unwrap().is_some());
+    assert!(Api::default().tls_config().unwrap().is_none());
+
+    let missing = dir.path().join("missing.pem");
+    let err = parse(&with(&missing, &key), "baton.toml").unwrap_err();
+    assert_eq!(err.field(), Some("api.tls_cert"), "{err}");
+    assert_eq!(err.position().map(|p| p.line), Some(7), "{err}");
+    assert!(
+        err.to_string().contains("cannot read the certificate file"),
+        "{err}"
+    );
+    let err = parse(&with(&cert, &missing), "baton.toml").unwrap_err();
+    assert_eq!(err.field(), Some("api.tls_key"), "{err}");
+    assert_eq!(err.position().map(|p| p.line), Some(8), "{err}");
+    // The files swapped: no certificate in the key file, no key in the certificate file.
+    let err = parse(&with(&key, &cert), "baton.toml").unwrap_err();
+    assert_eq!(err.field(), Some("api.tls_cert"), "{err}");
+    assert!(err.to_string().contains("no PEM certificate"), "{err}");
+    // A key of another certificate.
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_key) = self_signed(other.path(), &["localhost"]);
+    let err = parse(&with(&cert, &other_key), "baton.toml").unwrap_err();
+    assert_eq!(err.field(), Some("api.tls_key"), "{err}");
+
+    // One without the other.
+    let only_cert = format!(
+        "{GLOBAL}[api]\ntls_cert = {:?}\n",
+        cert.display().to_string()
+    );
+    let err = parse(&only_cert, "baton.toml").unwrap_err();
+    assert_eq!(err.field(), Some("api.tls_cert"), "{err}");
+    assert!(err.to_string().contains("needs [api] tls_key"), "{err}");
+    let only_key = format!("{GLOBAL}[api]\ntls_key = {:?}\n", key.display().to_string());
+    let err = parse(&only_key, "baton.toml").unwrap_err();
+    assert_eq!(err.field(), Some("api.tls_key"), "{err}");
+}
