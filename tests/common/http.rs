@@ -45,8 +45,8 @@ pub fn http(
     body: Option<&Value>,
     token: Option<&str>,
 ) -> Reply {
-    let body = body.map(|b| serde_json::to_vec(b).expect("serialize the body"));
-    http_bytes(host, method, path, body.as_deref(), token)
+    let api = SocketAddr::from(([127, 0, 0, 1], API_PORT));
+    http_at(host, api, method, path, body, token)
 }
 
 /// Like [`http`], with the body as raw bytes (declared as JSON).

@@ -73,23 +73,25 @@ impl ServeOptions {
     /// cannot be used (they could when the configuration was loaded).
     pub fn from_config(api: &config::Api) -> Result<ServeOptions, config::TlsFailure> {
         Ok(ServeOptions {
-            max_connections: api.max_connections as usize,
-            header_timeout: Duration::from_secs(api.header_timeout.into()),
-            idle_timeout: Duration::from_secs(api.idle_timeout.into()),
             tls: api.tls_config()?,
+            ..ServeOptions::bounds(api)
         })
     }
-}
 
-impl Default for ServeOptions {
-    fn default() -> Self {
-        let api = config::Api::default();
+    /// The bounds of an `[api]` table, without TLS.
+    fn bounds(api: &config::Api) -> ServeOptions {
         ServeOptions {
             max_connections: api.max_connections as usize,
             header_timeout: Duration::from_secs(api.header_timeout.into()),
             idle_timeout: Duration::from_secs(api.idle_timeout.into()),
             tls: None,
         }
+    }
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions::bounds(&config::Api::default())
     }
 }
 
