@@ -12,7 +12,6 @@ use std::os::unix::fs::MetadataExt;
 
 use super::error::FieldPath;
 use super::schema::Api;
-use super::validate::Failure;
 
 /// Permission bits a token file must not have: any for its group or others.
 const SHARED_BITS: u32 = 0o077;
@@ -64,7 +63,7 @@ impl Api {
 
 /// The checks of `[api]`: a readable private token, required beyond loopback; usable TLS
 /// files when given.
-pub(super) fn check(api: &Api) -> Result<(), Failure> {
+pub(super) fn check(api: &Api) -> Result<(), (FieldPath, String)> {
     let token = api
         .read_token()
         .map_err(|message| (FieldPath::key("api").field("token_file"), message))?;
