@@ -233,10 +233,12 @@ fn with_a_token_only_its_bearer_changes_routes_and_the_audit_log_names_each_chan
     let lines = audit_lines(&baton);
     assert_eq!(lines.len(), expected.len(), "{}", lines.join("\n"));
 
-    // A reload that would leave the API beyond loopback without a token is refused, and the
-    // token stays required.
-    let without = toml.replace(&format!("token_file = \"{}\"\n", token_file.display()), "");
+    // A reload that would leave the API beyond loopback without a token is refused with
+    // nothing applied (not the route it also adds), and the token stays required.
+    let mut without = toml.replace(&format!("token_file = \"{}\"\n", token_file.display()), "");
     assert_ne!(without, toml);
+    let reload_prefix = "198.18.78.0/24";
+    without += &format!("[[route]]\nprefix = \"{reload_prefix}\"\n");
     std::fs::write(&baton.paths_of().config, &without).unwrap();
     let out = baton.ctl_output(&["reload"]);
     let text = format!(
@@ -248,6 +250,11 @@ fn with_a_token_only_its_bearer_changes_routes_and_the_audit_log_names_each_chan
     assert!(
         text.contains("api.listen") && text.contains("[api] token_file"),
         "{text}"
+    );
+    poll::always(
+        Duration::from_secs(2),
+        "no route of the refused reload",
+        || !at_gobgpd(reload_prefix),
     );
     assert_unauthorized(
         &call("GET", "/v1/status", None, None),
