@@ -233,6 +233,19 @@ fn with_a_token_only_its_bearer_changes_routes_and_the_audit_log_names_each_chan
     let lines = audit_lines(&baton);
     assert_eq!(lines.len(), expected.len(), "{}", lines.join("\n"));
 
+    // The refusals are counted with the other requests.
+    let metrics = baton.ctl_output(&["metrics"]);
+    let metrics = String::from_utf8_lossy(&metrics.stdout).to_string();
+    let refused = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("baton_api_requests")
+                && l.contains("route=\"/v1/routes\"")
+                && l.contains("status=\"401\"")
+        })
+        .unwrap_or_else(|| panic!("no count of 401 on /v1/routes:\n{metrics}"));
+    assert!(refused.ends_with(" 2"), "{refused}");
+
     // A reload that would leave the API beyond loopback without a token is refused with
     // nothing applied (not the route it also adds), and the token stays required.
     let mut without = toml.replace(&format!("token_file = \"{}\"\n", token_file.display()), "");

@@ -208,9 +208,9 @@ pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
         .fallback(handlers::no_such_path)
         .method_not_allowed_fallback(handlers::no_such_method)
         .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(middleware::from_fn_with_state(counted, count_request))
         .with_state(state);
-    // Outermost last: the audit log sees the rate limit's and the token's refusals too.
+    // Outermost last: the request counts and the audit log see the rate limit's and the
+    // token's refusals too.
     let token_needed = options.token.is_some();
     let router = match options.token {
         Some(token) => router.layer(middleware::from_fn_with_state(
@@ -226,7 +226,9 @@ pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
         )),
         None => router,
     };
-    router.layer(middleware::from_fn_with_state(token_needed, audit::audit))
+    router
+        .layer(middleware::from_fn_with_state(counted, count_request))
+        .layer(middleware::from_fn_with_state(token_needed, audit::audit))
 }
 
 /// Count every answered request by the route pattern it matched and its status.
