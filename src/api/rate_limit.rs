@@ -9,8 +9,9 @@
 //! whole /64, so per address would be no limit at all).
 //!
 //! Buckets are kept only while they are not full: one that has refilled is the same as none,
-//! so when the table reaches [`MAX_CLIENTS`] the full ones are dropped; if that frees nothing,
-//! the newcomer is served unlimited rather than a known client refused.
+//! so when the table reaches [`MAX_CLIENTS`] the full ones are dropped (at most once every
+//! [`PRUNE_EVERY`], so a flood of new addresses cannot make each request scan the table); if
+//! that frees nothing, the newcomer is served unlimited rather than a known client refused.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -27,6 +28,8 @@ use super::error::{ApiError, ErrorCode};
 
 /// The most clients with a bucket at once.
 pub const MAX_CLIENTS: usize = 65536;
+/// The shortest time between two scans of a full table for refilled buckets.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// The per-client limit in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +44,14 @@ pub struct RateLimit {
 #[derive(Debug)]
 pub(super) struct Limiter {
     limit: RateLimit,
-    clients: Mutex<HashMap<IpAddr, Bucket>>,
+    clients: Mutex<Clients>,
+}
+
+#[derive(Debug, Default)]
+struct Clients {
+    buckets: HashMap<IpAddr, Bucket>,
+    /// When a full table was last scanned.
+    pruned: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +69,7 @@ impl Limiter {
                 rate: limit.rate.max(1),
                 burst: limit.burst.max(1),
             },
-            clients: Mutex::new(HashMap::new()),
+            clients: Mutex::new(Clients::default()),
         }
     }
 
@@ -74,14 +84,23 @@ impl Limiter {
     /// Take one request from `client`'s bucket at `now`: `Ok`, or how long until one is there.
     pub(super) fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
         let key = client_key(client);
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if !clients.contains_key(&key) && clients.len() >= MAX_CLIENTS {
-            clients.retain(|_, b| self.refilled(b, now) < self.burst());
-            if clients.len() >= MAX_CLIENTS {
+        let mut guard = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let clients = &mut *guard;
+        if !clients.buckets.contains_key(&key) && clients.buckets.len() >= MAX_CLIENTS {
+            let due = clients
+                .pruned
+                .is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY);
+            if due {
+                clients.pruned = Some(now);
+                clients
+                    .buckets
+                    .retain(|_, b| self.refilled(b, now) < self.burst());
+            }
+            if clients.buckets.len() >= MAX_CLIENTS {
                 return Ok(());
             }
         }
-        let bucket = clients.entry(key).or_insert(Bucket {
+        let bucket = clients.buckets.entry(key).or_insert(Bucket {
             tokens: self.burst(),
             at: now,
         });
@@ -103,7 +122,7 @@ impl Limiter {
 
     #[cfg(test)]
     fn clients(&self) -> usize {
-        self.clients.lock().unwrap().len()
+        self.clients.lock().unwrap().buckets.len()
     }
 }
 
@@ -223,10 +242,15 @@ mod tests {
         }
         assert_eq!(limiter.clients(), MAX_CLIENTS);
         // Full and nothing refilled: a newcomer is served without a bucket.
-        assert_eq!(limiter.take(ip("203.0.113.1"), t0), Ok(()));
+        let scanned = t0 + Duration::from_millis(900);
+        assert_eq!(limiter.take(ip("203.0.113.1"), scanned), Ok(()));
         assert_eq!(limiter.clients(), MAX_CLIENTS);
-        // Once the buckets have refilled they are dropped to make room.
-        let later = t0 + Duration::from_secs(2);
+        // Refilled now, but the full table is not scanned again within a second...
+        let soon = t0 + Duration::from_millis(1500);
+        assert_eq!(limiter.take(ip("203.0.113.2"), soon), Ok(()));
+        assert_eq!(limiter.clients(), MAX_CLIENTS);
+        // ... after which the refilled buckets are dropped to make room.
+        let later = t0 + Duration::from_millis(2000);
         assert_eq!(limiter.take(ip("203.0.113.1"), later), Ok(()));
         assert_eq!(limiter.clients(), 1);
     }
