@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use common::baton::{global_toml, host_global_toml_at, peer_toml, Baton};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, GobgpRoute, Gobgpd};
 use common::gr_lab::gr_toml;
-use common::http::{http, http_bytes, Reply, API_PORT};
+use common::http::{http, http_bytes, write_token_file, Reply, API_PORT};
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 
@@ -395,7 +395,7 @@ fn with_a_token_file_requests_need_the_bearer_token() {
     let a = lab.host("baton");
     let paths = Baton::paths(&a);
     let token_file = paths.dir.join("api-token");
-    std::fs::write(&token_file, "tok-123\n").unwrap();
+    write_token_file(&token_file, "tok-123");
     let mut toml = global_toml(&paths, OUR_AS, &a.ipv4.to_string(), &[]);
     toml += &format!(
         "[api]\nlisten = \"127.0.0.1:{API_PORT}\"\ntoken_file = \"{}\"\n",

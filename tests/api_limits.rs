@@ -82,9 +82,9 @@ impl Held {
             return Outcome::Idle(self.opened.elapsed());
         }
         match parse_reply(&self.got) {
-            Ok(Reply { status: 503, body }) if body["code"] == "too_many_connections" => {
-                Outcome::Refused
-            }
+            Ok(Reply {
+                status: 503, body, ..
+            }) if body["code"] == "too_many_connections" => Outcome::Refused,
             _ => Outcome::Other(String::from_utf8_lossy(&self.got).into_owned()),
         }
     }

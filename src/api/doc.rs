@@ -1,7 +1,7 @@
 //! The responses every endpoint can give, added to each operation of the OpenAPI document in
 //! one place rather than repeated on each handler: the connection layer's refusals (malformed
-//! request, 414, 431, 503 too many connections), the token's 401, the bodies' 413 and 415, and
-//! 500 and 503 from the daemon. A status a handler documents itself keeps its own description.
+//! request, 414, 431, 503 too many connections), the token's 401, the rate limit's 429, the
+//! bodies' 413 and 415, and 500 and 503 from the daemon. A status a handler documents itself keeps its own description.
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder};
@@ -45,11 +45,18 @@ fn add_to(op: &mut Operation, public: bool) {
             "431",
             "Request line and headers over 64 KiB, or over 100 headers (`headers_too_large`)",
         ),
+        (
+            "429",
+            "More requests from this client than `[api] rate_limit` allows (`rate_limited`); \
+             `Retry-After` says in how many seconds to try again",
+        ),
     ];
     if !public {
         common.push((
             "401",
-            "Bearer token missing or wrong, when the daemon has one (`unauthorized`)",
+            "Bearer token missing or wrong, when the daemon has one (`unauthorized`, with \
+             `WWW-Authenticate: Bearer`); a token is required when the API listens beyond \
+             loopback",
         ));
         common.push((
             "500",

@@ -62,6 +62,9 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 431: the request line and headers are larger than the limit.
     HeadersTooLarge,
+    /// 429: this client sent more requests than `[api] rate_limit` allows; `Retry-After` says
+    /// when to try again.
+    RateLimited,
     /// 500: a bug or an unexpected failure; nothing was applied.
     Internal,
     /// 503: the daemon cannot serve the request now (stopping, state not writable, disk
@@ -86,6 +89,7 @@ impl ErrorCode {
             StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorCode::HeadersTooLarge,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
             StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
             s if s.is_server_error() => ErrorCode::Internal,
             _ => ErrorCode::InvalidValue,

@@ -21,12 +21,17 @@
 //! `handlers.rs` the endpoints; `error.rs` the JSON errors and the one status mapping;
 //! `strict_json.rs` bodies parsed refusing a key given twice; `schema.rs` the OpenAPI schemas
 //! of types shared with `config` and `ctl`; `doc.rs` the responses every endpoint can give;
-//! `server/` the accept loop and connections: a connection cap, head limits, timeouts.
+//! `auth.rs` the bearer token; `rate_limit.rs` the per-client rate limit; `audit.rs` the audit
+//! log of change requests; `server/` the accept loop and connections: a connection cap, head
+//! limits, timeouts.
 
+mod audit;
+mod auth;
 mod backend;
 mod doc;
 mod error;
 mod handlers;
+mod rate_limit;
 mod request;
 mod schema;
 mod server;
@@ -39,9 +44,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -49,11 +53,15 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config;
+
+pub use audit::AUDIT_TARGET;
 pub use backend::{
     AnnounceReport, Backend, BackendError, PeerPatch, StatusView, WithdrawReport, SOURCE_API,
     SOURCE_CONFIG,
 };
 pub use error::{ApiError, ErrorBody, ErrorCode, MAX_ECHO, MAX_MESSAGE};
+pub use rate_limit::{RateLimit, MAX_CLIENTS};
 pub use server::{serve, ServeOptions, MAX_HEAD, MAX_HEADERS, MAX_TARGET, OVERFLOW_SLOTS};
 
 /// The path of the OpenAPI document, which needs no token.
@@ -66,6 +74,8 @@ pub struct ApiOptions {
     pub token: Option<String>,
     /// The largest request body accepted, in bytes; larger ones get 413.
     pub body_limit: usize,
+    /// The per-client request rate limit; `None` means none.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl ApiOptions {
@@ -77,7 +87,19 @@ impl ApiOptions {
         ApiOptions {
             token,
             body_limit: Self::DEFAULT_BODY_LIMIT,
+            rate_limit: None,
         }
+    }
+
+    /// The options of an `[api]` table: its token, read now, and its rate limit. Errs if the
+    /// token file cannot be used (see [`config::Api::read_token`]).
+    pub fn from_config(api: &config::Api) -> Result<ApiOptions, String> {
+        let mut options = ApiOptions::new(api.read_token()?);
+        options.rate_limit = (api.rate_limit > 0).then(|| RateLimit {
+            rate: api.rate_limit,
+            burst: api.burst(),
+        });
+        Ok(options)
     }
 }
 
@@ -128,7 +150,8 @@ impl Modify for BearerToken {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "Required when the daemon is configured with an API token",
+                        "Required when the daemon is configured with an API token \
+                         (`[api] token_file`), which it must be to listen beyond loopback",
                     ))
                     .build(),
             ),
@@ -185,15 +208,27 @@ pub fn router(backend: Arc<dyn Backend>, options: ApiOptions) -> Router {
         .fallback(handlers::no_such_path)
         .method_not_allowed_fallback(handlers::no_such_method)
         .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(middleware::from_fn_with_state(counted, count_request))
         .with_state(state);
-    match options.token {
+    // Outermost last: the request counts and the audit log see the rate limit's and the
+    // token's refusals too.
+    let token_needed = options.token.is_some();
+    let router = match options.token {
         Some(token) => router.layer(middleware::from_fn_with_state(
             Arc::<str>::from(token),
-            require_token,
+            auth::require_token,
         )),
         None => router,
-    }
+    };
+    let router = match options.rate_limit {
+        Some(limit) => router.layer(middleware::from_fn_with_state(
+            Arc::new(rate_limit::Limiter::new(limit)),
+            rate_limit::limit,
+        )),
+        None => router,
+    };
+    router
+        .layer(middleware::from_fn_with_state(counted, count_request))
+        .layer(middleware::from_fn_with_state(token_needed, audit::audit))
 }
 
 /// Count every answered request by the route pattern it matched and its status.
@@ -209,29 +244,4 @@ async fn count_request(
     let response = next.run(request).await;
     backend.count_request(&route, response.status().as_u16());
     response
-}
-
-/// Refuse a request without the right bearer token (401), except for the OpenAPI document.
-async fn require_token(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
-    if request.uri().path() == OPENAPI_PATH {
-        return next.run(request).await;
-    }
-    let given = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
-    match given {
-        Some(t) if same_secret(t.as_bytes(), token.as_bytes()) => next.run(request).await,
-        Some(_) => ApiError::unauthorized("wrong bearer token").into_response(),
-        None => ApiError::unauthorized("this API needs an Authorization: Bearer <token> header")
-            .into_response(),
-    }
-}
-
-/// Compare secrets in a time that does not depend on where they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::audit::AuditRecord;
 use super::backend::PeerPatch;
 use super::error::ApiError;
 use super::strict_json::{self, StrictError};
@@ -41,12 +42,16 @@ impl FromRequest<AppState> for JsonBody {
         if !content_type.as_deref().is_some_and(is_json) {
             return Err(ApiError::unsupported_media_type(content_type.as_deref()));
         }
+        let record = req.extensions().get::<AuditRecord>().cloned();
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(state.body_limit),
                 status => ApiError::new(status, rejection.body_text()),
             }
         })?;
+        if let Some(record) = record {
+            record.set_body(&bytes);
+        }
         Ok(JsonBody(bytes))
     }
 }

@@ -6,6 +6,7 @@ mod backend;
 mod bad_input;
 mod openapi;
 mod server;
+mod tls;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -16,6 +16,8 @@
 //!
 //! The shipped `config/default.toml` is embedded: [`Config::default_config`].
 
+mod api_access;
+mod api_tls;
 mod error;
 pub mod fib;
 pub mod plan;
@@ -26,10 +28,11 @@ mod validate;
 mod value;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::Path;
 
+pub use api_tls::TlsFailure;
 pub use error::{ConfigError, Position};
 pub use fib::Fib;
 pub use plan::Plan;

@@ -32,6 +32,10 @@ const RESTART_FIELDS: &[&str] = &[
     "global.router_id",
     "global.listen",
     "api.token_file",
+    "api.rate_limit",
+    "api.rate_burst",
+    "api.tls_cert",
+    "api.tls_key",
 ];
 
 /// Fields only a restart of batond itself can change: the supervisor owns them.

@@ -84,8 +84,9 @@ pub struct Api {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
     /// A file holding the bearer token every request must carry (`Authorization: Bearer
-    /// <token>`); `None` means no token is needed. Relative paths are relative to the working
-    /// directory. The file is read when the configuration is loaded and at each speaker start.
+    /// <token>`); `None` means no token is needed, which only a loopback `listen` allows.
+    /// Relative paths are relative to the working directory. The file must be accessible to
+    /// its owner only; it is read when the configuration is loaded and at each speaker start.
     #[serde(
         default,
         deserialize_with = "value::optional_path",
@@ -112,6 +113,29 @@ pub struct Api {
         deserialize_with = "value::api_timeout"
     )]
     pub idle_timeout: u32,
+    /// Requests per second each client address may make, on average; 0 (the default) means
+    /// no limit. Beyond it, requests are answered 429 (`rate_limited`) with `Retry-After`.
+    #[serde(default, deserialize_with = "value::rate_limit")]
+    pub rate_limit: u32,
+    /// How many requests a client may make at once before [`rate_limit`](Self::rate_limit)
+    /// applies (the token bucket's size); 0 (the default) means twice `rate_limit`.
+    #[serde(default, deserialize_with = "value::rate_limit")]
+    pub rate_burst: u32,
+    /// A PEM file with the API's certificate (and its chain); with
+    /// [`tls_key`](Self::tls_key), the API speaks HTTPS only.
+    #[serde(
+        default,
+        deserialize_with = "value::optional_path",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// A PEM file with the private key of [`tls_cert`](Self::tls_cert).
+    #[serde(
+        default,
+        deserialize_with = "value::optional_path",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Api {
@@ -122,6 +146,10 @@ impl Default for Api {
             max_connections: Api::DEFAULT_MAX_CONNECTIONS,
             header_timeout: Api::DEFAULT_HEADER_TIMEOUT,
             idle_timeout: Api::DEFAULT_IDLE_TIMEOUT,
+            rate_limit: 0,
+            rate_burst: 0,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -137,22 +165,6 @@ impl Api {
     pub const MAX_CONNECTIONS: u32 = value::API_MAX_CONNECTIONS;
     /// The longest `header_timeout` or `idle_timeout`, in seconds: one hour.
     pub const MAX_TIMEOUT: u32 = value::API_MAX_TIMEOUT;
-
-    /// The bearer token in [`token_file`](Self::token_file), without surrounding whitespace;
-    /// `Ok(None)` when no file is set. Errs (with the path) if the file cannot be read, is not
-    /// UTF-8, or holds nothing but whitespace.
-    pub fn read_token(&self) -> Result<Option<String>, String> {
-        let Some(path) = &self.token_file else {
-            return Ok(None);
-        };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(format!("the token file {} is empty", path.display()));
-        }
-        Ok(Some(token.to_string()))
-    }
 }
 
 /// `[[peer]]`: one BGP neighbour.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::wire::{Community, Family, LargeCommunity, Prefix};
 
+pub(crate) mod api;
 mod fib;
 
 /// Four lines of a valid `[global]` table; case snippets start on line 5.
@@ -51,6 +52,8 @@ listen = "127.0.0.1:8179"
 max_connections = 64
 header_timeout = 5
 idle_timeout = 30
+rate_limit = 50
+rate_burst = 100
 
 [fib]
 enabled = true
@@ -109,6 +112,10 @@ as_path_prepend = 10
             max_connections: 64,
             header_timeout: 5,
             idle_timeout: 30,
+            rate_limit: 50,
+            rate_burst: 100,
+            tls_cert: None,
+            tls_key: None,
         }),
         fib: Fib {
             enabled: true,
@@ -238,7 +245,7 @@ fn empty_listen_and_empty_api_are_allowed() {
 fn the_api_token_is_read_from_its_file_without_surrounding_whitespace() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
-    std::fs::write(&file, "  s3cret-token\n").unwrap();
+    api::write_secret(&file, "  s3cret-token\n");
     let text = format!(
         "{GLOBAL}[api]\ntoken_file = {:?}\n",
         file.display().to_string()
@@ -253,7 +260,7 @@ fn the_api_token_is_read_from_its_file_without_surrounding_whitespace() {
 fn an_empty_or_unreadable_token_file_is_refused_at_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
-    std::fs::write(&file, " \n").unwrap();
+    api::write_secret(&file, " \n");
     let text = format!(
         "{GLOBAL}[api]\nlisten = \"127.0.0.1:8179\"\ntoken_file = {:?}\n",
         file.display().to_string()

@@ -55,10 +55,6 @@ fn check(config: &Config) -> Result<(), Failure> {
             ),
         ));
     }
-    if let Some(api) = &config.api {
-        api.read_token()
-            .map_err(|message| (FieldPath::key("api").field("token_file"), message))?;
-    }
     if let Some(api) = config.api.as_ref().and_then(|api| api.listen) {
         if let Some(j) = config.global.listen.iter().position(|l| *l == api) {
             return Err((
@@ -66,6 +62,9 @@ fn check(config: &Config) -> Result<(), Failure> {
                 format!("{api} is also a BGP listen address (global.listen[{j}])"),
             ));
         }
+    }
+    if let Some(api) = &config.api {
+        super::api_access::check(api)?;
     }
 
     let addresses = config.peers.iter().map(|p| p.address.to_canonical());

@@ -24,6 +24,9 @@ pub const API_MAX_CONNECTIONS: u32 = 65536;
 /// The longest `[api]` timeout, in seconds.
 pub const API_MAX_TIMEOUT: u32 = 3600;
 
+/// The highest `[api] rate_limit` or `rate_burst`.
+pub const API_MAX_RATE: u32 = 1_000_000;
+
 /// AS_TRANS (RFC 6793 §9): the 2-octet placeholder for a 4-octet AS, never a real AS.
 const AS_TRANS: u32 = 23456;
 
@@ -70,6 +73,11 @@ pub(super) fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
 /// `[api] max_connections`: at least 1.
 pub(super) fn max_connections<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     ranged(d, 1, API_MAX_CONNECTIONS.into()).map(narrow)
+}
+
+/// `[api] rate_limit` and `rate_burst`: 0 (off, or the default) to a million.
+pub(super) fn rate_limit<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 0, API_MAX_RATE.into()).map(narrow)
 }
 
 /// `[api] header_timeout` and `idle_timeout`, in seconds: 1 to an hour.

@@ -354,12 +354,18 @@ pub struct ApiServer {
 
 impl ApiServer {
     /// Serve `router` on `listener` (bound by the supervisor or by a standalone speaker),
-    /// within `options`.
+    /// within the bounds and with the TLS files of `config`'s `[api]`. Errs without serving
+    /// if those files are no longer usable: never plain HTTP in place of HTTPS.
     pub fn start(
         listener: std::net::TcpListener,
         router: axum::Router,
-        options: ServeOptions,
+        config: &Config,
     ) -> std::io::Result<Self> {
+        let options = match &config.api {
+            Some(api) => ServeOptions::from_config(api)
+                .map_err(|(key, message)| std::io::Error::other(format!("api.{key}: {message}")))?,
+            None => ServeOptions::default(),
+        };
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
@@ -394,13 +400,18 @@ impl ApiServer {
     }
 }
 
-/// The API's router for `config` over `backend`, with the bearer token of `[api] token_file`.
+/// The API's router for `config` over `backend`, with the bearer token of `[api] token_file`
+/// and the rate limit of `[api] rate_limit`.
 /// If the token cannot be read now (it was when the configuration was loaded), every request
 /// is refused with 503 rather than served without the token.
 pub fn router(config: &Config, backend: Arc<dyn Backend>) -> axum::Router {
-    let token = config.api.as_ref().map(|a| a.read_token()).transpose();
-    match token {
-        Ok(token) => crate::api::router(backend, ApiOptions::new(token.flatten())),
+    let options = config
+        .api
+        .as_ref()
+        .map(ApiOptions::from_config)
+        .unwrap_or_else(|| Ok(ApiOptions::default()));
+    match options {
+        Ok(options) => crate::api::router(backend, options),
         Err(e) => {
             error!(error = %e, "REST API token unusable: refusing every request");
             let message = format!("the API token cannot be read: {e}");

@@ -250,12 +250,7 @@ pub async fn run(
     let api = match api_listener {
         Some(l) => {
             let router = api_backend::router(&config, ops.clone());
-            let options = config
-                .api
-                .as_ref()
-                .map(crate::api::ServeOptions::from_config)
-                .unwrap_or_default();
-            match api_backend::ApiServer::start(l, router, options) {
+            match api_backend::ApiServer::start(l, router, &config) {
                 Ok(server) => Some(server),
                 Err(e) => {
                     warn!(error = %e, "cannot serve the REST API");

@@ -22,6 +22,18 @@ pub struct Reply {
     pub status: u16,
     /// The body, parsed.
     pub body: Value,
+    /// The headers, names in lower case, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    /// The first value of header `name` (lower case), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Sends one request with a JSON body to baton's API from inside `host`'s namespace and
@@ -33,8 +45,8 @@ pub fn http(
     body: Option<&Value>,
     token: Option<&str>,
 ) -> Reply {
-    let body = body.map(|b| serde_json::to_vec(b).expect("serialize the body"));
-    http_bytes(host, method, path, body.as_deref(), token)
+    let api = SocketAddr::from(([127, 0, 0, 1], API_PORT));
+    http_at(host, api, method, path, body, token)
 }
 
 /// Like [`http`], with the body as raw bytes (declared as JSON).
@@ -45,7 +57,51 @@ pub fn http_bytes(
     body: Option<&[u8]>,
     token: Option<&str>,
 ) -> Reply {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    let api = SocketAddr::from(([127, 0, 0, 1], API_PORT));
+    http_bytes_at(host, api, method, path, body, token)
+}
+
+/// Like [`http`], to the API listening on `api` (from inside `host`'s namespace).
+pub fn http_at(
+    host: &Host,
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    token: Option<&str>,
+) -> Reply {
+    let body = body.map(|b| serde_json::to_vec(b).expect("serialize the body"));
+    http_bytes_at(host, api, method, path, body.as_deref(), token)
+}
+
+fn http_bytes_at(
+    host: &Host,
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    token: Option<&str>,
+) -> Reply {
+    let request = request_bytes(api, method, path, body, token);
+    let raw = exchange_at(host, api, request);
+    parse_reply(&raw).unwrap_or_else(|e| {
+        panic!(
+            "{method} {path}: bad HTTP reply ({e}): {:?}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+/// The bytes of one HTTP/1.1 request to the API at `api` (closing the connection after), with
+/// a JSON body and a bearer token when given.
+pub fn request_bytes(
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    token: Option<&str>,
+) -> Vec<u8> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\n");
     if let Some(t) = token {
         head += &format!("Authorization: Bearer {t}\r\n");
     }
@@ -58,13 +114,7 @@ pub fn http_bytes(
     head += "\r\n";
     let mut request = head.into_bytes();
     request.extend_from_slice(body.unwrap_or_default());
-    let raw = exchange(host, request);
-    parse_reply(&raw).unwrap_or_else(|e| {
-        panic!(
-            "{method} {path}: bad HTTP reply ({e}): {:?}",
-            String::from_utf8_lossy(&raw)
-        )
-    })
+    request
 }
 
 /// Runs `f` on a thread inside `host`'s network namespace (sockets it creates stay there).
@@ -89,8 +139,12 @@ pub fn spawn_in_namespace<T: Send + 'static>(
 
 /// Sends `request` as it is to the API on `host` and reads until the server closes.
 pub fn exchange(host: &Host, request: Vec<u8>) -> Vec<u8> {
+    exchange_at(host, SocketAddr::from(([127, 0, 0, 1], API_PORT)), request)
+}
+
+/// Sends `request` as it is to the API listening on `addr` and reads until the server closes.
+pub fn exchange_at(host: &Host, addr: SocketAddr, request: Vec<u8>) -> Vec<u8> {
     in_namespace(host, move || {
-        let addr = SocketAddr::from(([127, 0, 0, 1], API_PORT));
         let mut stream =
             TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect to the API");
         stream.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
@@ -114,10 +168,13 @@ pub fn parse_reply(raw: &[u8]) -> Result<Reply, String> {
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or("no status")?;
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
     let mut body = raw[split + 4..].to_vec();
     if chunked {
         let mut out = Vec::new();
@@ -142,5 +199,15 @@ pub fn parse_reply(raw: &[u8]) -> Result<Reply, String> {
     Ok(Reply {
         status,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        headers,
     })
+}
+
+/// Writes an API token file at `path` holding `token`, readable by its owner only (batond
+/// refuses a token file its group or others can read).
+pub fn write_token_file(path: &std::path::Path, token: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("{token}\n")).expect("write the token file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .expect("make the token file private");
 }

@@ -1,4 +1,4 @@
-//! One API connection: HTTP/1.1 by hyper within the head limits, requests to the router, and a
+//! One API connection (plain TCP, or TLS over it): HTTP/1.1 by hyper within the head limits, requests to the router, and a
 //! watchdog that closes the connection when a head is too slow or nothing happens for too long.
 //!
 //! hyper's own header timeout starts whenever it waits for a head, idle time included, so it
@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -20,7 +20,7 @@ use hyper::server::conn::http1;
 use hyper::service::{service_fn, Service};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tracing::debug;
 
@@ -34,20 +34,23 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Serve HTTP/1.1 on `stream` until the client leaves, the watchdog expires it, or `stop`
 /// turns true (then requests under way finish and the connection closes).
-pub(super) async fn serve(
-    stream: TcpStream,
+pub(super) async fn serve<S>(
+    stream: S,
     peer: SocketAddr,
     router: Router,
     limits: Arc<Limits>,
     mut stop: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Activity::new();
     let io = TokioIo::new(ConnIo::new(stream, activity.clone(), limits.clone()));
     let service = {
         let (activity, limits) = (activity.clone(), limits.clone());
         let router = TowerToHyperService::new(router);
-        service_fn(move |request: Request<Incoming>| {
+        service_fn(move |mut request: Request<Incoming>| {
+            // Who is asking, for the audit log and the rate limit.
+            request.extensions_mut().insert(ConnectInfo(peer));
             let busy = activity.request();
             let too_long = target_too_long(&request, &limits);
             let response = router.call(request);

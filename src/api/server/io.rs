@@ -25,7 +25,6 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
 use super::super::error::{ApiError, ErrorCode};
@@ -117,9 +116,9 @@ impl Drop for Busy {
     }
 }
 
-/// The socket of one API connection.
-pub(super) struct ConnIo {
-    stream: TcpStream,
+/// The socket of one API connection: a `TcpStream`, or a TLS stream over one.
+pub(super) struct ConnIo<S> {
+    stream: S,
     activity: Arc<Activity>,
     limits: Arc<Limits>,
     /// A JSON error being written in place of hyper's bodiless one: the bytes, how many are
@@ -140,8 +139,8 @@ enum Line {
     Done(usize),
 }
 
-impl ConnIo {
-    pub(super) fn new(stream: TcpStream, activity: Arc<Activity>, limits: Arc<Limits>) -> ConnIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> ConnIo<S> {
+    pub(super) fn new(stream: S, activity: Arc<Activity>, limits: Arc<Limits>) -> ConnIo<S> {
         ConnIo {
             stream,
             activity,
@@ -173,7 +172,7 @@ impl ConnIo {
     }
 }
 
-impl AsyncRead for ConnIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ConnIo<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -197,7 +196,7 @@ impl AsyncRead for ConnIo {
     }
 }
 
-impl AsyncWrite for ConnIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ConnIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

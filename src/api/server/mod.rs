@@ -15,6 +15,8 @@
 //!   closed after `idle_timeout` ([`conn`]);
 //! - when accepting fails for want of descriptors (EMFILE, ENFILE) or memory, the loop backs
 //!   off (10 ms doubling to 1 s) instead of spinning;
+//! - with `[api] tls_cert` and `tls_key`, every connection speaks TLS (rustls), its handshake
+//!   bounded by `header_timeout`, and the same limits apply inside;
 //! - heads are limited to [`MAX_HEAD`] bytes and [`MAX_HEADERS`] headers (431), targets to
 //!   [`MAX_TARGET`] bytes (414), and every such refusal is JSON like the API's own ([`io`]).
 
@@ -31,7 +33,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::error::{ApiError, ErrorCode};
 use crate::config;
@@ -53,8 +55,8 @@ const REFUSE_WRITE: Duration = Duration::from_secs(1);
 const MIN_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-/// How the API's connections are bounded (`[api]` in the configuration).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the API's connections are bounded and secured (`[api]` in the configuration).
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// The most connections served at once.
     pub max_connections: usize,
@@ -62,22 +64,34 @@ pub struct ServeOptions {
     pub header_timeout: Duration,
     /// How long a connection may stay open with no request under way.
     pub idle_timeout: Duration,
+    /// When set, connections speak TLS only; the handshake must end within `header_timeout`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ServeOptions {
-    /// The options of an `[api]` table.
-    pub fn from_config(api: &config::Api) -> ServeOptions {
+    /// The options of an `[api]` table, its TLS files read now. Errs (naming the key) if they
+    /// cannot be used (they could when the configuration was loaded).
+    pub fn from_config(api: &config::Api) -> Result<ServeOptions, config::TlsFailure> {
+        Ok(ServeOptions {
+            tls: api.tls_config()?,
+            ..ServeOptions::bounds(api)
+        })
+    }
+
+    /// The bounds of an `[api]` table, without TLS.
+    fn bounds(api: &config::Api) -> ServeOptions {
         ServeOptions {
             max_connections: api.max_connections as usize,
             header_timeout: Duration::from_secs(api.header_timeout.into()),
             idle_timeout: Duration::from_secs(api.idle_timeout.into()),
+            tls: None,
         }
     }
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions::from_config(&config::Api::default())
+        ServeOptions::bounds(&config::Api::default())
     }
 }
 
@@ -138,8 +152,10 @@ pub async fn serve(
         max_connections = limits.max_connections,
         header_timeout_secs = limits.header_timeout.as_secs(),
         idle_timeout_secs = limits.idle_timeout.as_secs(),
+        tls = options.tls.is_some(),
         "REST API serving"
     );
+    let tls = options.tls.map(tokio_rustls::TlsAcceptor::from);
     let served = Arc::new(Semaphore::new(limits.max_connections));
     let refused = Arc::new(Semaphore::new(limits.overflow));
     let (stop, stopping) = watch::channel(false);
@@ -184,8 +200,22 @@ pub async fn serve(
         match slot {
             Slot::Serve(permit) => {
                 let (router, limits, stopping) = (router.clone(), limits.clone(), stopping.clone());
+                let tls = tls.clone();
                 tasks.spawn(async move {
-                    conn::serve(stream, peer, router, limits, stopping).await;
+                    let _ = stream.set_nodelay(true);
+                    match tls {
+                        None => conn::serve(stream, peer, router, limits, stopping).await,
+                        Some(tls) => {
+                            let handshake = tls.accept(stream);
+                            match tokio::time::timeout(limits.header_timeout, handshake).await {
+                                Ok(Ok(stream)) => {
+                                    conn::serve(stream, peer, router, limits, stopping).await
+                                }
+                                Ok(Err(e)) => debug!(%peer, error = %e, "API TLS handshake failed"),
+                                Err(_) => debug!(%peer, "API TLS handshake timed out"),
+                            }
+                        }
+                    }
                     drop(permit);
                 });
             }

@@ -44,6 +44,7 @@ fn options(max_connections: usize, header_ms: u64, idle_ms: u64) -> ServeOptions
         max_connections,
         header_timeout: Duration::from_millis(header_ms),
         idle_timeout: Duration::from_millis(idle_ms),
+        tls: None,
     }
 }
 
