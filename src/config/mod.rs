@@ -20,6 +20,7 @@ mod error;
 pub mod fib;
 pub mod plan;
 mod schema;
+mod security;
 mod socket;
 mod validate;
 mod value;
@@ -33,6 +34,7 @@ pub use error::{ConfigError, Position};
 pub use fib::Fib;
 pub use plan::Plan;
 pub use schema::{Api, Config, Global, GracefulRestart, Peer, Route, CONTROL_SOCKET_NAME};
+pub use security::{MaxPrefixes, MaxPrefixesAction, Password, MAX_PASSWORD_LEN};
 pub use socket::{SocketGroup, SocketMode};
 
 // For the REST API, which validates peers and routes exactly as the config file does.
@@ -57,7 +59,29 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         file: file.clone(),
         source,
     })?;
-    parse(&text, &file)
+    let config = parse(&text, &file)?;
+    check_password_file_mode(path, &text, &file, &config)?;
+    Ok(config)
+}
+
+/// A configuration file holding a TCP-MD5 `password` must be readable by its owner only.
+fn check_password_file_mode(
+    path: &Path,
+    text: &str,
+    file: &str,
+    config: &Config,
+) -> Result<(), ConfigError> {
+    let Some(i) = config.peers.iter().position(|p| p.password.is_some()) else {
+        return Ok(());
+    };
+    security::check_private(path, "configuration file").map_err(|message| {
+        error::at_path(
+            text,
+            file,
+            &FieldPath::key("peer").at(i).field("password"),
+            message,
+        )
+    })
 }
 
 /// Read the configuration file at `path` for a reload of a daemon running `running`: fully
@@ -70,6 +94,7 @@ pub fn load_for_reload(path: &Path, running: &Config) -> Result<Config, ConfigEr
         source,
     })?;
     let config = parse(&text, &file)?;
+    check_password_file_mode(path, &text, &file, &config)?;
     let fixed = plan::global_changes(running, &config)
         .into_iter()
         .find(|f| plan::FIXED_FIELDS.contains(&f.as_str()));
