@@ -7,11 +7,13 @@ mod conn;
 mod control;
 mod fib;
 mod intent;
+mod listeners;
 mod marker;
 mod martian;
 mod ops;
 mod peer;
 mod peer_set;
+mod prefix_limit;
 mod reload;
 mod rib_saver;
 mod rib_task;
@@ -137,6 +139,7 @@ pub async fn run(
         })
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(SpeakerError::Listener)?;
+    let listeners: Vec<_> = listeners.into_iter().map(Arc::new).collect();
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
     let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx));
@@ -162,6 +165,7 @@ pub async fn run(
         config.global.router_id,
         rib_tx.clone(),
         status.clone(),
+        Arc::new(listeners::Listeners::new(listeners.clone())),
     );
     // The one operations core: the control socket, the REST API and reloads all go through it.
     let ops = Arc::new(ops::Ops::new(
@@ -320,6 +324,7 @@ pub async fn run(
     for a in accepting {
         a.abort();
     }
+    peers.forget_listeners();
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
     // The saver ends before the RIB task; after a silent ending the next speaker takes over
@@ -380,7 +385,7 @@ fn restore_rib(dir: &StateDir, rib: &mpsc::UnboundedSender<RibCmd>, config: &Con
 
 /// Hand each accepted connection to the task of the peer it comes from; refuse strangers
 /// (and disabled peers).
-async fn accept_loop(listener: TcpListener, peers: PeerSet) {
+async fn accept_loop(listener: Arc<TcpListener>, peers: PeerSet) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {

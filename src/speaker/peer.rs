@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::conn::{self, ReadEvent, WriteItem};
+use super::conn::{self, ReadEvent, Security, WriteItem};
 use super::martian::MartianScreen;
+use super::prefix_limit::PrefixLimit;
 use super::rib_task::{RibCmd, RibOut, RibSink};
 use super::status::StatusBoard;
 use crate::config::Peer;
@@ -28,6 +29,7 @@ use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 
 mod connections;
 mod graceful;
+mod limits;
 mod outputs;
 
 use graceful::gr_settings;
@@ -137,12 +139,22 @@ pub struct PeerTask {
     gr_timers: Vec<(GrTimer, Instant)>,
     /// Routes with a martian next hop: ignored, counted, logged once per reason.
     martians: MartianScreen,
+    /// TCP-MD5 key and GTSM hops of every connection.
+    security: Security,
+    /// Whether the security hint was logged since the last Established session.
+    hinted: bool,
+    /// `max_prefixes`, counted for the current session.
+    prefix_limit: Option<PrefixLimit>,
+    /// Down after a `max_prefixes` Cease: no new session, no connection accepted, until
+    /// `max_prefixes_restart_after` (if set) or an operator's reset.
+    held_down: bool,
 }
 
 impl PeerTask {
     /// A task for `peer`; returns it and the sender for its events.
     pub fn new(
         peer: Peer,
+        security: Security,
         local_as: u32,
         router_id: std::net::Ipv4Addr,
         restarting: bool,
@@ -179,6 +191,10 @@ impl PeerTask {
             }),
             gr_timers: Vec::new(),
             martians: MartianScreen::default(),
+            security,
+            hinted: false,
+            prefix_limit: PrefixLimit::of(&peer),
+            held_down: false,
             peer,
         };
         (task, events_tx)
@@ -245,6 +261,10 @@ impl PeerTask {
         let now = Instant::now();
         if self.restart_at.is_some_and(|t| t <= now) {
             self.restart_at = None;
+            if self.held_down {
+                info!("max_prefixes_restart_after passed: connecting again");
+                self.held_down = false;
+            }
             if self.conns.is_empty() {
                 self.start_session(self.session_config.clone());
             }
@@ -289,11 +309,11 @@ impl PeerTask {
                 }
             }
             PeerEvent::Dialed(id, Err(e)) => {
-                debug!(error = %e, "connect failed");
                 if let Some(c) = self.conn_mut(id) {
                     c.dialer = None;
                 }
                 self.feed(id, Input::TcpFailed);
+                self.connect_failed(&e);
             }
             PeerEvent::Read(id, ReadEvent::Frame(frame)) => {
                 let Some(ctx) = self.conn_mut(id).map(|c| c.codec()) else {

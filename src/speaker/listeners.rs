@@ -1,0 +1,143 @@
+//! The speaker's listening sockets, as the peers see them: the TCP-MD5 key of every peer that
+//! has one (RFC 2385) and TTL security (GTSM, RFC 5082) are set on the listeners, because the
+//! kernel checks a connection's first segments (the SYN) there, before we could look at the
+//! accepted socket.
+//!
+//! - MD5 keys are per peer address on a listener: set when a peer's task starts, removed when
+//!   the peer is stopped (disabled, removed, reset); a speaker that ends leaves them, so the
+//!   next speaker, which gets the same sockets, finds them in place and sets them again
+//!   (setting a key is idempotent).
+//! - IP_MINTTL (IPV6_MINHOPCOUNT) is per socket, not per peer. It is set on a listener only when
+//!   every running peer of that listener's address family uses GTSM (to the strictest of
+//!   `256 - hops`), so a peer without GTSM several hops away is never refused. When GTSM and
+//!   non-GTSM peers share a family, the accepted socket of a GTSM peer gets the minimum TTL as
+//!   soon as the peer task takes it, before its reader starts: from then on the kernel drops
+//!   what arrives with a lower TTL (as BIRD and FRR do); only what arrived in between is not
+//!   checked. Listeners send with TTL 255 as soon as one peer uses GTSM (a higher TTL harms no
+//!   one), so the SYN-ACK passes the peer's own check.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tracing::{debug, warn};
+
+use crate::config::Password;
+use crate::sockopt;
+
+/// The listening sockets and the GTSM hops of each running peer.
+#[derive(Default)]
+pub struct Listeners {
+    sockets: Mutex<Vec<Arc<TcpListener>>>,
+    gtsm: Mutex<HashMap<IpAddr, u8>>,
+}
+
+impl Listeners {
+    /// Look after `sockets`.
+    pub fn new(sockets: Vec<Arc<TcpListener>>) -> Listeners {
+        Listeners {
+            sockets: Mutex::new(sockets),
+            gtsm: Mutex::default(),
+        }
+    }
+
+    fn sockets(&self) -> Vec<Arc<TcpListener>> {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// A peer at `addr` starts, with this MD5 key and GTSM hops (0: off).
+    pub fn peer_started(&self, addr: IpAddr, md5: Option<&Password>, hops: u8) {
+        for l in self.same_family(addr) {
+            if let Err(e) = sockopt::set_md5_key(l.as_fd(), addr, md5.map(|p| p.as_bytes())) {
+                warn!(peer = %addr, error = %e, "cannot set the TCP-MD5 key on a listening socket");
+            }
+        }
+        self.gtsm
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(addr, hops);
+        self.apply_gtsm();
+    }
+
+    /// The peer at `addr` is stopped for good (disabled, removed, reset): its key goes.
+    pub fn peer_stopped(&self, addr: IpAddr) {
+        for l in self.same_family(addr) {
+            if let Err(e) = sockopt::set_md5_key(l.as_fd(), addr, None) {
+                warn!(peer = %addr, error = %e, "cannot remove the TCP-MD5 key from a listening socket");
+            }
+        }
+        self.gtsm
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&addr);
+        self.apply_gtsm();
+    }
+
+    /// Let go of the sockets (the speaker stops accepting).
+    pub fn forget(&self) {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn same_family(&self, addr: IpAddr) -> Vec<Arc<TcpListener>> {
+        self.sockets()
+            .into_iter()
+            .filter(|l| l.local_addr().is_ok_and(|a| a.is_ipv4() == addr.is_ipv4()))
+            .collect()
+    }
+
+    /// Set the listeners' TTL options from the GTSM hops of the running peers.
+    fn apply_gtsm(&self) {
+        let gtsm = self.gtsm.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for l in self.sockets() {
+            let Ok(local) = l.local_addr() else { continue };
+            let v6 = local.is_ipv6();
+            let hops: Vec<u8> = gtsm
+                .iter()
+                .filter(|(a, _)| a.is_ipv6() == v6)
+                .map(|(_, h)| *h)
+                .collect();
+            let result = (|| {
+                if hops.iter().any(|h| *h > 0) {
+                    sockopt::set_gtsm_ttl(l.as_fd(), v6)?;
+                }
+                let min = listener_hops(&hops);
+                debug!(%local, hops = min, "listener minimum TTL (GTSM)");
+                sockopt::set_min_ttl(l.as_fd(), v6, min)
+            })();
+            if let Err(e) = result {
+                warn!(%local, error = %e, "cannot set TTL security on a listening socket");
+            }
+        }
+    }
+}
+
+/// The GTSM hops a listener checks, given those of the peers of its family: the largest when
+/// every peer uses GTSM, 0 (no check) when there are none or one does not.
+fn listener_hops(peers: &[u8]) -> u8 {
+    if peers.is_empty() || peers.contains(&0) {
+        0
+    } else {
+        peers.iter().copied().max().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listener_hops;
+
+    #[test]
+    fn a_listener_checks_ttl_only_when_every_peer_of_its_family_uses_gtsm() {
+        assert_eq!(listener_hops(&[]), 0);
+        assert_eq!(listener_hops(&[1, 0]), 0);
+        assert_eq!(listener_hops(&[1, 1]), 1);
+        assert_eq!(listener_hops(&[1, 3]), 3);
+    }
+}
