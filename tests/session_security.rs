@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::baton::{host_global_toml, peer_toml, second_build, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use common::monitor::Monitor;
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 
@@ -334,24 +335,34 @@ fn md5_session_with_gobgpd_survives_batonctl_upgrade() {
             .any(|r| r.prefix == "198.19.200.0/24")
     };
     poll::until_true(SESSION_UP, "gobgpd to hold our route", || held(&gobgp));
-    let established_before = baton.neighbor(addr)["established_count"].clone();
 
+    // gobgpd holds the route throughout (graceful restart), sampled while the upgrade runs.
     let next = second_build(lab.dir());
-    let run = baton.upgrade(&["--binary", next.to_str().unwrap(), "--timeout", "90"]);
-    assert!(run.ok, "{}", run.output);
-    // The new speaker's session, over the same listener and its key (or a new signed connect).
-    poll::until_true(SESSION_UP, "the MD5 session back after the upgrade", || {
-        gobgp.neighbor_state(from).as_deref() == Some("established")
-            && established(&baton, addr)
-            && baton.neighbor(addr)["established_count"] != established_before
+    let monitor = Monitor::new();
+    let run = std::thread::scope(|s| {
+        s.spawn(|| {
+            monitor.run(Duration::from_millis(200), || {
+                (!held(&gobgp)).then(|| "198.19.200.0/24 missing at gobgpd".to_string())
+            })
+        });
+        let _stop = monitor.stopper();
+        baton.upgrade(&["--binary", next.to_str().unwrap(), "--timeout", "90"])
     });
-    // gobgpd kept the route through it (graceful restart) and holds it fresh now.
+    assert!(run.ok, "{}", run.output);
+    assert_eq!(run.report["ok"], true, "{}", run.output);
+    monitor.assert_no_gap("our route at gobgpd during the upgrade");
+    // The new speaker's MD5 session (through the same listener and its keys, or a new signed
+    // connect) is up, and the route fresh again.
+    gobgp.wait_established(from, SESSION_UP);
+    baton.wait_established(addr, SESSION_UP);
     poll::until_true(SESSION_UP, "gobgpd to hold our route fresh", || {
         gobgp
             .adj_in(from, Family::Ipv4Unicast)
             .iter()
             .any(|r| r.prefix == "198.19.200.0/24" && !r.stale)
     });
+    let status = baton.ctl(&["status"]);
+    assert_eq!(status["generation"], 2, "{status}");
 }
 
 // ---------------------------------------------------------------------------------------------
