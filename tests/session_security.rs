@@ -144,11 +144,10 @@ fn max_prefixes_the_n_plus_first_prefix_trips_cease_6_1_with_the_rfc_4486_data_a
 
     // An operator's reset brings it back (and the limit trips again on the full table).
     baton.ctl(&["neighbor", "reset", &addr.to_string()]);
-    let again = poll::until(SESSION_UP, "a second Cease after the reset", || {
+    poll::until(SESSION_UP, "a second Cease after the reset", || {
         let v = gobgp.neighbor_json(a.ipv4.into())?;
         (notifications(&v) > notifications(&after)).then_some(())
     });
-    let _ = again;
 }
 
 #[test]
