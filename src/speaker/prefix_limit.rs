@@ -122,33 +122,30 @@ impl PrefixLimit {
         let c = self.counts.entry(family).or_default();
         let count = c.held.len();
         let mut out = Vec::new();
-        if count >= threshold {
-            if !c.warned {
-                c.warned = true;
-                out.push(Crossing::Warning {
-                    family,
-                    count,
-                    limit,
-                    threshold,
-                });
-            }
-        } else {
-            c.warned = false;
+        if upward(&mut c.warned, count >= threshold) {
+            out.push(Crossing::Warning {
+                family,
+                count,
+                limit,
+                threshold,
+            });
         }
-        if count > limit as usize {
-            if !c.exceeded {
-                c.exceeded = true;
-                out.push(Crossing::Exceeded {
-                    family,
-                    count,
-                    limit,
-                });
-            }
-        } else {
-            c.exceeded = false;
+        if upward(&mut c.exceeded, count > limit as usize) {
+            out.push(Crossing::Exceeded {
+                family,
+                count,
+                limit,
+            });
         }
         out
     }
+}
+
+/// Whether `over` now holds and did not at the last look (`was`, updated): a crossing upward.
+fn upward(was: &mut bool, over: bool) -> bool {
+    let crossed = over && !*was;
+    *was = over;
+    crossed
 }
 
 /// `percent` of `limit`, rounded up, at least 1.
