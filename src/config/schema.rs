@@ -217,11 +217,12 @@ pub struct Peer {
     /// Percent of `max_prefixes` at which a warning is logged, once per crossing (default 75).
     #[serde(
         default = "security::default_warning",
-        deserialize_with = "security::percent"
+        deserialize_with = "security::percent",
+        skip_serializing_if = "security::is_default_warning"
     )]
     pub max_prefixes_warning: u8,
     /// What going over `max_prefixes` does: `cease` (default) or `warn`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "MaxPrefixesAction::is_default")]
     pub max_prefixes_action: MaxPrefixesAction,
     /// After a `max_prefixes` Cease, connect again after this many seconds; `None` keeps the
     /// session down until the operator resets it.

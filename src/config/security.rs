@@ -242,3 +242,14 @@ pub(super) fn restart_after<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u3
 pub(super) fn default_warning() -> u8 {
     DEFAULT_MAX_PREFIXES_WARNING
 }
+
+pub(super) fn is_default_warning(v: &u8) -> bool {
+    *v == DEFAULT_MAX_PREFIXES_WARNING
+}
+
+impl MaxPrefixesAction {
+    /// Whether this is the default (`cease`): left out when written.
+    pub fn is_default(&self) -> bool {
+        *self == MaxPrefixesAction::default()
+    }
+}

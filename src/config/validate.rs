@@ -106,6 +106,16 @@ pub(crate) fn check_peer(peer: &Peer, at: FieldPath) -> Result<(), Failure> {
             ));
         }
     }
+    // A peer that stands alone comes from the REST API or batonctl and is saved in the state
+    // directory, where a password is never written: it would be lost at the next start.
+    if at == FieldPath::default() && peer.password.is_some() {
+        return Err((
+            at.field("password"),
+            "a peer added at run time takes `password_file`, not `password`: the password \
+             would not be saved (it is never written to the state directory)"
+                .into(),
+        ));
+    }
     if peer.password.is_some() && peer.password_file.is_some() {
         return Err((
             at.clone().field("password_file"),

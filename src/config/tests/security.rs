@@ -123,6 +123,15 @@ fn a_changed_password_resets_the_session() {
     assert!(plan.peers[0].session_reset);
 }
 
+#[test]
+fn a_peer_added_at_run_time_takes_a_password_file_not_a_password() {
+    let mut peer = Peer::new(ip("198.18.0.9"), 65009);
+    peer.password = Some(crate::config::Password::new("x").unwrap());
+    let (field, message) = check_peer(&peer, Default::default()).unwrap_err();
+    assert_eq!(field.to_string(), "password");
+    assert!(message.contains("takes `password_file`"), "{message}");
+}
+
 /// The cases of [`super::every_mistake_names_file_line_and_field`] for the security keys.
 #[rustfmt::skip]
 pub(super) fn cases() -> Vec<Case> {
