@@ -3,7 +3,8 @@
 //! kernel checks a connection's first segments (the SYN) there, before we could look at the
 //! accepted socket.
 //!
-//! - MD5 keys are per peer address on a listener: set when a peer's task starts, removed when
+//! - MD5 keys are per peer address on a listener: set when a peer's task starts (or removed,
+//!   for a peer without a password, in case an earlier configuration gave it one), removed when
 //!   the peer is stopped (disabled, removed, reset); a speaker that ends leaves them, so the
 //!   next speaker, which gets the same sockets, finds them in place and sets them again
 //!   (setting a key is idempotent).
@@ -53,8 +54,13 @@ impl Listeners {
     /// A peer at `addr` starts, with this MD5 key and GTSM hops (0: off).
     pub fn peer_started(&self, addr: IpAddr, md5: Option<&Password>, hops: u8) {
         for l in self.same_family(addr) {
-            if let Err(e) = sockopt::set_md5_key(l.as_fd(), addr, md5.map(|p| p.as_bytes())) {
-                warn!(peer = %addr, error = %e, "cannot set the TCP-MD5 key on a listening socket");
+            // Without a password, a key left by an earlier configuration is removed.
+            match sockopt::set_md5_key(l.as_fd(), addr, md5.map(|p| p.as_bytes())) {
+                Err(e) if md5.is_some() => {
+                    warn!(peer = %addr, error = %e, "cannot set the TCP-MD5 key on a listening socket")
+                }
+                Err(e) => debug!(peer = %addr, error = %e, "no TCP-MD5 key removed"),
+                Ok(()) => {}
             }
         }
         self.gtsm
@@ -68,7 +74,7 @@ impl Listeners {
     pub fn peer_stopped(&self, addr: IpAddr) {
         for l in self.same_family(addr) {
             if let Err(e) = sockopt::set_md5_key(l.as_fd(), addr, None) {
-                warn!(peer = %addr, error = %e, "cannot remove the TCP-MD5 key from a listening socket");
+                debug!(peer = %addr, error = %e, "no TCP-MD5 key removed");
             }
         }
         self.gtsm
