@@ -31,8 +31,10 @@ mod connections;
 mod graceful;
 mod limits;
 mod outputs;
+mod report;
 
 use graceful::gr_settings;
+use report::describe;
 
 /// Delay before a session that went down is started again, doubling up to the maximum while
 /// sessions keep failing before Established.
@@ -466,23 +468,6 @@ impl PeerTask {
         self.conns.clear();
         self.publish_state();
     }
-
-    fn publish_state(&self) {
-        let rank = |s: &State| match s {
-            State::Idle => 0,
-            State::Connect | State::Active => 1,
-            State::OpenSent => 2,
-            State::OpenConfirm(_) => 3,
-            State::Established(_) => 4,
-        };
-        let state = self
-            .conns
-            .iter()
-            .map(|c| c.session.state())
-            .max_by_key(|s| rank(s))
-            .map_or(SessionState::Idle, State::kind);
-        self.status.update(self.peer.address, |s| s.state = state);
-    }
 }
 
 fn decode_frame(frame: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError> {
@@ -500,29 +485,6 @@ fn decode_frame(frame: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError
         });
     }
     wire::decode(frame, ctx)
-}
-
-fn describe(reason: &DownReason) -> String {
-    let n = |n: &Notification| {
-        let mut s = format!("{}/{}", n.code, n.subcode);
-        if let Some(cause) = n.hard_reset_cause() {
-            s.push_str(&format!(
-                " (Hard Reset of {}/{})",
-                cause.code, cause.subcode
-            ));
-        }
-        if let Some(m) = n.shutdown_message() {
-            s.push_str(&format!(" \"{m}\""));
-        }
-        s
-    };
-    match reason {
-        DownReason::Stopped(None) => "stopped".into(),
-        DownReason::Stopped(Some(x)) => format!("stopped, sent NOTIFICATION {}", n(x)),
-        DownReason::ConnectionLost => "connection lost".into(),
-        DownReason::NotificationSent(x) => format!("sent NOTIFICATION {}", n(x)),
-        DownReason::NotificationReceived(x) => format!("received NOTIFICATION {}", n(x)),
-    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
