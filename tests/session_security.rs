@@ -412,6 +412,31 @@ fn min_ttl_drops(host: &Host) -> u64 {
 
 #[test]
 fn gtsm_refuses_a_peer_one_router_further_away_and_accepts_a_direct_one() {
+    gtsm_case("", true);
+}
+
+/// With a peer without GTSM on the same address family, the listener checks no TTL: the far
+/// peer's connection is accepted and gets its minimum TTL when its peer task takes it, before
+/// reading (closed if data was already waiting), so it never reaches Established. (No control
+/// step here: gobgpd, left in OpenConfirm by a connection whose segments we drop, refuses
+/// new connections until its hold timer ends that one.)
+#[test]
+fn gtsm_on_a_listener_shared_with_a_peer_without_it_still_refuses_the_far_peer() {
+    gtsm_case(
+        &peer_toml(
+            "198.18.0.200".parse().unwrap(),
+            PEER_AS,
+            "ipv4-unicast",
+            "passive = true\n",
+        ),
+        false,
+    );
+}
+
+/// baton with two GTSM peers, `near` on its segment and `far` one router away, and the
+/// `[[peer]]` tables in `other_peers`; with `control`, the far peer allowed two hops then
+/// comes up.
+fn gtsm_case(other_peers: &str, control: bool) {
     let lab = Lab::new();
     let (a, near, router, far) = (
         lab.host("baton"),
@@ -430,6 +455,7 @@ fn gtsm_refuses_a_peer_one_router_further_away_and_accepts_a_direct_one() {
                 "ipv4-unicast",
                 &format!("ttl_security = {far_hops}\n"),
             )
+            + other_peers
     };
     let baton = Baton::start(&a, &config("true"));
     // Both gobgpds send with TTL 255 (ttl-security); the far one accepts our 255 arriving as 254.
@@ -459,6 +485,9 @@ fn gtsm_refuses_a_peer_one_router_further_away_and_accepts_a_direct_one() {
         "no segment dropped for its TTL"
     );
 
+    if !control {
+        return;
+    }
     // Control: allowing two hops for it, the same peer comes up (so TTL was the only reason).
     std::fs::write(&baton.paths_of().config, config("2")).unwrap();
     baton.ctl(&["reload"]);

@@ -50,13 +50,6 @@ impl Security {
         self.ttl(fd, remote.is_ipv6())
     }
 
-    /// On an accepted connection, before anything is read: the key came with the listener;
-    /// send with TTL 255 and drop what arrives from further away from now on.
-    pub fn accepted(&self, stream: &TcpStream) -> std::io::Result<()> {
-        let v6 = stream.local_addr()?.is_ipv6();
-        self.ttl(stream.as_fd(), v6)
-    }
-
     fn ttl(&self, fd: BorrowedFd<'_>, v6: bool) -> std::io::Result<()> {
         if self.ttl_hops > 0 {
             sockopt::set_gtsm_ttl(fd, v6)?;

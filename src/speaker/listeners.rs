@@ -9,13 +9,16 @@
 //!   next speaker, which gets the same sockets, finds them in place and sets them again
 //!   (setting a key is idempotent).
 //! - IP_MINTTL (IPV6_MINHOPCOUNT) is per socket, not per peer. It is set on a listener only when
-//!   every running peer of that listener's address family uses GTSM (to the strictest of
-//!   `256 - hops`), so a peer without GTSM several hops away is never refused. When GTSM and
-//!   non-GTSM peers share a family, the accepted socket of a GTSM peer gets the minimum TTL as
-//!   soon as the peer task takes it, before its reader starts: from then on the kernel drops
-//!   what arrives with a lower TTL (as BIRD and FRR do); only what arrived in between is not
-//!   checked. Listeners send with TTL 255 as soon as one peer uses GTSM (a higher TTL harms no
-//!   one), so the SYN-ACK passes the peer's own check.
+//!   every running peer of that listener's address family uses GTSM (to the most hops any of
+//!   them allows), so a peer without GTSM several hops away is never refused. An accepted
+//!   connection of a GTSM peer gets its own minimum TTL at once, in the accept loop (as BIRD
+//!   and FRR do): from then on the kernel drops what arrives with a lower TTL. What arrived
+//!   before was checked by the listener only if the listener's minimum is at least the peer's;
+//!   otherwise (GTSM and non-GTSM peers share the family) a connection with data already
+//!   waiting is closed, since that data may have come from further away, and our own
+//!   connection to the peer, checked from its SYN-ACK on, carries the session. Listeners send
+//!   with TTL 255 as soon as one peer uses GTSM (a higher TTL harms no one), so the SYN-ACK
+//!   passes the peer's own check.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,7 +26,7 @@ use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Password;
 use crate::sockopt;
@@ -82,6 +85,47 @@ impl Listeners {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&addr);
         self.apply_gtsm();
+    }
+
+    /// A connection from `addr` was accepted: give it the peer's GTSM settings before anything
+    /// reads it. False if it must be closed: the peer uses GTSM, the listener did not check
+    /// its TTL as strictly, and data had already arrived before the check could apply (it
+    /// could have come from further away). Our own connection to the peer, checked from its
+    /// SYN-ACK on, then carries the session.
+    pub fn admit(&self, addr: IpAddr, stream: &tokio::net::TcpStream) -> bool {
+        let (hops, listener) = {
+            let gtsm = self.gtsm.lock().unwrap_or_else(|e| e.into_inner());
+            let family: Vec<u8> = gtsm
+                .iter()
+                .filter(|(a, _)| a.is_ipv4() == addr.is_ipv4())
+                .map(|(_, h)| *h)
+                .collect();
+            (
+                gtsm.get(&addr).copied().unwrap_or(0),
+                listener_hops(&family),
+            )
+        };
+        if hops == 0 {
+            return true;
+        }
+        let v6 = addr.is_ipv6();
+        let set = sockopt::set_gtsm_ttl(stream.as_fd(), v6)
+            .and_then(|()| sockopt::set_min_ttl(stream.as_fd(), v6, hops));
+        if let Err(e) = set {
+            warn!(peer = %addr, error = %e, "refusing a connection: cannot set TTL security (GTSM) on it");
+            return false;
+        }
+        if listener != 0 && listener <= hops {
+            return true;
+        }
+        let mut byte = [std::mem::MaybeUninit::uninit(); 1];
+        match socket2::SockRef::from(stream).peek(&mut byte) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+            _ => {
+                info!(peer = %addr, "closing a connection of a GTSM peer: data came before its TTL could be checked (the listener is shared with peers without GTSM); our own connection will carry the session");
+                false
+            }
+        }
     }
 
     /// Let go of the sockets (the speaker stops accepting).

@@ -394,6 +394,7 @@ async fn accept_loop(listener: Arc<TcpListener>, peers: PeerSet) {
                     v4 => v4,
                 };
                 match peers.get(ip) {
+                    Some(_) if !peers.admit(ip, &stream) => {}
                     Some(tx) => {
                         let _ = stream.set_nodelay(true);
                         let _ = tx.send(peer::PeerEvent::Incoming(stream));

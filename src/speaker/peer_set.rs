@@ -111,6 +111,12 @@ impl PeerSet {
         true
     }
 
+    /// Whether a connection accepted from `addr` may go to its peer (GTSM, see
+    /// [`Listeners::admit`]).
+    pub fn admit(&self, addr: IpAddr, stream: &tokio::net::TcpStream) -> bool {
+        self.0.listeners.admit(addr, stream)
+    }
+
     /// The speaker stops accepting: let go of the listening sockets (their keys stay, for the
     /// next speaker).
     pub fn forget_listeners(&self) {

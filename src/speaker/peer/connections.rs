@@ -11,10 +11,6 @@ impl PeerTask {
             info!("refusing a connection: the session is held down after a max_prefixes Cease");
             return;
         }
-        if let Err(e) = self.security.accepted(&stream) {
-            warn!(error = %e, "refusing a connection: cannot set TTL security (GTSM) on it");
-            return;
-        }
         if let Some(est) = self.established {
             let peer_gr = self.conns.iter().find(|c| c.id == est).is_some_and(|c| {
                 matches!(c.session.state(), State::Established(n) if n.peer_graceful_restart.is_some())
