@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::baton::{host_global_toml, peer_toml, second_build, Baton};
+use common::baton::{global_toml_on, host_global_toml, peer_toml, second_build, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::monitor::Monitor;
@@ -272,6 +272,51 @@ fn md5_with_gobgpd_comes_up_with_the_right_password_and_stays_down_with_a_wrong_
     for s in shown {
         assert!(!s.contains("s3cret"), "the password is shown: {s}");
     }
+}
+
+#[test]
+fn md5_over_ipv6_with_gobgpd_comes_up_with_the_right_password_and_not_a_wrong_one() {
+    let lab = Lab::new();
+    let (a, b, c) = (lab.host("baton"), lab.host("right"), lab.host("wrong"));
+    let paths = Baton::paths(&a);
+    let toml = global_toml_on(&paths, &a, BATON_AS)
+        + &peer_toml(
+            b.ipv6.into(),
+            PEER_AS,
+            "ipv6-unicast",
+            "password = \"six-pw\"\n",
+        )
+        + &peer_toml(
+            c.ipv6.into(),
+            PEER_AS,
+            "ipv6-unicast",
+            "password = \"six-pw\"\n",
+        );
+    let baton = Baton::start(&a, &toml);
+    let gobgp = |host: &Host, password: &str| {
+        Gobgpd::start(
+            host,
+            GobgpConfig {
+                asn: PEER_AS,
+                neighbors: vec![GobgpNeighbor {
+                    auth_password: Some(password.into()),
+                    ..GobgpNeighbor::new(a.ipv6.into(), BATON_AS)
+                }],
+                ..GobgpConfig::default()
+            },
+        )
+    };
+    let (g_right, g_wrong) = (gobgp(&b, "six-pw"), gobgp(&c, "not-six-pw"));
+    g_right.wait_established(a.ipv6.into(), SESSION_UP);
+    baton.wait_established(b.ipv6.into(), SESSION_UP);
+    poll::always(
+        STAYS_DOWN,
+        "the IPv6 session with a wrong password to stay down",
+        || {
+            !established(&baton, c.ipv6.into())
+                && g_wrong.neighbor_state(a.ipv6.into()).as_deref() != Some("established")
+        },
+    );
 }
 
 #[test]
