@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod rib;
 pub mod session;
 pub mod sockets;
+pub mod sockopt;
 pub mod speaker;
 pub mod store;
 pub mod supervisor;

@@ -318,7 +318,13 @@ fn refusals(live: &Live) {
     let mut peer = baton::config::Peer::new("198.18.0.9".parse().unwrap(), 65009);
     peer.local_address = Some("2001:db8::1".parse().unwrap());
     let socket = &live.baton.paths_of().control_socket;
-    let refused = client::request(socket, &Request::NeighborAdd { peer }, SESSION_UP);
+    let refused = client::request(
+        socket,
+        &Request::NeighborAdd {
+            peer: Box::new(peer),
+        },
+        SESSION_UP,
+    );
     let e = refused.expect_err("a peer whose source address is of the other family");
     assert!(e.to_string().starts_with("local_address: "), "{e}");
 

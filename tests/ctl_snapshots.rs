@@ -298,7 +298,9 @@ fn neighbor_add() -> Request {
         .split(' ')
         .map(String::from);
     Request::NeighborAdd {
-        peer: baton::ctl::neighbor_args::parse("198.18.0.9", &words.collect::<Vec<_>>()).unwrap(),
+        peer: Box::new(
+            baton::ctl::neighbor_args::parse("198.18.0.9", &words.collect::<Vec<_>>()).unwrap(),
+        ),
     }
 }
 

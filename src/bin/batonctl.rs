@@ -323,8 +323,10 @@ fn neighbor_request(n: NeighborArgs) -> Result<Request, Usage> {
             ))
         }
         (None, Some(A::Add { address, settings })) => Request::NeighborAdd {
-            peer: neighbor_args::parse(&address, &settings)
-                .map_err(|e| (&["neighbor", "add"][..], e))?,
+            peer: Box::new(
+                neighbor_args::parse(&address, &settings)
+                    .map_err(|e| (&["neighbor", "add"][..], e))?,
+            ),
         },
         (None, Some(A::Del { address })) => Request::NeighborDel { address },
         (None, Some(A::Enable { address })) => Request::NeighborEnable { address },

@@ -23,6 +23,7 @@ pub mod fib;
 pub mod plan;
 pub mod routes_file;
 mod schema;
+mod security;
 mod socket;
 mod validate;
 mod value;
@@ -37,6 +38,7 @@ pub use error::{ConfigError, Position};
 pub use fib::Fib;
 pub use plan::Plan;
 pub use schema::{Api, Config, Global, GracefulRestart, Peer, Route, CONTROL_SOCKET_NAME};
+pub use security::{MaxPrefixes, MaxPrefixesAction, Password, MAX_PASSWORD_LEN};
 pub use socket::{SocketGroup, SocketMode};
 
 // For the REST API, which validates peers and routes exactly as the config file does.
@@ -57,14 +59,20 @@ pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
 
 /// Read, parse and validate the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    read(path).map(|(_, _, config)| config)
+}
+
+/// [`load`], also returning the text and the file's name (for errors found later).
+fn read(path: &Path) -> Result<(String, String, Config), ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
         file: file.clone(),
         source,
     })?;
     let mut config = parse(&text, &file)?;
+    check_password_file_mode(path, &text, &file, &config)?;
     add_routes_file(&mut config)?;
-    Ok(config)
+    Ok((text, file, config))
 }
 
 /// Append the routes of `[global] routes_file`, if any, to `config.routes`.
@@ -82,17 +90,31 @@ fn add_routes_file(config: &mut Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A configuration file holding a TCP-MD5 `password` must be readable by its owner only.
+fn check_password_file_mode(
+    path: &Path,
+    text: &str,
+    file: &str,
+    config: &Config,
+) -> Result<(), ConfigError> {
+    let Some(i) = config.peers.iter().position(|p| p.password.is_some()) else {
+        return Ok(());
+    };
+    security::check_private(path, "configuration file").map_err(|message| {
+        error::at_path(
+            text,
+            file,
+            &FieldPath::key("peer").at(i).field("password"),
+            message,
+        )
+    })
+}
+
 /// Read the configuration file at `path` for a reload of a daemon running `running`: fully
 /// validated like [`load`], and refused (naming the field and its line) if it changes what only
 /// a restart of batond can change ([`plan::FIXED_FIELDS`]).
 pub fn load_for_reload(path: &Path, running: &Config) -> Result<Config, ConfigError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    let mut config = parse(&text, &file)?;
-    add_routes_file(&mut config)?;
+    let (text, file, config) = read(path)?;
     let fixed = plan::global_changes(running, &config)
         .into_iter()
         .find(|f| plan::FIXED_FIELDS.contains(&f.as_str()));

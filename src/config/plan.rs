@@ -140,7 +140,12 @@ impl Plan {
                 });
                 continue;
             };
-            let changes = changed_fields(before, after);
+            let mut changes = changed_fields(before, after);
+            // Never serialized, so compared here: a new password needs new keys, a reset.
+            if before.password != after.password {
+                changes.push("password".into());
+                changes.sort();
+            }
             if changes.is_empty() {
                 self.peers_unchanged += 1;
                 continue;

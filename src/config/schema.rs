@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::fib::Fib;
+use super::security::{self, MaxPrefixes, MaxPrefixesAction, Password};
 use super::socket::{SocketGroup, SocketMode};
 use super::value;
 use crate::wire::{Community, Family, LargeCommunity, Prefix};
@@ -209,6 +210,54 @@ pub struct Peer {
     /// `[peer.graceful_restart]`: graceful restart (RFC 4724) and long-lived GR (RFC 9494).
     #[serde(default)]
     pub graceful_restart: GracefulRestart,
+    /// TCP-MD5 password (RFC 2385). Never written out: not in logs, status, the API or a
+    /// saved peer. A config file holding one must be readable by its owner only.
+    #[serde(default, deserialize_with = "security::password", skip_serializing)]
+    pub password: Option<Password>,
+    /// A file holding the TCP-MD5 password (readable by its owner only), read at load.
+    #[serde(
+        default,
+        deserialize_with = "value::optional_path",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password_file: Option<PathBuf>,
+    /// GTSM (RFC 5082): hops to the peer (`true` is 1); 0 is off. We send with TTL 255 and
+    /// accept only packets with a TTL of at least 256 - hops.
+    #[serde(
+        default,
+        with = "security::ttl_security",
+        skip_serializing_if = "is_zero"
+    )]
+    pub ttl_security: u8,
+    /// The most prefixes the peer may announce, for every family or by family.
+    #[serde(
+        default,
+        deserialize_with = "security::max_prefixes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_prefixes: Option<MaxPrefixes>,
+    /// Percent of `max_prefixes` at which a warning is logged, once per crossing (default 75).
+    #[serde(
+        default = "security::default_warning",
+        deserialize_with = "security::percent",
+        skip_serializing_if = "security::is_default_warning"
+    )]
+    pub max_prefixes_warning: u8,
+    /// What going over `max_prefixes` does: `cease` (default) or `warn`.
+    #[serde(default, skip_serializing_if = "MaxPrefixesAction::is_default")]
+    pub max_prefixes_action: MaxPrefixesAction,
+    /// After a `max_prefixes` Cease, connect again after this many seconds; `None` keeps the
+    /// session down until the operator resets it.
+    #[serde(
+        default,
+        deserialize_with = "security::restart_after",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_prefixes_restart_after: Option<u32>,
+}
+
+fn is_zero(v: &u8) -> bool {
+    *v == 0
 }
 
 /// `[peer.graceful_restart]`: graceful restart settings for one neighbour.
@@ -341,6 +390,23 @@ impl Peer {
             local_address: None,
             description: None,
             graceful_restart: GracefulRestart::default(),
+            password: None,
+            password_file: None,
+            ttl_security: 0,
+            max_prefixes: None,
+            max_prefixes_warning: security::DEFAULT_MAX_PREFIXES_WARNING,
+            max_prefixes_action: MaxPrefixesAction::default(),
+            max_prefixes_restart_after: None,
+        }
+    }
+
+    /// The TCP-MD5 password: `password`, or the content of `password_file` (read now, and
+    /// refused if group or others can read it). `Ok(None)` when neither is set.
+    pub fn md5_password(&self) -> Result<Option<Password>, String> {
+        match (&self.password, &self.password_file) {
+            (Some(p), _) => Ok(Some(p.clone())),
+            (None, Some(path)) => security::read_password_file(path).map(Some),
+            (None, None) => Ok(None),
         }
     }
 

@@ -8,6 +8,7 @@ use crate::wire::{Community, Family, LargeCommunity, Prefix};
 
 pub(crate) mod api;
 mod fib;
+mod security;
 
 /// Four lines of a valid `[global]` table; case snippets start on line 5.
 const GLOBAL: &str = r#"[global]
@@ -147,6 +148,7 @@ as_path_prepend = 10
                 notification: false,
                 selection_deferral_time: 30,
             },
+            ..Peer::new(ip("2001:db8::2"), 65002)
         }],
         routes: vec![Route {
             prefix: "192.0.2.0/24".parse().unwrap(),
@@ -395,6 +397,7 @@ fn every_mistake_names_file_line_and_field() {
     let mut cases = cases();
     assert!(cases.len() >= 20);
     cases.extend(fib::cases());
+    cases.extend(security::cases());
     for c in cases {
         let err = match parse(&c.text, "config/baton.toml") {
             Ok(config) => panic!("{}: accepted: {config:?}", c.name),

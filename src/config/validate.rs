@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use super::error::FieldPath;
 use super::schema::{Config, Peer, Route, CONTROL_SOCKET_NAME};
+use super::security::MaxPrefixes;
 
 /// A failed check: the field to blame and what is wrong with it.
 pub(crate) type Failure = (FieldPath, String);
@@ -101,6 +102,34 @@ pub(crate) fn check_peer(peer: &Peer, at: FieldPath) -> Result<(), Failure> {
                     peer.address,
                     family_word(peer.address)
                 ),
+            ));
+        }
+    }
+    // A peer that stands alone comes from the REST API or batonctl and is saved in the state
+    // directory, where a password is never written: it would be lost at the next start.
+    if at == FieldPath::default() && peer.password.is_some() {
+        return Err((
+            at.field("password"),
+            "a peer added at run time takes `password_file`, not `password`: the password \
+             would not be saved (it is never written to the state directory)"
+                .into(),
+        ));
+    }
+    if peer.password.is_some() && peer.password_file.is_some() {
+        return Err((
+            at.clone().field("password_file"),
+            "give either password or password_file, not both".into(),
+        ));
+    }
+    if peer.password_file.is_some() {
+        peer.md5_password()
+            .map_err(|message| (at.clone().field("password_file"), message))?;
+    }
+    if let Some(MaxPrefixes::PerFamily(limits)) = &peer.max_prefixes {
+        if let Some(family) = limits.keys().find(|f| !peer.families.contains(f)) {
+            return Err((
+                at.clone().field("max_prefixes").field(&family.to_string()),
+                format!("{family} is not one of the peer's families"),
             ));
         }
     }

@@ -58,8 +58,8 @@ pub enum Request {
     /// Add a peer at run time (kept across restarts; saved before the reply), as a `[[peer]]`
     /// table would give it.
     NeighborAdd {
-        /// The peer's settings.
-        peer: crate::config::Peer,
+        /// The peer's settings (boxed: a peer is large and this request is rare).
+        peer: Box<crate::config::Peer>,
     },
     /// Delete a peer added at run time, closing its session with a Cease.
     NeighborDel {

@@ -1,4 +1,4 @@
-//! TCP for one BGP connection: dialing, and the reader and writer tasks that turn the byte
+//! TCP for one BGP connection: dialing (with the session security options), and the reader and writer tasks that turn the byte
 //! stream into frames and back.
 //!
 //! The reader only splits frames; decoding happens in the peer task, which knows the codec
@@ -6,6 +6,7 @@
 //! a reader that decoded on its own could use a stale context).
 
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -14,6 +15,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::Password;
+use crate::sockopt;
 use crate::wire::{frame_len, CodecContext, DecodeError};
 
 /// What a connection's reader reports to its peer task.
@@ -27,17 +30,67 @@ pub enum ReadEvent {
     Closed,
 }
 
-/// Open a TCP connection to `remote`, from `local` if given, within `timeout`.
+/// The session security of one peer's connections: its TCP-MD5 key (RFC 2385) and GTSM hops
+/// (RFC 5082; 0 is off).
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// The TCP-MD5 password.
+    pub md5: Option<Password>,
+    /// GTSM: hops to the peer, 0 for off.
+    pub ttl_hops: u8,
+}
+
+impl Security {
+    /// Before connecting to `remote`: sign with the key, send with TTL 255 and drop what
+    /// arrives from further than the hops allow (the SYN-ACK included).
+    fn before_connect(&self, fd: BorrowedFd<'_>, remote: IpAddr) -> std::io::Result<()> {
+        if let Some(key) = &self.md5 {
+            sockopt::set_md5_key(fd, remote, Some(key.as_bytes()))?;
+        }
+        self.ttl(fd, remote.is_ipv6())
+    }
+
+    fn ttl(&self, fd: BorrowedFd<'_>, v6: bool) -> std::io::Result<()> {
+        if self.ttl_hops > 0 {
+            sockopt::set_gtsm_ttl(fd, v6)?;
+            sockopt::set_min_ttl(fd, v6, self.ttl_hops)?;
+        }
+        Ok(())
+    }
+
+    /// Why a session with these settings may fail to come up without a word from the peer.
+    pub fn hint(&self) -> Option<String> {
+        let md5 = self.md5.as_ref().map(|_| {
+            "TCP-MD5 is configured for this peer: check the password on both sides".to_string()
+        });
+        let gtsm = (self.ttl_hops > 0).then(|| {
+            format!(
+                "TTL security (GTSM) is on for this peer: it must be at most {} hop(s) away \
+                 and send with TTL 255",
+                self.ttl_hops
+            )
+        });
+        match (md5, gtsm) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Open a TCP connection to `remote`, from `local` if given, within `timeout`, with the
+/// session security options set before the SYN goes out.
 pub async fn dial(
     remote: SocketAddr,
     local: Option<IpAddr>,
     timeout: Duration,
+    security: &Security,
 ) -> std::io::Result<TcpStream> {
     let socket = if remote.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
+    security.before_connect(socket.as_fd(), remote.ip())?;
     if let Some(local) = local {
         socket.bind(SocketAddr::new(local, 0))?;
     }

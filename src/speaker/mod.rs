@@ -7,11 +7,13 @@ mod conn;
 mod control;
 mod fib;
 mod intent;
+mod listeners;
 mod marker;
 mod martian;
 mod ops;
 mod peer;
 mod peer_set;
+mod prefix_limit;
 mod reload;
 mod rib_saver;
 mod rib_task;
@@ -137,6 +139,7 @@ pub async fn run(
         })
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(SpeakerError::Listener)?;
+    let listeners: Vec<_> = listeners.into_iter().map(Arc::new).collect();
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
     let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx, status.clone()));
@@ -162,6 +165,7 @@ pub async fn run(
         config.global.router_id,
         rib_tx.clone(),
         status.clone(),
+        Arc::new(listeners::Listeners::new(listeners.clone())),
     );
     // The one operations core: the control socket, the REST API and reloads all go through it.
     let ops = Arc::new(ops::Ops::new(
@@ -318,6 +322,7 @@ pub async fn run(
     for a in accepting {
         a.abort();
     }
+    peers.forget_listeners();
     let notification = (ending == Ending::Deliberate)
         .then(|| Notification::cease_with_message(notif::ADMIN_SHUTDOWN, SHUTDOWN_MESSAGE));
     // The saver ends before the RIB task; after a silent ending the next speaker takes over
@@ -378,7 +383,7 @@ fn restore_rib(dir: &StateDir, rib: &mpsc::UnboundedSender<RibCmd>, config: &Con
 
 /// Hand each accepted connection to the task of the peer it comes from; refuse strangers
 /// (and disabled peers).
-async fn accept_loop(listener: TcpListener, peers: PeerSet) {
+async fn accept_loop(listener: Arc<TcpListener>, peers: PeerSet) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
@@ -387,6 +392,7 @@ async fn accept_loop(listener: TcpListener, peers: PeerSet) {
                     v4 => v4,
                 };
                 match peers.get(ip) {
+                    Some(_) if !peers.admit(ip, &stream) => {}
                     Some(tx) => {
                         let _ = stream.set_nodelay(true);
                         let _ = tx.send(peer::PeerEvent::Incoming(stream));

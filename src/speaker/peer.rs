@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::conn::{self, ReadEvent, WriteItem};
+use super::conn::{self, ReadEvent, Security, WriteItem};
 use super::martian::MartianScreen;
+use super::prefix_limit::PrefixLimit;
 use super::rib_task::{RibCmd, RibOut, RibSink};
 use super::status::StatusBoard;
 use crate::config::Peer;
@@ -28,9 +29,12 @@ use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 
 mod connections;
 mod graceful;
+mod limits;
 mod outputs;
+mod report;
 
 use graceful::gr_settings;
+use report::describe;
 
 /// Delay before a session that went down is started again, doubling up to the maximum while
 /// sessions keep failing before Established.
@@ -137,12 +141,22 @@ pub struct PeerTask {
     gr_timers: Vec<(GrTimer, Instant)>,
     /// Routes with a martian next hop: ignored, counted, logged once per reason.
     martians: MartianScreen,
+    /// TCP-MD5 key and GTSM hops of every connection.
+    security: Security,
+    /// Whether the security hint was logged since the last Established session.
+    hinted: bool,
+    /// `max_prefixes`, counted for the current session.
+    prefix_limit: Option<PrefixLimit>,
+    /// Down after a `max_prefixes` Cease: no new session, no connection accepted, until
+    /// `max_prefixes_restart_after` (if set) or an operator's reset.
+    held_down: bool,
 }
 
 impl PeerTask {
     /// A task for `peer`; returns it and the sender for its events.
     pub fn new(
         peer: Peer,
+        security: Security,
         local_as: u32,
         router_id: std::net::Ipv4Addr,
         restarting: bool,
@@ -179,6 +193,10 @@ impl PeerTask {
             }),
             gr_timers: Vec::new(),
             martians: MartianScreen::default(),
+            security,
+            hinted: false,
+            prefix_limit: PrefixLimit::of(&peer),
+            held_down: false,
             peer,
         };
         (task, events_tx)
@@ -245,6 +263,10 @@ impl PeerTask {
         let now = Instant::now();
         if self.restart_at.is_some_and(|t| t <= now) {
             self.restart_at = None;
+            if self.held_down {
+                info!("max_prefixes_restart_after passed: connecting again");
+                self.held_down = false;
+            }
             if self.conns.is_empty() {
                 self.start_session(self.session_config.clone());
             }
@@ -289,11 +311,11 @@ impl PeerTask {
                 }
             }
             PeerEvent::Dialed(id, Err(e)) => {
-                debug!(error = %e, "connect failed");
                 if let Some(c) = self.conn_mut(id) {
                     c.dialer = None;
                 }
                 self.feed(id, Input::TcpFailed);
+                self.connect_failed(&e);
             }
             PeerEvent::Read(id, ReadEvent::Frame(frame)) => {
                 let Some(ctx) = self.conn_mut(id).map(|c| c.codec()) else {
@@ -446,23 +468,6 @@ impl PeerTask {
         self.conns.clear();
         self.publish_state();
     }
-
-    fn publish_state(&self) {
-        let rank = |s: &State| match s {
-            State::Idle => 0,
-            State::Connect | State::Active => 1,
-            State::OpenSent => 2,
-            State::OpenConfirm(_) => 3,
-            State::Established(_) => 4,
-        };
-        let state = self
-            .conns
-            .iter()
-            .map(|c| c.session.state())
-            .max_by_key(|s| rank(s))
-            .map_or(SessionState::Idle, State::kind);
-        self.status.update(self.peer.address, |s| s.state = state);
-    }
 }
 
 fn decode_frame(frame: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError> {
@@ -480,29 +485,6 @@ fn decode_frame(frame: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError
         });
     }
     wire::decode(frame, ctx)
-}
-
-fn describe(reason: &DownReason) -> String {
-    let n = |n: &Notification| {
-        let mut s = format!("{}/{}", n.code, n.subcode);
-        if let Some(cause) = n.hard_reset_cause() {
-            s.push_str(&format!(
-                " (Hard Reset of {}/{})",
-                cause.code, cause.subcode
-            ));
-        }
-        if let Some(m) = n.shutdown_message() {
-            s.push_str(&format!(" \"{m}\""));
-        }
-        s
-    };
-    match reason {
-        DownReason::Stopped(None) => "stopped".into(),
-        DownReason::Stopped(Some(x)) => format!("stopped, sent NOTIFICATION {}", n(x)),
-        DownReason::ConnectionLost => "connection lost".into(),
-        DownReason::NotificationSent(x) => format!("sent NOTIFICATION {}", n(x)),
-        DownReason::NotificationReceived(x) => format!("received NOTIFICATION {}", n(x)),
-    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

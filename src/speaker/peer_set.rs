@@ -7,8 +7,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
-use tracing::Instrument;
+use tracing::{error, Instrument};
 
+use super::conn::Security;
+use super::listeners::Listeners;
 use super::peer::{PeerEvent, PeerTask};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
@@ -21,6 +23,8 @@ struct Shared {
     router_id: Ipv4Addr,
     rib: mpsc::UnboundedSender<RibCmd>,
     status: StatusBoard,
+    /// The listening sockets, on which each peer's TCP-MD5 key and GTSM are set.
+    listeners: Arc<Listeners>,
     tasks: Mutex<HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>>>,
     /// Held across a start or stop, so that changes to one peer happen one at a time.
     changing: tokio::sync::Mutex<()>,
@@ -37,12 +41,14 @@ impl PeerSet {
         router_id: Ipv4Addr,
         rib: mpsc::UnboundedSender<RibCmd>,
         status: StatusBoard,
+        listeners: Arc<Listeners>,
     ) -> PeerSet {
         PeerSet(Arc::new(Shared {
             local_as,
             router_id,
             rib,
             status,
+            listeners,
             tasks: Mutex::default(),
             changing: tokio::sync::Mutex::const_new(()),
         }))
@@ -65,8 +71,20 @@ impl PeerSet {
     pub fn start(&self, peer: Peer, restarting: bool) {
         let s = &self.0;
         s.status.update(peer.address, |st| st.last_error = None);
+        // Read again at each start: a password file may have changed since the load.
+        let md5 = peer.md5_password().unwrap_or_else(|e| {
+            error!(peer = %peer.address, error = %e, "no TCP-MD5 key: the session cannot come up with a peer that expects one");
+            None
+        });
+        s.listeners
+            .peer_started(peer.address, md5.as_ref(), peer.ttl_security);
+        let security = Security {
+            md5,
+            ttl_hops: peer.ttl_security,
+        };
         let (task, tx) = PeerTask::new(
             peer.clone(),
+            security,
             s.local_as,
             s.router_id,
             restarting,
@@ -89,7 +107,20 @@ impl PeerSet {
             let _ = done_rx.await;
         }
         let _ = self.0.rib.send(RibCmd::PeerDown(addr));
+        self.0.listeners.peer_stopped(addr);
         true
+    }
+
+    /// Whether a connection accepted from `addr` may go to its peer (GTSM, see
+    /// [`Listeners::admit`]).
+    pub fn admit(&self, addr: IpAddr, stream: &tokio::net::TcpStream) -> bool {
+        self.0.listeners.admit(addr, stream)
+    }
+
+    /// The speaker stops accepting: let go of the listening sockets (their keys stay, for the
+    /// next speaker).
+    pub fn forget_listeners(&self) {
+        self.0.listeners.forget();
     }
 
     /// Take the lock that orders changes to peers (start, stop, replace).

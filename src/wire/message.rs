@@ -272,6 +272,31 @@ impl Notification {
         }
     }
 
+    /// Cease / Maximum Number of Prefixes Reached for `family`, whose configured upper bound
+    /// is `limit` (RFC 4486 §4). The Data field:
+    ///
+    /// ```text
+    ///    +--------------------+
+    ///    | AFI (2 octets)     |
+    ///    +--------------------+
+    ///    | SAFI (1 octet)     |
+    ///    +--------------------+
+    ///    | Prefix upper bound |
+    ///    | (4 octets)         |
+    ///    +--------------------+
+    /// ```
+    pub fn max_prefixes_reached(family: Family, limit: u32) -> Notification {
+        let mut data = Vec::with_capacity(7);
+        data.extend_from_slice(&family.afi.0.to_be_bytes());
+        data.push(family.safi.0);
+        data.extend_from_slice(&limit.to_be_bytes());
+        Notification {
+            code: notif::CEASE,
+            subcode: notif::MAX_PREFIXES,
+            data,
+        }
+    }
+
     /// This NOTIFICATION wrapped in a Hard Reset (RFC 8538 §3): Cease, subcode 9, whose data is
     /// the encapsulated NOTIFICATION whole, its code first. With the N bit negotiated any other
     /// Cease makes the peer keep our routes as stale; a deliberate stop must say Hard Reset to

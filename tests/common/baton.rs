@@ -147,6 +147,12 @@ impl Baton {
         mut cmd: std::process::Command,
     ) -> Baton {
         fs::write(&paths.config, config_toml).expect("write baton's config");
+        // Owner only, as batond requires of a config holding a TCP-MD5 password.
+        fs::set_permissions(
+            &paths.config,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("make baton's config private");
         cmd.arg("--config")
             .arg(&paths.config)
             .args(extra)

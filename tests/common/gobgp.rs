@@ -136,6 +136,8 @@ pub struct GobgpNeighbor {
     pub notification: bool,
     /// Hold time in seconds (keepalive a third of it); gobgpd's default 90 when `None`.
     pub hold_time: Option<u16>,
+    /// TCP-MD5 password (`auth-password`).
+    pub auth_password: Option<String>,
     /// Raw TOML appended inside this neighbor, e.g. `[neighbors.ebgp-multihop.config]…`.
     pub extra_toml: String,
 }
@@ -153,6 +155,7 @@ impl GobgpNeighbor {
             families: Vec::new(),
             notification: false,
             hold_time: None,
+            auth_password: None,
             extra_toml: String::new(),
         }
     }
@@ -456,9 +459,15 @@ pub fn render_config(host: &Host, config: &GobgpConfig) -> String {
         let _ = write!(
             s,
             "\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{}\"\n    \
-             peer-as = {}\n  [neighbors.transport.config]\n    local-address = \"{}\"\n",
-            n.address,
-            n.remote_as,
+             peer-as = {}\n",
+            n.address, n.remote_as
+        );
+        if let Some(p) = &n.auth_password {
+            let _ = writeln!(s, "    auth-password = {p:?}");
+        }
+        let _ = write!(
+            s,
+            "  [neighbors.transport.config]\n    local-address = \"{}\"\n",
             host.addr_like(n.address)
         );
         if let Some(p) = n.remote_port {
@@ -467,6 +476,7 @@ pub fn render_config(host: &Host, config: &GobgpConfig) -> String {
         if n.passive {
             s.push_str("    passive-mode = true\n");
         }
+
         s.push_str(
             "  [neighbors.timers.config]\n    connect-retry = 2\n    \
              idle-hold-time-after-reset = 1\n",

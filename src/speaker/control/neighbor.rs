@@ -45,7 +45,7 @@ pub(super) async fn execute(ops: &Ops, req: Request) -> Result<Value, String> {
             config::complete_peer(&mut peer);
             config::check_peer(&peer, FieldPath::default())
                 .map_err(|(field, message)| blame(Some(field.to_string()), message))?;
-            to_json(ops.add_neighbor(peer).await.map_err(refusal)?)
+            to_json(ops.add_neighbor(*peer).await.map_err(refusal)?)
         }
         Request::NeighborDel { address } => {
             ops.delete_neighbor(address).await.map_err(refusal)?;

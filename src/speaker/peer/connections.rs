@@ -7,6 +7,10 @@ use super::*;
 impl PeerTask {
     /// A connection from the peer arrived (RFC 4271 §8.2.1.1 and §6.8).
     pub(super) fn incoming(&mut self, stream: TcpStream) {
+        if self.held_down {
+            info!("refusing a connection: the session is held down after a max_prefixes Cease");
+            return;
+        }
         if let Some(est) = self.established {
             let peer_gr = self.conns.iter().find(|c| c.id == est).is_some_and(|c| {
                 matches!(c.session.state(), State::Established(n) if n.peer_graceful_restart.is_some())

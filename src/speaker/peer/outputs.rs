@@ -9,6 +9,7 @@ impl PeerTask {
         let remote = SocketAddr::new(self.peer.address, self.peer.port);
         let local_address = self.peer.local_address;
         let events = self.events_tx.clone();
+        let security = self.security.clone();
         let Some(c) = self.conn_mut(id) else {
             return;
         };
@@ -19,7 +20,7 @@ impl PeerTask {
                 }
                 let timeout = c.session.config().connect_retry;
                 c.dialer = Some(tokio::spawn(async move {
-                    let result = conn::dial(remote, local_address, timeout).await;
+                    let result = conn::dial(remote, local_address, timeout, &security).await;
                     let _ = events.send(PeerEvent::Dialed(id, result));
                 }));
             }
@@ -58,6 +59,10 @@ impl PeerTask {
                 info!(remote_id = %neg.remote_id, hold_time = neg.hold_time, families = ?neg.families, "session Established");
                 self.established = Some(id);
                 self.restart_delay = RESTART_DELAY;
+                self.hinted = false;
+                if let Some(limit) = &mut self.prefix_limit {
+                    limit.reset();
+                }
                 // The Restart bit speaks of this start only; later sessions are ordinary.
                 if let Some(gr) = &mut self.session_config.graceful_restart {
                     gr.restarting = false;
@@ -137,6 +142,9 @@ impl PeerTask {
                         .collect();
                     self.martians
                         .screen(&mut update, &local, &self.status, peer.address);
+                    if self.over_prefix_limit(id, &update) {
+                        return;
+                    }
                     let end_of_rib = update.as_end_of_rib();
                     let _ = self.rib.send(RibCmd::Update(peer, Box::new(update)));
                     if let Some(family) = end_of_rib {

@@ -7,6 +7,7 @@ use super::{decode, encode, CodecContext, Message, HEADER_LEN};
 
 mod fixtures;
 mod hard_reset;
+mod max_prefixes;
 mod pack;
 mod prop;
 mod update_errors;
