@@ -19,6 +19,7 @@ use super::rib_task::{RibCmd, RibOut, RibSink};
 use super::status::StatusBoard;
 use crate::config::Peer;
 use crate::handoff::ProgressKind;
+use crate::metrics::PeerCounters;
 use crate::rib::{PeerRef, PeerSession};
 use crate::session::{
     collision, Direction, DownReason, GrHelper, GrInput, GrOutput, GrPolicy, GrSettings, GrTimer,
@@ -27,6 +28,7 @@ use crate::session::{
 use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 
 mod connections;
+mod counting;
 mod graceful;
 mod outputs;
 
@@ -137,6 +139,8 @@ pub struct PeerTask {
     gr_timers: Vec<(GrTimer, Instant)>,
     /// Routes with a martian next hop: ignored, counted, logged once per reason.
     martians: MartianScreen,
+    /// Messages and flaps, for the metrics.
+    counters: PeerCounters,
 }
 
 impl PeerTask {
@@ -148,6 +152,7 @@ impl PeerTask {
         restarting: bool,
         rib: mpsc::UnboundedSender<RibCmd>,
         status: StatusBoard,
+        counters: PeerCounters,
     ) -> (PeerTask, mpsc::UnboundedSender<PeerEvent>) {
         let (events_tx, events) = mpsc::unbounded_channel();
         let session_config = SessionConfig {
@@ -179,6 +184,7 @@ impl PeerTask {
             }),
             gr_timers: Vec::new(),
             martians: MartianScreen::default(),
+            counters,
             peer,
         };
         (task, events_tx)
@@ -300,7 +306,10 @@ impl PeerTask {
                     return;
                 };
                 let input = match decode_frame(&frame, &ctx) {
-                    Ok(msg) => Input::Message(msg),
+                    Ok(msg) => {
+                        self.count_received(&msg);
+                        Input::Message(msg)
+                    }
                     Err(e) => {
                         warn!(error = %e, "malformed message");
                         Input::DecodeError(e)
@@ -324,6 +333,7 @@ impl PeerTask {
                 let Some(w) = self.conn_mut(session_id).and_then(|c| c.writer.clone()) else {
                     return;
                 };
+                self.count_updates_written(&bytes);
                 let _ = w.send(WriteItem::Bytes(bytes));
                 if !end_of_rib.is_empty() {
                     let (tx, rx) = oneshot::channel();
@@ -402,6 +412,7 @@ impl PeerTask {
         let text = describe(&reason);
         info!(reason = %text, "session down");
         if self.established == Some(id) {
+            self.counters.flaps.inc();
             self.established = None;
             self.graceful(GrInput::SessionDown(reason));
         } else {

@@ -13,6 +13,7 @@ use super::peer::{PeerEvent, PeerTask};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use crate::config::Peer;
+use crate::metrics::Metrics;
 use crate::wire::Notification;
 
 /// What every peer task is started with.
@@ -21,6 +22,7 @@ struct Shared {
     router_id: Ipv4Addr,
     rib: mpsc::UnboundedSender<RibCmd>,
     status: StatusBoard,
+    metrics: Arc<Metrics>,
     tasks: Mutex<HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>>>,
     /// Held across a start or stop, so that changes to one peer happen one at a time.
     changing: tokio::sync::Mutex<()>,
@@ -37,12 +39,14 @@ impl PeerSet {
         router_id: Ipv4Addr,
         rib: mpsc::UnboundedSender<RibCmd>,
         status: StatusBoard,
+        metrics: Arc<Metrics>,
     ) -> PeerSet {
         PeerSet(Arc::new(Shared {
             local_as,
             router_id,
             rib,
             status,
+            metrics,
             tasks: Mutex::default(),
             changing: tokio::sync::Mutex::const_new(()),
         }))
@@ -72,6 +76,7 @@ impl PeerSet {
             restarting,
             s.rib.clone(),
             s.status.clone(),
+            s.metrics.peer_counters(peer.address),
         );
         let span = tracing::info_span!("peer", peer = %peer.address);
         tokio::spawn(task.run().instrument(span));

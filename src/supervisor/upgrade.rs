@@ -29,7 +29,7 @@ use tracing::{info, warn};
 use super::generation::{exited, Event, Events};
 use super::{notify, Generation, Supervisor};
 use crate::ctl::{PeerUpgradeView, UpgradeEvent, UpgradeStep, UpgradeView};
-use crate::handoff::{Msg, ProgressKind};
+use crate::handoff::{Msg, ProgressKind, UpgradeOutcome};
 use crate::session::SessionState;
 
 /// How long the old speaker may take to let go after Quiesce (and to exit after Quiesced)
@@ -173,9 +173,24 @@ impl Supervisor {
         } else {
             warn!(reason = ?view.reason, "upgrade failed");
         }
-        let mut s = self.lock();
-        s.upgrading = None;
-        s.last_upgrade = Some(view.clone());
+        let outcome = if view.ok {
+            UpgradeOutcome::Completed
+        } else if view.to_generation == view.from_generation {
+            UpgradeOutcome::Failed
+        } else {
+            UpgradeOutcome::Incomplete
+        };
+        let active = {
+            let mut s = self.lock();
+            s.upgrading = None;
+            s.last_upgrade = Some(view.clone());
+            s.upgrades.count(outcome);
+            s.active.clone()
+        };
+        // The speaker running now (the new one, or the old one after a failure) exports it.
+        if let Some(gen) = active {
+            gen.tell(self.figures());
+        }
         view
     }
 
