@@ -133,6 +133,18 @@ fn metrics_parse_with_help_for_every_family_and_a_deleted_kernel_route_counts_on
         let n = value(&s, name, &by_peer).unwrap_or(f64::NAN);
         assert!(n >= at_least, "{name} is {n}, at least {at_least} expected");
     }
+    // And exactly as many as gobgpd counts, each way, once the table has gone through.
+    poll::until_true(
+        ROUTE_ARRIVES,
+        "UPDATEs counted as gobgpd counts them",
+        || {
+            let s = scrape(&a);
+            value(&s, "baton_peer_updates_received_total", &by_peer)
+                == gobgpd_updates(&gobgpd, &a, "sent")
+                && value(&s, "baton_peer_updates_sent_total", &by_peer)
+                    == gobgpd_updates(&gobgpd, &a, "received")
+        },
+    );
     for name in [
         "baton_peer_flaps_total",
         "baton_peer_notifications_received_total",
@@ -193,7 +205,37 @@ fn metrics_parse_with_help_for_every_family_and_a_deleted_kernel_route_counts_on
         value(&after, "baton_route_install_failures_total", &[]),
         Some(0.0)
     );
+
+    // gobgpd resets the session: it sends a NOTIFICATION (Cease), and the Established session
+    // going down is one flap.
+    gobgpd.cli(&["neighbor", &a.ipv4.to_string(), "reset"]);
+    let mut seen = Vec::new();
+    let counted = poll::within(SESSION_UP, || {
+        let s = scrape(&a);
+        seen = [
+            "baton_peer_flaps_total",
+            "baton_peer_notifications_received_total",
+        ]
+        .map(|name| value(&s, name, &by_peer))
+        .to_vec();
+        (seen == [Some(1.0), Some(1.0)]).then_some(())
+    });
+    assert!(
+        counted.is_some(),
+        "flaps and NOTIFICATIONs received after gobgpd's reset: {seen:?}; {:?}",
+        gobgpd.neighbor_json(a.ipv4.into())
+    );
+    assert_eq!(
+        value(&scrape(&a), "baton_peer_notifications_sent_total", &by_peer),
+        Some(0.0)
+    );
     drop(baton);
+}
+
+/// gobgpd's own count of the UPDATE messages it `way` ("sent", "received") with baton.
+fn gobgpd_updates(gobgpd: &Gobgpd, baton: &Host, way: &str) -> Option<f64> {
+    let n = gobgpd.neighbor_json(baton.ipv4.into())?;
+    n["state"]["messages"][way]["update"].as_f64()
 }
 
 /// The sample of `name` (no labels asked), or why there is none.
