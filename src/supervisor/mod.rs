@@ -193,12 +193,18 @@ impl Supervisor {
         .await?;
         gen.send(Msg::Activate { expect: Vec::new() });
         drop(life);
-        let mut s = self.lock();
-        if s.stopping {
-            gen.send(Msg::Stop);
-            s.retiring.push(number);
+        let gen = Arc::new(gen);
+        {
+            let mut s = self.lock();
+            if s.stopping {
+                gen.send(Msg::Stop);
+                s.retiring.push(number);
+            }
+            s.active = Some(gen.clone());
         }
-        s.active = Some(Arc::new(gen));
+        // Counts that changed since its Hello (an upgrade that ended while it started) reach
+        // it now; later changes go to the active speaker.
+        gen.tell(self.figures());
         Ok(())
     }
 
