@@ -4,13 +4,14 @@
 //! Names follow Prometheus conventions: the `baton_` prefix, `_total` on counters, base units
 //! (seconds, bytes), HELP text on every family. What changes on its own (routes, peers) is fed
 //! by the RIB's best-path feed and by the peer status at scrape time; what happens (requests,
-//! upgrades) is counted where it happens. Rendering is the text exposition format
-//! ([`Metrics::render`]), served on the REST API's `/metrics` and by `batonctl metrics`.
+//! messages, kernel writes, saves) is counted where it happens. Rendering is the text
+//! exposition format ([`Metrics::render`]), served on the REST API's `/metrics` and by
+//! `batonctl metrics`.
 //!
 //! Per-peer message counters are handed to each peer task as [`PeerCounters`] (the counters
 //! themselves, atomics, so counting an UPDATE costs no lock); the supervisor's figures are
-//! mirrored from the handoff channel ([`supervisor`]); state saves are reported by the store
-//! ([`state`]).
+//! mirrored from the handoff channel (`supervisor.rs`: the supervisor counts upgrades and
+//! restarts, the speaker serves the scrape); state saves are reported by the store (`state.rs`).
 
 mod peer;
 mod state;

@@ -3,7 +3,8 @@
 //! HELP, the peer and RIB figures say what the peer holds, messages are counted both ways, the
 //! RIB snapshot's size shows once saved, and a kernel route deleted by hand counts exactly one
 //! reinstall. The supervisor's figures are right in whichever speaker serves the scrape: after
-//! an upgrade (the new one), a crash restart, and a failed upgrade (the old one carries on).
+//! an upgrade (the new one), a crash restart, and a failed upgrade (the old one carries on); and
+//! routes added through the API show the intent's and its journal's save sizes.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use common::baton::{global_toml_on, peer_toml, script, second_build, Baton};
 use common::gobgp::{GobgpConfig, Gobgpd};
-use common::http::{exchange, API_PORT};
+use common::http::{exchange, http, API_PORT};
 use common::kernel::{ip, routes};
 use common::netns::{Host, Lab};
 use common::poll;
@@ -265,6 +266,24 @@ fn upgrades_restarts_and_the_generation_are_right_in_whichever_speaker_serves_th
     let baton = Baton::start(&a, &toml);
     let pid = |b: &Baton| b.ctl(&["status"])["speaker_pid"].as_u64();
     assert_eq!(figures(&scrape(&a)), [1.0, 0.0, 0.0, 0.0, 0.0]);
+
+    // Two routes added through the API: the first change saves the whole intent, the second
+    // is appended to its journal; each save's bytes show.
+    for prefix in ["198.18.210.0/24", "198.18.211.0/24"] {
+        let route = serde_json::json!({ "prefix": prefix });
+        let reply = http(&a, "POST", "/v1/routes", Some(&route), None);
+        assert!(
+            reply.status < 300,
+            "{prefix}: {} {}",
+            reply.status,
+            reply.body
+        );
+    }
+    let s = scrape(&a);
+    for kind in ["intent", "journal"] {
+        let bytes = value(&s, "baton_state_save_bytes", &[("kind", kind)]);
+        assert!(bytes.is_some_and(|b| b > 0.0), "{kind}: {bytes:?}");
+    }
 
     // An upgrade: the new speaker says it completed, as generation 2.
     let next = second_build(lab.dir());
