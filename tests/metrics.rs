@@ -266,6 +266,12 @@ fn upgrades_restarts_and_the_generation_are_right_in_whichever_speaker_serves_th
     let baton = Baton::start(&a, &toml);
     let pid = |b: &Baton| b.ctl(&["status"])["speaker_pid"].as_u64();
     assert_eq!(figures(&scrape(&a)), [1.0, 0.0, 0.0, 0.0, 0.0]);
+    // `batonctl metrics` prints the same text, through the supervisor.
+    let out = baton.ctl_output(&["metrics"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let by_ctl = Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("a text body");
+    assert_eq!(figures(&by_ctl), [1.0, 0.0, 0.0, 0.0, 0.0]);
 
     // Two routes added through the API: the first change saves the whole intent, the second
     // is appended to its journal; each save's bytes show.
