@@ -4,10 +4,21 @@
 //! Names follow Prometheus conventions: the `baton_` prefix, `_total` on counters, base units
 //! (seconds, bytes), HELP text on every family. What changes on its own (routes, peers) is fed
 //! by the RIB's best-path feed and by the peer status at scrape time; what happens (requests,
-//! upgrades) is counted where it happens. Rendering is the text exposition format
-//! ([`Metrics::render`]), served on the REST API's `/metrics` and by `batonctl metrics`.
+//! messages, kernel writes, saves) is counted where it happens. Rendering is the text
+//! exposition format ([`Metrics::render`]), served on the REST API's `/metrics` and by
+//! `batonctl metrics`.
+//!
+//! Per-peer message counters are handed to each peer task as [`PeerCounters`] (the counters
+//! themselves, atomics, so counting an UPDATE costs no lock); the supervisor's figures are
+//! mirrored from the handoff channel (`supervisor.rs`: the supervisor counts upgrades and
+//! restarts, the speaker serves the scrape); state saves are reported by the store (`state.rs`).
+
+mod peer;
+mod state;
+mod supervisor;
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -15,6 +26,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+
+pub use peer::PeerCounters;
+pub use state::{KindLabel, StateMetrics};
+pub use supervisor::{OutcomeLabel, SupervisorMetrics};
 
 /// `family="ipv4-unicast"`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -83,6 +98,16 @@ pub struct PeerMetrics {
     pub advertised: Family<PeerFamilyLabel, Gauge>,
     /// Prefixes ignored for a martian next hop since the speaker started.
     pub martian_next_hops: Family<PeerLabel, Gauge>,
+    /// Times an Established session went down.
+    pub flaps: Family<PeerLabel, Counter>,
+    /// UPDATE messages received.
+    pub updates_received: Family<PeerLabel, Counter>,
+    /// UPDATE messages sent.
+    pub updates_sent: Family<PeerLabel, Counter>,
+    /// NOTIFICATION messages received.
+    pub notifications_received: Family<PeerLabel, Counter>,
+    /// NOTIFICATION messages sent.
+    pub notifications_sent: Family<PeerLabel, Counter>,
 }
 
 /// The REST API.
@@ -138,6 +163,10 @@ pub struct Metrics {
     pub api: ApiMetrics,
     /// Kernel routes.
     pub fib: FibMetrics,
+    /// The supervisor's figures, mirrored.
+    pub supervisor: SupervisorMetrics,
+    /// State saves.
+    pub state: StateMetrics,
 }
 
 /// The session states a peer can be in, so that every state of every peer is exported (a
@@ -215,13 +244,20 @@ impl Metrics {
             "REST API requests answered, by route and status",
             api.requests.clone(),
         );
+        peer::register_counters(&mut registry, &peers);
         register_fib(&mut registry, &fib);
+        let supervisor = SupervisorMetrics::default();
+        supervisor.register(&mut registry);
+        let state = StateMetrics::default();
+        state.register(&mut registry);
         Metrics {
             registry,
             rib,
             peers,
             api,
             fib,
+            supervisor,
+            state,
         }
     }
 
@@ -244,6 +280,16 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+impl crate::store::SaveObserver for Metrics {
+    fn saved(&self, kind: crate::store::SaveKind, took: Duration, bytes: u64) {
+        self.state.saved(kind, took, bytes)
+    }
+
+    fn failed(&self, kind: crate::store::SaveKind) {
+        self.state.failed(kind)
     }
 }
 
@@ -337,5 +383,68 @@ mod tests {
             text.contains("baton_peer_session_state{peer=\"198.18.0.2\",state=\"Idle\"} 0"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn supervisor_figures_are_mirrored_and_never_go_back() {
+        use crate::handoff::{Figures, UpgradeCounts};
+        let m = Metrics::new();
+        let text = m.render();
+        for zero in [
+            "baton_generation 0",
+            "baton_speaker_restarts_total 0",
+            "baton_upgrades_total{outcome=\"completed\"} 0",
+            "baton_upgrades_total{outcome=\"failed\"} 0",
+            "baton_upgrades_total{outcome=\"incomplete\"} 0",
+            "baton_state_save_bytes{kind=\"rib\"} 0",
+            "baton_state_save_duration_seconds_count{kind=\"journal\"} 0",
+        ] {
+            assert!(text.contains(zero), "{zero}: {text}");
+        }
+        let figures = Figures {
+            restarts: 2,
+            upgrades: UpgradeCounts {
+                completed: 3,
+                failed: 1,
+                incomplete: 0,
+            },
+        };
+        m.supervisor.mirror(6, &figures);
+        // An older figure (a message overtaken) lowers nothing.
+        m.supervisor.mirror(6, &Figures::default());
+        let text = m.render();
+        for want in [
+            "baton_generation 6",
+            "baton_speaker_restarts_total 2",
+            "baton_upgrades_total{outcome=\"completed\"} 3",
+            "baton_upgrades_total{outcome=\"failed\"} 1",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+    }
+
+    #[test]
+    fn peer_counters_count_into_the_families_and_go_with_the_peer() {
+        let m = Metrics::new();
+        let peer: IpAddr = "198.18.0.2".parse().unwrap();
+        let c = m.peer_counters(peer);
+        c.updates_received.inc_by(5);
+        c.notifications_sent.inc();
+        c.flaps.inc();
+        // The same counters again (a peer task started anew counts on).
+        m.peer_counters(peer).updates_received.inc();
+        let text = m.render();
+        for want in [
+            "baton_peer_updates_received_total{peer=\"198.18.0.2\"} 6",
+            "baton_peer_updates_sent_total{peer=\"198.18.0.2\"} 0",
+            "baton_peer_notifications_sent_total{peer=\"198.18.0.2\"} 1",
+            "baton_peer_notifications_received_total{peer=\"198.18.0.2\"} 0",
+            "baton_peer_flaps_total{peer=\"198.18.0.2\"} 1",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+        m.set_peer_state(peer, "Idle");
+        m.forget_peer(peer);
+        assert!(!m.render().contains("198.18.0.2"), "{}", m.render());
     }
 }

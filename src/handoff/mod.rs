@@ -10,6 +10,7 @@
 //! frame      length + fd count + JSON, reassembled from reads of any size (sans-IO)
 //! proto      the messages (`Msg`), their sequence and version negotiation
 //! progress   the steps a speaker reports while it takes over (`Progress`)
+//! figures    the supervisor's counts a speaker exports (upgrades, restarts)
 //! channel    `Channel` (send/recv typed messages with descriptors), split into halves
 //! handshake  Hello → HelloAck | Incompatible, on both sides
 //! spawn      spawn a speaker with its end of the channel (`--handoff-fd N`); find it again
@@ -39,6 +40,7 @@
 mod channel;
 mod error;
 mod fdpass;
+mod figures;
 mod frame;
 mod handshake;
 mod listener;
@@ -54,11 +56,12 @@ pub use error::HandoffError;
 pub use fdpass::{
     claim_reexec_fd, pass_fd_to_child, recv_with_fds, send_with_fds, MAX_FDS_PER_FRAME,
 };
+pub use figures::{Figures, UpgradeCounts, UpgradeOutcome};
 pub use frame::MAX_FRAME_LEN;
 pub use handshake::{speaker_handshake, supervisor_handshake, Accepted};
 pub use listener::{listener_from_fd, listener_to_send};
 pub use proto::{
-    negotiate, Hello, HelloAck, ListenerInfo, ListenerKind, Msg, EVENTS_VERSION,
+    negotiate, Hello, HelloAck, ListenerInfo, ListenerKind, Msg, EVENTS_VERSION, FIGURES_VERSION,
     MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SUPERVISOR_MIN_VERSION,
 };
 pub use spawn::{socketpair_for_child, spawn_with_handoff, HANDOFF_FD_ARG};

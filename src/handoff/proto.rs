@@ -20,13 +20,16 @@
 //!                   elapsed_ms } …       as each step happens, for as long as N runs
 //! N → S  Done { peers_up }               every expected peer is Established and has been sent
 //!                                        End-of-RIB in each family: the upgrade is complete
+//! S → N  Figures { restarts, upgrades }  (version 3) the supervisor's counts changed (the
+//!                                        upgrade's outcome); sent to whichever speaker runs
 //! ```
 //!
 //! The supervisor waits for each answer with a deadline and watches both processes' exits
 //! meanwhile: if N exits or misses a deadline before `Ready`, it is killed and O never hears
 //! of the upgrade; if O sends no `Quiesced` in time it is killed (peers see a lost connection,
 //! which graceful restart covers the same way). A plain start or a crash restart is `Hello`,
-//! `Ready`, `Activate { expect: [] }` (then `Done` at once). At any time after `HelloAck`:
+//! `Ready`, `Activate { expect: [] }` (then `Done` at once). `Hello` carries the supervisor's
+//! figures for the speaker's metrics (see [`super::figures`]). At any time after `HelloAck`:
 //! `Request { id, body }` is answered by `Reply { id, body }`, and `Stop` makes the speaker send
 //! Cease to every peer and exit 0.
 //!
@@ -63,11 +66,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{HandoffError, Progress};
+use super::{Figures, HandoffError, Progress};
 use crate::ctl::{Reply, Request};
 
 /// The newest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The oldest protocol version this build's speaker still speaks (to be started by the
 /// supervisor of an older build).
@@ -75,6 +78,9 @@ pub const MIN_PROTOCOL_VERSION: u32 = 1;
 
 /// The first version with `Progress`, `Done` and `Activate { expect }`.
 pub const EVENTS_VERSION: u32 = 2;
+
+/// The first version with `Figures` (the supervisor's counts, sent while the speaker runs).
+pub const FIGURES_VERSION: u32 = 3;
 
 /// The oldest version this build's supervisor accepts from a speaker: it needs the events.
 pub const SUPERVISOR_MIN_VERSION: u32 = EVENTS_VERSION;
@@ -117,6 +123,9 @@ pub struct Hello {
     pub config_path: Option<PathBuf>,
     /// The listening sockets, in the order of the attached descriptors.
     pub listeners: Vec<ListenerInfo>,
+    /// The supervisor's counts, for the speaker's metrics (zeros from an older supervisor).
+    #[serde(default)]
+    pub figures: Figures,
 }
 
 impl Hello {
@@ -134,6 +143,7 @@ impl Hello {
             state_dir,
             config_path,
             listeners,
+            figures: Figures::default(),
         }
     }
 }
@@ -197,6 +207,8 @@ pub enum Msg {
     /// Supervisor → speaker: a deliberate stop. Send Cease/Administrative Shutdown to every
     /// peer, then exit 0.
     Stop,
+    /// Supervisor → speaker (version 3): the supervisor's counts, whole, after they changed.
+    Figures(Figures),
     /// Supervisor → speaker: a control-socket request forwarded from `batonctl`.
     Request {
         /// Chosen by the supervisor; the `Reply` carries it back.
@@ -226,6 +238,7 @@ impl Msg {
         "progress",
         "done",
         "stop",
+        "figures",
         "request",
         "reply",
     ];
@@ -243,6 +256,7 @@ impl Msg {
             Msg::Progress(_) => "progress",
             Msg::Done { .. } => "done",
             Msg::Stop => "stop",
+            Msg::Figures(_) => "figures",
             Msg::Request { .. } => "request",
             Msg::Reply { .. } => "reply",
         }

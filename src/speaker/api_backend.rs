@@ -153,7 +153,7 @@ impl Backend for Ops {
         .await?;
         let cease = Notification::new(notif::CEASE, notif::PEER_DECONFIGURED);
         self.peers.stop(addr, Some(cease)).await;
-        self.status.remove(addr);
+        self.forget_peer(addr);
         Ok(())
     }
 

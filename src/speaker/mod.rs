@@ -96,6 +96,8 @@ pub struct Supervised {
     pub ready: oneshot::Sender<()>,
     /// Where the steps of each session are reported as they happen.
     pub steps: mpsc::UnboundedSender<status::SessionStep>,
+    /// The metrics, with the supervisor's figures mirrored into them.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The message sent with Cease / Administrative Shutdown on a deliberate stop (RFC 9003).
@@ -115,13 +117,14 @@ pub async fn run(
     let mut term = signal(SignalKind::terminate()).map_err(SpeakerError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(SpeakerError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(SpeakerError::Signals)?;
-    let (std_listeners, api_listener, mut commands, ready, status) = match supervised {
+    let (std_listeners, api_listener, mut commands, ready, status, metrics) = match supervised {
         Some(s) => (
             s.listeners,
             s.api_listener,
             Some(s.commands),
             Some(s.ready),
             StatusBoard::reporting(s.steps),
+            s.metrics,
         ),
         None => (
             crate::sockets::bind_listeners(&config.global.listen)?,
@@ -129,6 +132,7 @@ pub async fn run(
             None,
             None,
             StatusBoard::default(),
+            Arc::new(crate::metrics::Metrics::new()),
         ),
     };
     let listeners = std_listeners
@@ -143,7 +147,6 @@ pub async fn run(
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
     let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx, status.clone()));
-    let metrics = Arc::new(crate::metrics::Metrics::new());
     let (feed_tx, feed_rx) = oneshot::channel();
     let _ = rib_tx.send(RibCmd::SubscribeBest(feed_tx));
     tokio::spawn({
@@ -155,6 +158,7 @@ pub async fn run(
         }
     });
     let intent = Arc::new(Mutex::new(intent::IntentKeeper::open(&config)));
+    observe_saves(&intent, &metrics);
     let originated = intent
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -166,6 +170,7 @@ pub async fn run(
         rib_tx.clone(),
         status.clone(),
         Arc::new(listeners::Listeners::new(listeners.clone())),
+        metrics.clone(),
     );
     // The one operations core: the control socket, the REST API and reloads all go through it.
     let ops = Arc::new(ops::Ops::new(
@@ -200,6 +205,7 @@ pub async fn run(
                     let fresh = intent::IntentKeeper::reread(&config, dir);
                     let _ = rib_tx.send(RibCmd::SetOriginated(fresh.originated()));
                     *intent.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+                    observe_saves(&intent, &metrics);
                     break;
                 }
                 Some(Command::Request(req, reply)) => {
@@ -350,6 +356,15 @@ pub async fn run(
         Ending::Silent => info!("stopped silently: peers keep our routes (graceful restart)"),
     }
     Ok(ending)
+}
+
+/// Have the state directory (if the intent keeper has one) report every save to `metrics`.
+fn observe_saves(intent: &Mutex<intent::IntentKeeper>, metrics: &Arc<crate::metrics::Metrics>) {
+    let dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
+    if let Some(dir) = dir {
+        // Already observed when the keeper kept its directory: that is fine.
+        let _ = dir.observe(metrics.clone());
+    }
 }
 
 /// After a restart: take the routes peers had sent as stale, until each peer's End-of-RIB or

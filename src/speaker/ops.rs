@@ -280,6 +280,12 @@ impl Ops {
         .map_err(|e| BackendError::Internal(format!("the change did not complete: {e}")))?
     }
 
+    /// Forget a deleted peer: its status and its metrics.
+    pub fn forget_peer(&self, addr: std::net::IpAddr) {
+        self.status.remove(addr);
+        self.metrics.forget_peer(addr);
+    }
+
     /// The metrics in the Prometheus text format, with the peer gauges refreshed from the
     /// sessions as they are now.
     pub async fn metrics_text(&self) -> Result<String, String> {

@@ -20,6 +20,7 @@ use super::rib_task::{RibCmd, RibOut, RibSink};
 use super::status::StatusBoard;
 use crate::config::Peer;
 use crate::handoff::ProgressKind;
+use crate::metrics::PeerCounters;
 use crate::rib::{PeerRef, PeerSession};
 use crate::session::{
     collision, Direction, DownReason, GrHelper, GrInput, GrOutput, GrPolicy, GrSettings, GrTimer,
@@ -28,6 +29,7 @@ use crate::session::{
 use crate::wire::{self, CodecContext, DecodeError, Message, Notification};
 
 mod connections;
+mod counting;
 mod graceful;
 mod limits;
 mod outputs;
@@ -150,6 +152,8 @@ pub struct PeerTask {
     /// Down after a `max_prefixes` Cease: no new session, no connection accepted, until
     /// `max_prefixes_restart_after` (if set) or an operator's reset.
     held_down: bool,
+    /// Messages and flaps, for the metrics.
+    counters: PeerCounters,
 }
 
 impl PeerTask {
@@ -162,6 +166,7 @@ impl PeerTask {
         restarting: bool,
         rib: mpsc::UnboundedSender<RibCmd>,
         status: StatusBoard,
+        counters: PeerCounters,
     ) -> (PeerTask, mpsc::UnboundedSender<PeerEvent>) {
         let (events_tx, events) = mpsc::unbounded_channel();
         let session_config = SessionConfig {
@@ -197,6 +202,7 @@ impl PeerTask {
             hinted: false,
             prefix_limit: PrefixLimit::of(&peer),
             held_down: false,
+            counters,
             peer,
         };
         (task, events_tx)
@@ -322,7 +328,10 @@ impl PeerTask {
                     return;
                 };
                 let input = match decode_frame(&frame, &ctx) {
-                    Ok(msg) => Input::Message(msg),
+                    Ok(msg) => {
+                        self.count_received(&msg);
+                        Input::Message(msg)
+                    }
                     Err(e) => {
                         warn!(error = %e, "malformed message");
                         Input::DecodeError(e)
@@ -346,6 +355,7 @@ impl PeerTask {
                 let Some(w) = self.conn_mut(session_id).and_then(|c| c.writer.clone()) else {
                     return;
                 };
+                self.count_updates_written(&bytes);
                 let _ = w.send(WriteItem::Bytes(bytes));
                 if !end_of_rib.is_empty() {
                     let (tx, rx) = oneshot::channel();
@@ -424,6 +434,7 @@ impl PeerTask {
         let text = describe(&reason);
         info!(reason = %text, "session down");
         if self.established == Some(id) {
+            self.counters.flaps.inc();
             self.established = None;
             self.graceful(GrInput::SessionDown(reason));
         } else {

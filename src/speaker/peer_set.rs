@@ -15,6 +15,7 @@ use super::peer::{PeerEvent, PeerTask};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use crate::config::Peer;
+use crate::metrics::Metrics;
 use crate::wire::Notification;
 
 /// What every peer task is started with.
@@ -25,6 +26,7 @@ struct Shared {
     status: StatusBoard,
     /// The listening sockets, on which each peer's TCP-MD5 key and GTSM are set.
     listeners: Arc<Listeners>,
+    metrics: Arc<Metrics>,
     tasks: Mutex<HashMap<IpAddr, mpsc::UnboundedSender<PeerEvent>>>,
     /// Held across a start or stop, so that changes to one peer happen one at a time.
     changing: tokio::sync::Mutex<()>,
@@ -42,6 +44,7 @@ impl PeerSet {
         rib: mpsc::UnboundedSender<RibCmd>,
         status: StatusBoard,
         listeners: Arc<Listeners>,
+        metrics: Arc<Metrics>,
     ) -> PeerSet {
         PeerSet(Arc::new(Shared {
             local_as,
@@ -49,6 +52,7 @@ impl PeerSet {
             rib,
             status,
             listeners,
+            metrics,
             tasks: Mutex::default(),
             changing: tokio::sync::Mutex::const_new(()),
         }))
@@ -90,6 +94,7 @@ impl PeerSet {
             restarting,
             s.rib.clone(),
             s.status.clone(),
+            s.metrics.peer_counters(peer.address),
         );
         let span = tracing::info_span!("peer", peer = %peer.address);
         tokio::spawn(task.run().instrument(span));

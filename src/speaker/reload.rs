@@ -145,7 +145,7 @@ impl Ops {
             info!(peer = %change.address, "reload: peer removed");
             let cease = Notification::new(notif::CEASE, notif::PEER_DECONFIGURED);
             self.peers.stop(change.address, Some(cease)).await;
-            self.status.remove(change.address);
+            self.forget_peer(change.address);
         }
     }
 }

@@ -1,10 +1,15 @@
 //! The speaker's side of the handoff channel: answer the supervisor's Hello, take the
 //! listening sockets, then turn channel messages into speaker [`Command`]s, and speaker answers
 //! and session steps into channel messages (the sequence: [`crate::handoff`]'s `proto`).
+//!
+//! The supervisor's figures (upgrades by outcome, crash restarts) go straight into the metrics,
+//! with this speaker's generation: those of the `Hello` at once, each `Figures` message as it
+//! comes. The speaker serves `/metrics`, the supervisor counts: this is the one bridge.
 
 use std::net::IpAddr;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
@@ -19,6 +24,7 @@ use crate::handoff::{
     listener_from_fd, speaker_handshake, Channel, HandoffError, ListenerKind, Msg, RecvHalf,
     SendHalf, EVENTS_VERSION,
 };
+use crate::metrics::Metrics;
 
 /// Why a supervised speaker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +85,11 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
         "handoff received"
     );
 
+    let generation = accepted.hello.generation;
+    let metrics = Arc::new(Metrics::new());
+    metrics
+        .supervisor
+        .mirror(generation, &accepted.hello.figures);
     let events = accepted.version >= EVENTS_VERSION;
     let (tx, rx) = channel.into_split();
     let (out_tx, out_rx) = mpsc::unbounded_channel::<Msg>();
@@ -90,6 +101,7 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
         cmd_tx,
         out_tx.clone(),
         activated_tx,
+        (generation, metrics.clone()),
     ));
     let (ready_tx, ready_rx) = oneshot::channel();
     let (steps_tx, steps_rx) = mpsc::unbounded_channel();
@@ -107,6 +119,7 @@ pub async fn run(fd: RawFd) -> Result<Ending, SupervisedError> {
             commands,
             ready: ready_tx,
             steps: steps_tx,
+            metrics,
         }),
     )
     .await;
@@ -137,13 +150,15 @@ async fn write_to_supervisor(mut tx: SendHalf, mut out: mpsc::UnboundedReceiver<
 }
 
 /// Turn the supervisor's messages into speaker commands; requests are answered on `replies`.
-/// `Activate`'s expected peers (and the moment) go to the progress reporter. Ends when the
-/// supervisor is gone, which makes the speaker end silently.
+/// `Activate`'s expected peers (and the moment) go to the progress reporter; `Figures` to the
+/// metrics of this speaker (of generation `generation`). Ends when the supervisor is gone,
+/// which makes the speaker end silently.
 async fn read_from_supervisor(
     mut rx: RecvHalf,
     commands: mpsc::UnboundedSender<Command>,
     replies: mpsc::UnboundedSender<Msg>,
     activated: oneshot::Sender<(Vec<IpAddr>, Instant)>,
+    (generation, metrics): (u64, Arc<Metrics>),
 ) {
     let mut activated = Some(activated);
     let answer = |id: u64, reply_rx: oneshot::Receiver<Reply>| {
@@ -165,6 +180,10 @@ async fn read_from_supervisor(
             }
             Ok((Msg::Quiesce, _)) => Command::Quiesce,
             Ok((Msg::Stop, _)) => Command::Stop,
+            Ok((Msg::Figures(figures), _)) => {
+                metrics.supervisor.mirror(generation, &figures);
+                continue;
+            }
             Ok((Msg::Request { id, body }, _)) => {
                 let (reply_tx, reply_rx) = oneshot::channel();
                 answer(id, reply_rx);

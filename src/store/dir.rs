@@ -26,14 +26,15 @@ use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::file::{self, Loaded};
 use super::journal::{Journal, Replay};
-use super::{Intent, IntentChange, RibSnapshot, StoreError, Writability};
+use super::observe::Observer;
+use super::{Intent, IntentChange, RibSnapshot, SaveKind, SaveObserver, StoreError, Writability};
 
 /// The lock file's name.
 pub const LOCK_FILE: &str = "batond.lock";
@@ -62,6 +63,8 @@ pub struct StateDir {
     journal: Mutex<Option<Journal>>,
     /// The outcome of the last save or probe.
     writable: Writability,
+    /// Told of every save (the speaker's metrics).
+    observer: Observer,
 }
 
 impl StateDir {
@@ -115,7 +118,14 @@ impl StateDir {
             rib_turn: Mutex::new(()),
             journal: Mutex::new(None),
             writable: Writability::default(),
+            observer: Observer::default(),
         }
+    }
+
+    /// Tell `observer` of every save from now on (how long it took, its bytes, or that it
+    /// failed). Once per directory: false if an observer is already installed.
+    pub fn observe(&self, observer: Arc<dyn SaveObserver>) -> bool {
+        self.observer.set(observer)
     }
 
     /// The directory.
@@ -161,7 +171,11 @@ impl StateDir {
     /// the two replays changes the file already holds, which changes nothing.
     pub fn save_intent(&self, intent: &Intent) -> Result<(), StoreError> {
         let _turn = self.intent_turn.lock().unwrap_or_else(|e| e.into_inner());
-        self.written(file::save(&self.intent_path(), INTENT_KIND, intent))?;
+        let path = self.intent_path();
+        let saved = self
+            .observer
+            .timed(SaveKind::Intent, || file::save(&path, INTENT_KIND, intent));
+        self.written(saved.map(drop))?;
         let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         let result = match journal.as_mut() {
             Some(j) => j.clear(),
@@ -187,7 +201,10 @@ impl StateDir {
                 Err(e) => return self.written(Err(e)),
             },
         };
-        self.written(j.append(std::slice::from_ref(change)))
+        let appended = self
+            .observer
+            .timed(SaveKind::Journal, || j.append(std::slice::from_ref(change)));
+        self.written(appended.map(drop))
     }
 
     /// Changes journaled since the intent file was last saved, as far as this process knows
@@ -231,7 +248,11 @@ impl StateDir {
     /// Save a RIB snapshot durably.
     pub fn save_rib(&self, rib: &RibSnapshot) -> Result<(), StoreError> {
         let _turn = self.rib_turn.lock().unwrap_or_else(|e| e.into_inner());
-        self.written(file::save(&self.rib_path(), RIB_KIND, rib))
+        let path = self.rib_path();
+        let saved = self
+            .observer
+            .timed(SaveKind::Rib, || file::save(&path, RIB_KIND, rib));
+        self.written(saved.map(drop))
     }
 
     /// The saved RIB snapshot; `Ok(None)` if there is none. See [`file::load`] for the fallback.

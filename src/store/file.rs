@@ -76,8 +76,9 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// survives kill -9 and power loss. The previous content is kept as `NAME.prev`.
 ///
 /// `kind` is a short word (`[a-z0-9-]+`) checked again on load. Callers must not save the same
-/// path from two threads at once (the temporary file name is per process).
-pub fn save<T: Serialize>(path: &Path, kind: &str, value: &T) -> Result<(), StoreError> {
+/// path from two threads at once (the temporary file name is per process). Returns the size of
+/// the file written, in bytes.
+pub fn save<T: Serialize>(path: &Path, kind: &str, value: &T) -> Result<u64, StoreError> {
     let payload = serde_json::to_vec(value).map_err(|source| StoreError::Encode {
         path: path.to_path_buf(),
         kind: kind.to_string(),
@@ -87,7 +88,7 @@ pub fn save<T: Serialize>(path: &Path, kind: &str, value: &T) -> Result<(), Stor
 }
 
 /// [`save`] for an already encoded payload.
-pub fn save_payload(path: &Path, kind: &str, payload: &[u8]) -> Result<(), StoreError> {
+pub fn save_payload(path: &Path, kind: &str, payload: &[u8]) -> Result<u64, StoreError> {
     if kind.is_empty()
         || !kind
             .bytes()
@@ -120,7 +121,8 @@ pub fn save_payload(path: &Path, kind: &str, payload: &[u8]) -> Result<(), Store
         let _ = fs::remove_file(&tmp);
         StoreError::io(&tmp, format!("rename to {}", path.display()), e)
     })?;
-    sync_dir(path)
+    sync_dir(path)?;
+    Ok((header.len() + payload.len()) as u64)
 }
 
 fn checksum(head: &[u8], payload: &[u8]) -> u32 {

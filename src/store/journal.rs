@@ -91,7 +91,8 @@ impl Journal {
 
     /// Append `records` and fsync once: when this returns `Ok`, they survive kill -9 and power
     /// loss. On error nothing is acknowledged (a partial write is a torn tail, dropped on load).
-    pub fn append<T: Serialize>(&mut self, records: &[T]) -> Result<(), StoreError> {
+    /// Returns the bytes appended.
+    pub fn append<T: Serialize>(&mut self, records: &[T]) -> Result<u64, StoreError> {
         let mut buf = Vec::new();
         for r in records {
             let json = serde_json::to_vec(r).map_err(|source| StoreError::Encode {
@@ -113,7 +114,7 @@ impl Journal {
             .map_err(|e| StoreError::io(path, "fsync", e))?;
         self.records += records.len();
         self.bytes += buf.len() as u64;
-        Ok(())
+        Ok(buf.len() as u64)
     }
 
     /// Empty the journal (after its records went into a saved snapshot).

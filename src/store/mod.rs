@@ -6,7 +6,8 @@
 //! - [`Intent`] and [`RibSnapshot`] (`types.rs`, `attrs.rs`): what is kept, as serde types;
 //! - [`StateDir`] (`dir.rs`): the state directory, its lock, and one file per kind of state;
 //! - [`Writability`] (`writable.rs`): whether the directory can be written now, for a daemon
-//!   that keeps running from what it read when it cannot.
+//!   that keeps running from what it read when it cannot;
+//! - [`SaveObserver`] (`observe.rs`): who hears how long each save took and what it wrote.
 //!
 //! # Why saving is safe against kill -9 and power loss
 //!
@@ -37,6 +38,7 @@ mod dir;
 mod error;
 pub mod file;
 pub mod journal;
+mod observe;
 mod rib;
 mod types;
 mod writable;
@@ -48,5 +50,6 @@ pub use attrs::*;
 pub use dir::*;
 pub use error::*;
 pub use file::{Loaded, Source};
+pub use observe::{SaveKind, SaveObserver};
 pub use types::*;
 pub use writable::Writability;

@@ -19,8 +19,8 @@ use super::process::{describe, end, Process};
 use super::stderr::LastWords;
 use crate::ctl::{NeighborView, Reply, Request};
 use crate::handoff::{
-    listener_to_send, spawn_with_handoff, supervisor_handshake, Channel, HandoffError, Hello,
-    ListenerKind, Msg, Progress, SendHalf,
+    listener_to_send, spawn_with_handoff, supervisor_handshake, Channel, Figures, HandoffError,
+    Hello, ListenerKind, Msg, Progress, SendHalf, FIGURES_VERSION,
 };
 
 /// How long a new speaker may take to answer the handshake.
@@ -113,6 +113,8 @@ pub struct LaunchSpec<'a> {
     pub listeners: Arc<Vec<StdTcpListener>>,
     /// The REST API listener to hand over, when `[api] listen` is set.
     pub api_listener: Option<Arc<StdTcpListener>>,
+    /// The supervisor's counts, for the speaker's metrics.
+    pub figures: Figures,
 }
 
 impl Generation {
@@ -171,12 +173,13 @@ impl Generation {
             infos.push(info);
             fds.push(fd);
         }
-        let hello = Hello::new(
+        let mut hello = Hello::new(
             number,
             spec.state_dir.to_path_buf(),
             spec.config_path.map(Path::to_path_buf),
             infos,
         );
+        hello.figures = spec.figures;
         let handshake_deadline = deadline.min(spawned + HANDSHAKE_TIMEOUT);
         let name = binary.display();
         let handshake = tokio::select! {
@@ -269,6 +272,14 @@ impl Generation {
     /// Send a message (Activate, Quiesce, Stop).
     pub fn send(&self, msg: Msg) {
         let _ = self.to_link.send(ToLink::Send(msg));
+    }
+
+    /// Tell the speaker the supervisor's counts changed, if its protocol version has the
+    /// message (an older speaker keeps the figures its `Hello` gave).
+    pub fn tell(&self, figures: Figures) {
+        if self.protocol >= FIGURES_VERSION {
+            self.send(Msg::Figures(figures));
+        }
     }
 
     /// The speaker's neighbor list (also how the supervisor checks that it answers).

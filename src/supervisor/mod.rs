@@ -30,7 +30,7 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::ctl::{StatusView, UpgradeView};
-use crate::handoff::Msg;
+use crate::handoff::{Figures, Msg, UpgradeCounts};
 pub use backoff::Backoff;
 use generation::{Generation, LaunchSpec};
 pub use reexec::{check as reexec_check, REEXEC_ENV};
@@ -74,6 +74,8 @@ struct State {
     /// Peers Established and known, as the speaker last said (for `STATUS=`).
     peers_up: Option<(usize, usize)>,
     last_upgrade: Option<UpgradeView>,
+    /// Upgrades by outcome (for the speaker's metrics).
+    upgrades: UpgradeCounts,
     /// Generations whose exit is expected (quiesced, stopped, replaced).
     retiring: Vec<u64>,
     stopping: bool,
@@ -128,6 +130,17 @@ impl Supervisor {
             state_dir: &self.state_dir_path,
             listeners: self.current_listeners(),
             api_listener: self.api_listener.clone(),
+            figures: self.figures(),
+        }
+    }
+
+    /// The counts speakers export as metrics: crash restarts (each crash or failed start is
+    /// followed by one) and upgrades by outcome.
+    fn figures(&self) -> Figures {
+        let s = self.lock();
+        Figures {
+            restarts: s.backoff.total_crashes,
+            upgrades: s.upgrades,
         }
     }
 
@@ -180,12 +193,18 @@ impl Supervisor {
         .await?;
         gen.send(Msg::Activate { expect: Vec::new() });
         drop(life);
-        let mut s = self.lock();
-        if s.stopping {
-            gen.send(Msg::Stop);
-            s.retiring.push(number);
+        let gen = Arc::new(gen);
+        {
+            let mut s = self.lock();
+            if s.stopping {
+                gen.send(Msg::Stop);
+                s.retiring.push(number);
+            }
+            s.active = Some(gen.clone());
         }
-        s.active = Some(Arc::new(gen));
+        // Counts that changed since its Hello (an upgrade that ended while it started) reach
+        // it now; later changes go to the active speaker.
+        gen.tell(self.figures());
         Ok(())
     }
 

@@ -4,8 +4,8 @@
 //! Nothing is closed or restarted on the way: the BGP and API listeners, the control socket,
 //! the state directory's lock and the running speaker's handoff channel and stderr pipe are left
 //! open across exec (close-on-exec cleared on exactly those) and named, with the little state
-//! the supervisor keeps (generation counter, crash counters, last upgrade), in the environment
-//! variable [`REEXEC_ENV`] as versioned JSON. The speaker is still our child: the new image
+//! the supervisor keeps (generation counter, crash counters, last upgrade, upgrade counts), in
+//! the environment variable [`REEXEC_ENV`] as versioned JSON. The speaker is still our child: the new image
 //! adopts it (waitpid works, the channel is the same socket), then finishes the reload, whose
 //! speaker handoff then runs as ever.
 //!
@@ -29,7 +29,7 @@ use super::process::Process;
 use super::stderr::LastWords;
 use super::Supervisor;
 use crate::ctl::{Reply, UpgradeView};
-use crate::handoff::{claim_reexec_fd, Channel};
+use crate::handoff::{claim_reexec_fd, Channel, UpgradeCounts};
 
 /// The environment variable that carries the inherited descriptors and state.
 pub const REEXEC_ENV: &str = "BATON_REEXEC";
@@ -61,6 +61,9 @@ pub struct Carried {
     pub consecutive: u32,
     /// The last upgrade.
     pub last_upgrade: Option<UpgradeView>,
+    /// Upgrades by outcome (absent when written by an image that did not count them).
+    #[serde(default)]
+    pub upgrades: UpgradeCounts,
     /// The supervisor's uptime so far.
     pub uptime_ms: u64,
     /// The control connection waiting for the answer (none after SIGHUP).
@@ -195,6 +198,7 @@ impl Supervisor {
                 total_crashes: s.backoff.total_crashes,
                 consecutive: s.backoff.consecutive,
                 last_upgrade: s.last_upgrade.clone(),
+                upgrades: s.upgrades,
                 uptime_ms: self.started.elapsed().as_millis() as u64,
                 reply,
                 then,
@@ -260,6 +264,7 @@ impl Supervisor {
             s.backoff.total_crashes = carried.total_crashes;
             s.backoff.consecutive = carried.consecutive;
             s.last_upgrade = carried.last_upgrade;
+            s.upgrades = carried.upgrades;
             s.active = speaker.clone();
         }
         let sup = self.clone();

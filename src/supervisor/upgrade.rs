@@ -29,7 +29,7 @@ use tracing::{info, warn};
 use super::generation::{exited, Event, Events};
 use super::{notify, Generation, Supervisor};
 use crate::ctl::{PeerUpgradeView, UpgradeEvent, UpgradeStep, UpgradeView};
-use crate::handoff::{Msg, ProgressKind};
+use crate::handoff::{Msg, ProgressKind, UpgradeOutcome};
 use crate::session::SessionState;
 
 /// How long the old speaker may take to let go after Quiesce (and to exit after Quiesced)
@@ -173,9 +173,18 @@ impl Supervisor {
         } else {
             warn!(reason = ?view.reason, "upgrade failed");
         }
-        let mut s = self.lock();
-        s.upgrading = None;
-        s.last_upgrade = Some(view.clone());
+        let outcome = outcome(&view);
+        let active = {
+            let mut s = self.lock();
+            s.upgrading = None;
+            s.last_upgrade = Some(view.clone());
+            s.upgrades.count(outcome);
+            s.active.clone()
+        };
+        // The speaker running now (the new one, or the old one after a failure) exports it.
+        if let Some(gen) = active {
+            gen.tell(self.figures());
+        }
         view
     }
 
@@ -382,6 +391,18 @@ impl Supervisor {
     }
 }
 
+/// How an upgrade ended, for the metrics: the new speaker either never went live (the old one
+/// carries on), or went live and finished, or went live and did not.
+fn outcome(view: &UpgradeView) -> UpgradeOutcome {
+    if view.ok {
+        UpgradeOutcome::Completed
+    } else if view.to_generation == view.from_generation {
+        UpgradeOutcome::Failed
+    } else {
+        UpgradeOutcome::Incomplete
+    }
+}
+
 /// The next event of a speaker still watched; never, once it is not.
 async fn next(events: &mut Option<Events>) -> Option<Event> {
     match events {
@@ -407,5 +428,28 @@ async fn kill_if_lingering(old: Arc<Generation>, mut events: Events, at: Deadlin
             "the old speaker did not exit after Quiesced: killing it"
         );
         old.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upgrade_is_failed_until_the_new_speaker_goes_live() {
+        let view = |ok, to_generation| UpgradeView {
+            ok,
+            reason: None,
+            binary: "/usr/sbin/batond".into(),
+            from_generation: 4,
+            from_version: None,
+            to_generation,
+            to_version: None,
+            duration_ms: 0,
+            peers: Vec::new(),
+        };
+        assert_eq!(outcome(&view(true, 5)), UpgradeOutcome::Completed);
+        assert_eq!(outcome(&view(false, 4)), UpgradeOutcome::Failed);
+        assert_eq!(outcome(&view(false, 5)), UpgradeOutcome::Incomplete);
     }
 }

@@ -30,9 +30,34 @@ fn hello_wire_form_is_stable() {
     assert_eq!(
         value,
         serde_json::json!({
-            "type": "hello", "version": 2, "min_version": 2, "generation": 7,
+            "type": "hello", "version": 3, "min_version": 2, "generation": 7,
             "state_dir": "/var/lib/baton", "config_path": "/etc/baton.toml",
             "listeners": [{"addr": "198.18.0.1:179", "kind": "bgp"}],
+            "figures": {"restarts": 0, "upgrades": {"completed": 0, "failed": 0, "incomplete": 0}},
+        })
+    );
+}
+
+#[test]
+fn figures_are_zeros_when_missing_and_later_fields_are_ignored() {
+    // A Hello from a supervisor of version 2 has no figures.
+    let old = br#"{"type":"hello","version":2,"min_version":2,"generation":4,
+        "state_dir":"/var/lib/baton","config_path":null,"listeners":[]}"#;
+    let Msg::Hello(hello) = Msg::decode(old).unwrap() else {
+        panic!("a hello")
+    };
+    assert_eq!(hello.figures, Figures::default());
+    // A newer supervisor's figures, with a count this build does not know and one missing.
+    let newer = br#"{"type":"figures","restarts":5,"reloads":9,"upgrades":{"completed":2,"rolled_back":1}}"#;
+    assert_eq!(
+        Msg::decode(newer).unwrap(),
+        Msg::Figures(Figures {
+            restarts: 5,
+            upgrades: UpgradeCounts {
+                completed: 2,
+                failed: 0,
+                incomplete: 0,
+            },
         })
     );
 }
@@ -146,10 +171,11 @@ fn negotiation_picks_the_highest_common_version() {
         "an older supervisor still starts us"
     );
     assert_eq!(negotiate(1, 5), Ok(PROTOCOL_VERSION));
-    assert_eq!(negotiate(SUPERVISOR_MIN_VERSION, PROTOCOL_VERSION), Ok(2));
+    assert_eq!(negotiate(SUPERVISOR_MIN_VERSION, PROTOCOL_VERSION), Ok(3));
+    assert_eq!(negotiate(2, 2), Ok(2), "a supervisor without figures");
     let reason = negotiate(7, 9).unwrap_err();
     assert!(
-        reason.contains("7..=9") && reason.contains("1..=2"),
+        reason.contains("7..=9") && reason.contains("1..=3"),
         "{reason}"
     );
     assert!(negotiate(0, 0).is_err());

@@ -66,6 +66,14 @@ pub(super) fn every_message() -> Vec<Msg> {
             peers_up: vec![peer],
         },
         Msg::Stop,
+        Msg::Figures(Figures {
+            restarts: 2,
+            upgrades: UpgradeCounts {
+                completed: 3,
+                failed: 1,
+                incomplete: 0,
+            },
+        }),
         Msg::Request {
             id: 3,
             body: Request::Neighbors,

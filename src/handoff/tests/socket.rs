@@ -106,7 +106,7 @@ async fn speaker_answers_an_unknown_version_with_incompatible() {
     let refused = refused.unwrap_err();
     let text = refused.to_string();
     assert!(matches!(refused, HandoffError::Refused { .. }), "{text}");
-    assert!(text.contains("7..=9") && text.contains("1..=2"), "{text}");
+    assert!(text.contains("7..=9") && text.contains("1..=3"), "{text}");
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn supervisor_refuses_a_speaker_without_events_with_both_ranges_named() {
     );
     let text = refused.unwrap_err().to_string();
     assert!(
-        text.contains("speaker speaks 1..=1") && text.contains("supervisor 2..=2"),
+        text.contains("speaker speaks 1..=1") && text.contains("supervisor 2..=3"),
         "{text}"
     );
 
@@ -185,7 +185,7 @@ async fn supervisor_refuses_a_speaker_without_events_with_both_ranges_named() {
     let (refused, ()) = tokio::join!(supervisor_handshake(&mut supervisor, &hello, &[]), rogue);
     let text = refused.unwrap_err().to_string();
     assert!(
-        text.contains("0.0.9") && text.contains("outside 2..=2"),
+        text.contains("0.0.9") && text.contains("outside 2..=3"),
         "{text}"
     );
 }

@@ -10,6 +10,11 @@ impl PeerTask {
         let local_address = self.peer.local_address;
         let events = self.events_tx.clone();
         let security = self.security.clone();
+        if let Output::Send(msg) = &out {
+            if self.conn_mut(id).is_some_and(|c| c.writer.is_some()) {
+                self.count_sent(msg);
+            }
+        }
         let Some(c) = self.conn_mut(id) else {
             return;
         };

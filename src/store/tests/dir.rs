@@ -165,3 +165,51 @@ fn a_directory_that_cannot_be_written_refuses_saves_until_it_can_again() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Records what it hears.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<(crate::store::SaveKind, Option<u64>)>>);
+
+impl crate::store::SaveObserver for Heard {
+    fn saved(&self, kind: crate::store::SaveKind, _: std::time::Duration, bytes: u64) {
+        self.0.lock().unwrap().push((kind, Some(bytes)));
+    }
+
+    fn failed(&self, kind: crate::store::SaveKind) {
+        self.0.lock().unwrap().push((kind, None));
+    }
+}
+
+#[test]
+fn the_observer_hears_each_save_with_the_bytes_written_and_each_failure() {
+    use crate::store::{IntentChange, SaveKind};
+    let top = tempdir();
+    let dir = StateDir::open(top.path()).unwrap();
+    let heard = std::sync::Arc::new(Heard::default());
+    assert!(dir.observe(heard.clone()));
+    assert!(!dir.observe(heard.clone()), "one observer per directory");
+    dir.save_intent(&Intent::new(Config::default_config()))
+        .unwrap();
+    dir.journal_intent(&IntentChange::Withdraw(vec!["198.18.7.0/24"
+        .parse()
+        .unwrap()]))
+        .unwrap();
+    dir.save_rib(&RibSnapshot::default()).unwrap();
+    let sizes = [
+        fs::metadata(dir.intent_path()).unwrap().len(),
+        fs::metadata(dir.journal_path()).unwrap().len(),
+        fs::metadata(dir.rib_path()).unwrap().len(),
+    ];
+    assert_eq!(
+        *heard.0.lock().unwrap(),
+        vec![
+            (SaveKind::Intent, Some(sizes[0])),
+            (SaveKind::Journal, Some(sizes[1])),
+            (SaveKind::Rib, Some(sizes[2])),
+        ]
+    );
+    // A directory where the save writes its temporary file: the save fails.
+    fs::create_dir(tmp_path(&dir.rib_path())).unwrap();
+    assert!(dir.save_rib(&RibSnapshot::default()).is_err());
+    assert_eq!(heard.0.lock().unwrap().last(), Some(&(SaveKind::Rib, None)));
+}
