@@ -156,6 +156,16 @@ pub struct PeerTask {
     counters: PeerCounters,
 }
 
+/// What a peer task reports to: the RIB, the status board and its metrics.
+pub struct PeerLinks {
+    /// The RIB task.
+    pub rib: mpsc::UnboundedSender<RibCmd>,
+    /// Live session status.
+    pub status: StatusBoard,
+    /// This peer's message and flap counters.
+    pub counters: PeerCounters,
+}
+
 impl PeerTask {
     /// A task for `peer`; returns it and the sender for its events.
     pub fn new(
@@ -164,10 +174,13 @@ impl PeerTask {
         local_as: u32,
         router_id: std::net::Ipv4Addr,
         restarting: bool,
-        rib: mpsc::UnboundedSender<RibCmd>,
-        status: StatusBoard,
-        counters: PeerCounters,
+        links: PeerLinks,
     ) -> (PeerTask, mpsc::UnboundedSender<PeerEvent>) {
+        let PeerLinks {
+            rib,
+            status,
+            counters,
+        } = links;
         let (events_tx, events) = mpsc::unbounded_channel();
         let session_config = SessionConfig {
             local_as,

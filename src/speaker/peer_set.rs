@@ -11,7 +11,7 @@ use tracing::{error, Instrument};
 
 use super::conn::Security;
 use super::listeners::Listeners;
-use super::peer::{PeerEvent, PeerTask};
+use super::peer::{PeerEvent, PeerLinks, PeerTask};
 use super::rib_task::RibCmd;
 use super::status::StatusBoard;
 use crate::config::Peer;
@@ -92,9 +92,11 @@ impl PeerSet {
             s.local_as,
             s.router_id,
             restarting,
-            s.rib.clone(),
-            s.status.clone(),
-            s.metrics.peer_counters(peer.address),
+            PeerLinks {
+                rib: s.rib.clone(),
+                status: s.status.clone(),
+                counters: s.metrics.peer_counters(peer.address),
+            },
         );
         let span = tracing::info_span!("peer", peer = %peer.address);
         tokio::spawn(task.run().instrument(span));
