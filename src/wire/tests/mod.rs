@@ -9,6 +9,7 @@ mod fixtures;
 mod hard_reset;
 mod pack;
 mod prop;
+mod rfc7606_table;
 mod update_errors;
 mod vectors;
 
