@@ -26,6 +26,8 @@
 mod backend;
 mod doc;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod request;
 mod schema;

@@ -40,6 +40,8 @@ mod channel;
 mod error;
 mod fdpass;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod listener;
 mod proto;
