@@ -2,13 +2,15 @@
 """Writes the fuzz targets' seed corpora (fuzz/seeds/TARGET/) from the test fixtures: the
 BGP messages captured from gobgpd and bird2 (tests/fixtures/wire), the handoff messages of
 src/handoff/tests/messages.rs, the shipped configuration files, and requests as batonctl and
-the API's clients send them. Run from the repository root after a fixture changes; the files
-are committed."""
+the API's clients send them; the rows of the RFC 7606 table test become seeds of the `update`
+target. Run from the repository root after a fixture changes; the files are committed."""
 
 import json
 import pathlib
+import os
 import re
 import struct
+import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "fuzz" / "seeds"
@@ -96,7 +98,14 @@ def api():
         write("api_body", f"body_{i}", bytes([which]) + json.dumps(body).encode())
 
 
+def rfc7606_table():
+    env = dict(os.environ, FUZZ_SEEDS=str(SEEDS / "update"))
+    subprocess.run(["cargo", "test", "--lib", "rfc7606_malformed_update_table"],
+                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 bgp()
+rfc7606_table()
 handoff()
 control()
 config()

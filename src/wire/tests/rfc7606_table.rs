@@ -500,4 +500,21 @@ fn rfc7606_malformed_update_table() {
         failures.join("\n")
     );
     eprintln!("RFC 7606 table: {} rows", t.0.len());
+    write_fuzz_seeds(&t);
+}
+
+/// With `FUZZ_SEEDS` set to a folder (`fuzz/seeds/update`, see `fuzz/make_seeds.py`), each row
+/// becomes a seed of the `update` fuzz target: the context octet (0 for 2-octet AS, 1 for
+/// 4-octet), then the UPDATE body.
+fn write_fuzz_seeds(t: &Table) {
+    let Some(dir) = std::env::var_os("FUZZ_SEEDS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, row) in t.0.iter().enumerate() {
+        let mut seed = vec![u8::from(row.ctx.four_octet_as)];
+        seed.extend_from_slice(&row.bytes[super::HEADER_LEN..]);
+        std::fs::write(dir.join(format!("rfc7606_{i:03}")), seed).unwrap();
+    }
 }
