@@ -222,12 +222,12 @@ fn multiprotocol(t: &mut Table) {
         reset(LIST, ""),
     );
     t.raw(
-        "§3(j) withdrawal alone needs no other attribute",
+        "§3(d), RFC 4760 §4: MP_UNREACH_NLRI alone needs no other attribute",
         ("", unreach, ""),
         Expect::Clean,
     );
     t.raw(
-        "§3(j) IPv4 withdrawal alone needs no attribute",
+        "§3(d): withdrawn routes alone need no attribute",
         ("18 c61201", "", ""),
         Expect::Clean,
     );
