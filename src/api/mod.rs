@@ -30,6 +30,8 @@ mod auth;
 mod backend;
 mod doc;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod rate_limit;
 mod request;

@@ -42,6 +42,8 @@ mod error;
 mod fdpass;
 mod figures;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod listener;
 mod proto;

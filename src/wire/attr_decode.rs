@@ -117,7 +117,8 @@ fn mp_error(raw: &[u8], reason: String) -> DecodeError {
 /// +---------------------------------------------------------+
 /// ```
 ///
-/// Next hop by length: 4 (IPv4), 16 (IPv6 global) or 32 (IPv6 global + link-local, RFC 2545 §3).
+/// Next hop by length: 4 (IPv4, for IPv4 NLRI only), 16 (IPv6 global) or 32 (IPv6 global +
+/// link-local, RFC 2545 §3).
 pub(super) fn decode_mp_reach(value: &[u8], raw: &[u8]) -> Result<Option<MpReach>, DecodeError> {
     let mut r = Reader::new(value);
     let truncated = || mp_error(raw, "MP_REACH_NLRI truncated".into());
@@ -135,8 +136,10 @@ pub(super) fn decode_mp_reach(value: &[u8], raw: &[u8]) -> Result<Option<MpReach
         return Ok(None);
     }
     let v6 = |b: &[u8]| IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap_or([0; 16])));
+    // RFC 7606 §7.11: a next hop length "inconsistent with that expected for the AFI/SAFI" is a
+    // session reset. IPv6 takes 16 or 32 (RFC 2545 §3); IPv4 takes 4, or 16 or 32 (RFC 8950).
     let next_hops = match nh.len() {
-        4 => vec![IpAddr::V4(Ipv4Addr::new(nh[0], nh[1], nh[2], nh[3]))],
+        4 if family.afi == Afi::IPV4 => vec![IpAddr::V4(Ipv4Addr::new(nh[0], nh[1], nh[2], nh[3]))],
         16 => vec![v6(nh)],
         32 => vec![v6(&nh[..16]), v6(&nh[16..])],
         n => {

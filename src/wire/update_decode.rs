@@ -136,7 +136,7 @@ pub(super) fn decode_update(body: &[u8], ctx: &CodecContext) -> Result<Update, D
 }
 
 /// The Optional and Transitive bits each known attribute must carry (RFC 4271 §5, RFC 1997,
-/// RFC 4360, RFC 4760, RFC 6793, RFC 8092).
+/// RFC 4360, RFC 4456, RFC 4760, RFC 6793, RFC 8092).
 fn expected_flags(c: u8) -> Option<u8> {
     const WELL_KNOWN: u8 = flag::TRANSITIVE;
     const OPTIONAL_TRANSITIVE: u8 = flag::OPTIONAL | flag::TRANSITIVE;
@@ -146,7 +146,11 @@ fn expected_flags(c: u8) -> Option<u8> {
         | code::NEXT_HOP
         | code::LOCAL_PREF
         | code::ATOMIC_AGGREGATE => Some(WELL_KNOWN),
-        code::MED | code::MP_REACH_NLRI | code::MP_UNREACH_NLRI => Some(flag::OPTIONAL),
+        code::MED
+        | code::ORIGINATOR_ID
+        | code::CLUSTER_LIST
+        | code::MP_REACH_NLRI
+        | code::MP_UNREACH_NLRI => Some(flag::OPTIONAL),
         code::AGGREGATOR
         | code::COMMUNITIES
         | code::EXTENDED_COMMUNITIES
@@ -255,11 +259,16 @@ impl AttrDecoder<'_> {
             if flags & (flag::OPTIONAL | flag::TRANSITIVE) != expected {
                 // RFC 7606 §3(c): "If the value of either the Optional or Transitive bits in the
                 // Attribute Flags is in conflict with their specified values, then the attribute
-                // MUST be treated as malformed and the "treat-as-withdraw" approach used".
-                self.withdraw(
-                    c,
-                    format!("RFC 7606 §3(c): attribute {c} has flags {flags:#04x}"),
-                );
+                // MUST be treated as malformed and the "treat-as-withdraw" approach used" -- but
+                // §3(f): ""Attribute discard" MUST be used for any of the cases that specify a
+                // session reset and involve ATOMIC_AGGREGATE or AGGREGATOR" (RFC 4271 §6.3
+                // specifies one for an Attribute Flags Error).
+                let why = format!("RFC 7606 §3(c): attribute {c} has flags {flags:#04x}");
+                if c == code::ATOMIC_AGGREGATE || c == code::AGGREGATOR {
+                    self.discard(c, why);
+                } else {
+                    self.withdraw(c, why);
+                }
                 // The multiprotocol attributes are still parsed: their prefixes are what the
                 // treat-as-withdraw applies to.
                 if !is_mp {
@@ -390,6 +399,21 @@ impl AttrDecoder<'_> {
                     format!("RFC 6793 §6: AS4_AGGREGATOR of length {}", value.len()),
                 ),
             },
+            code::ORIGINATOR_ID if value.len() != 4 => {
+                // RFC 7606 §7.9: "malformed if its length is not 4 ... treat-as-withdraw".
+                self.withdraw(
+                    c,
+                    format!("RFC 7606 §7.9: ORIGINATOR_ID of length {}", value.len()),
+                );
+            }
+            code::CLUSTER_LIST if multiple_of::<4>(value).is_none() => {
+                // RFC 7606 §7.10: "malformed if its length is not a non-zero multiple of 4 ...
+                // treat-as-withdraw".
+                self.withdraw(
+                    c,
+                    format!("RFC 7606 §7.10: CLUSTER_LIST of length {}", value.len()),
+                );
+            }
             code::MP_REACH_NLRI => match decode_mp_reach(value, raw)? {
                 Some(mp) => self.mp_reach = Some(mp),
                 None => self.discard(c, "MP_REACH_NLRI of an unsupported family"),

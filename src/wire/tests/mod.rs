@@ -10,6 +10,7 @@ mod hard_reset;
 mod max_prefixes;
 mod pack;
 mod prop;
+mod rfc7606_table;
 mod update_errors;
 mod vectors;
 

@@ -19,7 +19,7 @@ use super::{encode_vec, FOUR, TWO};
 use crate::wire::*;
 
 /// Codes the decoder interprets; unknown attributes and capabilities use others.
-const KNOWN_ATTRS: [u8; 14] = [1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 17, 18, 32];
+const KNOWN_ATTRS: [u8; 16] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 32];
 const KNOWN_CAPS: [u8; 7] = [1, 2, 6, 64, 65, 70, 71];
 
 pub(crate) fn family() -> impl Strategy<Value = Family> {

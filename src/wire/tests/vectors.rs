@@ -526,7 +526,7 @@ fn end_of_rib_markers() {
 #[test]
 fn unknown_attributes_keep_flags_and_come_back_sorted() {
     // Two optional attributes out of code order, one with the Extended Length bit though short.
-    let bytes = frame(2, &hex("0000 000a d0 64 0001 01 c0 09 02 0203"));
+    let bytes = frame(2, &hex("0000 000a d0 64 0001 01 c0 0b 02 0203"));
     let Ok(Message::Update(u)) = decode(&bytes, &FOUR) else {
         panic!("does not decode");
     };
@@ -536,7 +536,7 @@ fn unknown_attributes_keep_flags_and_come_back_sorted() {
         &vec![
             RawAttribute {
                 flags: 0xc0,
-                code: 9,
+                code: 11,
                 value: vec![2, 3],
             },
             RawAttribute {
@@ -548,7 +548,7 @@ fn unknown_attributes_keep_flags_and_come_back_sorted() {
     );
     assert_eq!(
         encode_vec(&Message::Update(u), &FOUR),
-        frame(2, &hex("0000 000a c0 09 02 0203 d0 64 0001 01"))
+        frame(2, &hex("0000 000a c0 0b 02 0203 d0 64 0001 01"))
     );
 }
 
