@@ -124,15 +124,7 @@ fn intent(n: usize) -> Intent {
     config.routes = (0..n)
         .map(|i| {
             let (addr, len) = prefix_addr(i);
-            Route {
-                prefix: Prefix::new(IpAddr::V4(addr), len).expect("a /28 without host bits"),
-                next_hop: None,
-                communities: Vec::new(),
-                large_communities: Vec::new(),
-                med: None,
-                local_pref: None,
-                as_path_prepend: 0,
-            }
+            Route::new(Prefix::new(IpAddr::V4(addr), len).expect("a /28 without host bits"))
         })
         .collect();
     Intent::new(config)

@@ -57,15 +57,7 @@ pub fn route_from_words(words: &[&str]) -> Result<Route, WordError> {
     let prefix = prefix
         .parse::<Prefix>()
         .map_err(|e| error(0, "prefix", e.to_string()))?;
-    let mut route = Route {
-        prefix,
-        next_hop: None,
-        communities: Vec::new(),
-        large_communities: Vec::new(),
-        med: None,
-        local_pref: None,
-        as_path_prepend: 0,
-    };
+    let mut route = Route::new(prefix);
     let mut i = 1;
     while i < words.len() {
         let key = words[i];

@@ -428,6 +428,20 @@ impl Peer {
 }
 
 impl Route {
+    /// A route of `prefix` with every attribute at its default, as a `[[route]]` table with
+    /// only `prefix`.
+    pub fn new(prefix: Prefix) -> Route {
+        Route {
+            prefix,
+            next_hop: None,
+            communities: Vec::new(),
+            large_communities: Vec::new(),
+            med: None,
+            local_pref: None,
+            as_path_prepend: 0,
+        }
+    }
+
     /// The address family of the route.
     pub fn family(&self) -> Family {
         self.prefix.family()

@@ -115,15 +115,7 @@ impl TestBackend {
 
 /// A route with only a prefix.
 pub(super) fn route(prefix: Prefix) -> Route {
-    Route {
-        prefix,
-        next_hop: None,
-        communities: Vec::new(),
-        large_communities: Vec::new(),
-        med: None,
-        local_pref: None,
-        as_path_prepend: 0,
-    }
+    Route::new(prefix)
 }
 
 pub(super) fn route_view(r: &Route, source: &str) -> RouteView {
