@@ -45,6 +45,27 @@ pub(crate) struct PeerDoc {
     description: Option<String>,
     /// Graceful restart (RFC 4724) and long-lived graceful restart (RFC 9494).
     graceful_restart: Option<GracefulRestartDoc>,
+    /// A file holding the TCP-MD5 password (RFC 2385), readable by its owner only. A
+    /// `password` itself is refused here: nothing would keep it across a restart.
+    #[schema(example = "/etc/baton/peer-198.18.0.2.key")]
+    password_file: Option<String>,
+    /// GTSM (RFC 5082): `true` for a directly connected neighbor, or its distance in hops
+    /// (1 to 254); packets arriving with a lower TTL are dropped.
+    #[schema(value_type = Option<Object>, example = json!(true))]
+    ttl_security: Option<serde_json::Value>,
+    /// Most prefixes accepted per family: a number for every family, or a table per family
+    /// (`{"ipv4-unicast": 1000}`).
+    #[schema(value_type = Option<Object>, example = 1000)]
+    max_prefixes: Option<serde_json::Value>,
+    /// Percent of `max_prefixes` at which one warning is logged.
+    #[schema(default = 75, minimum = 1, maximum = 100)]
+    max_prefixes_warning: Option<u8>,
+    /// What going over `max_prefixes` does: `cease` (Cease 6/1, RFC 4486) or `warn`.
+    #[schema(default = "cease", example = "cease")]
+    max_prefixes_action: Option<String>,
+    /// Seconds after a `max_prefixes` Cease before connecting again; left out, the neighbor
+    /// stays down until `neighbor reset`.
+    max_prefixes_restart_after: Option<u32>,
 }
 
 /// Graceful restart settings of a neighbor; keys left out take their defaults.

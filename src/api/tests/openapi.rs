@@ -163,14 +163,31 @@ async fn shared_type_schemas_match_the_types() {
     peer.families = vec![Family::IPV4_UNICAST];
     peer.local_address = Some(ip("198.18.0.1"));
     peer.description = Some("d".into());
+    // The session security keys, each away from its default so that it is written out.
+    let security: Peer = serde_json::from_value(serde_json::json!({
+        "address": "198.18.0.2", "remote_as": 65002, "password_file": "/k",
+        "ttl_security": true, "max_prefixes": 10, "max_prefixes_warning": 50,
+        "max_prefixes_action": "warn", "max_prefixes_restart_after": 60,
+    }))
+    .unwrap();
+    peer.password_file = security.password_file;
+    peer.ttl_security = security.ttl_security;
+    peer.max_prefixes = security.max_prefixes;
+    peer.max_prefixes_warning = security.max_prefixes_warning;
+    peer.max_prefixes_action = security.max_prefixes_action;
+    peer.max_prefixes_restart_after = security.max_prefixes_restart_after;
     let peer = serde_json::to_value(&peer).unwrap();
     assert_eq!(properties(&doc, "Peer"), keys(&peer));
     let gr = serde_json::to_value(GracefulRestart::default()).unwrap();
     assert_eq!(properties(&doc, "GracefulRestart"), keys(&gr));
 
-    // A patch can change every setting of a peer but its address.
+    // A patch can change every setting of a peer but its address and its session security
+    // (password, GTSM, prefix limit: set when the neighbor is added, or in the file).
     let mut settings = keys(&peer);
     settings.remove("address");
+    settings.retain(|k| {
+        !matches!(k.as_str(), "password_file" | "ttl_security") && !k.starts_with("max_prefixes")
+    });
     assert_eq!(properties(&doc, "PeerPatch"), settings);
 
     let route = Route {
