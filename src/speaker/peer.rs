@@ -42,6 +42,12 @@ use report::describe;
 /// sessions keep failing before Established.
 const RESTART_DELAY: Duration = Duration::from_secs(1);
 const RESTART_DELAY_MAX: Duration = Duration::from_secs(30);
+/// After our own restart, until the first Established: the delay stays at this, no doubling.
+/// A peer that holds our routes as stale often refuses connections for a few seconds after it
+/// saw us go (gobgpd for 5 s); doubling would have us try at 1, 3 and 7 s and waste about 2 s
+/// of every upgrade, while the peer's restart timer runs. A handful of refused SYNs a second,
+/// for a bounded time, costs the peer nothing.
+const RESYNC_DELAY: Duration = Duration::from_millis(500);
 /// Before the first outgoing connection, wait this long for the peer to connect to us: a
 /// restarted speaker finds its peers' connections queued on the listener, and dialing at the
 /// same moment makes a collision that some helpers (bird2) take for a second restart, flushing
@@ -138,6 +144,9 @@ pub struct PeerTask {
     established: Option<u64>,
     restart_at: Option<Instant>,
     restart_delay: Duration,
+    /// This speaker restarted (the peer may hold our routes as stale) and the session has not
+    /// been Established since: retry at [`RESYNC_DELAY`] without backing off.
+    resyncing: bool,
     /// Graceful restart, helper side: what to keep when the peer goes away, and for how long.
     gr: GrHelper,
     gr_timers: Vec<(GrTimer, Instant)>,
@@ -203,6 +212,7 @@ impl PeerTask {
             established: None,
             restart_at: None,
             restart_delay: RESTART_DELAY,
+            resyncing: restarting,
             gr: GrHelper::new(GrPolicy {
                 enabled: peer.graceful_restart.enabled,
                 restart_time: peer.graceful_restart.restart_time,
@@ -450,6 +460,8 @@ impl PeerTask {
             self.counters.flaps.inc();
             self.established = None;
             self.graceful(GrInput::SessionDown(reason));
+        } else if self.resyncing {
+            self.restart_delay = RESYNC_DELAY;
         } else {
             self.restart_delay = (self.restart_delay * 2).min(RESTART_DELAY_MAX);
         }

@@ -64,6 +64,7 @@ impl PeerTask {
                 info!(remote_id = %neg.remote_id, hold_time = neg.hold_time, families = ?neg.families, "session Established");
                 self.established = Some(id);
                 self.restart_delay = RESTART_DELAY;
+                self.resyncing = false;
                 self.hinted = false;
                 if let Some(limit) = &mut self.prefix_limit {
                     limit.reset();
