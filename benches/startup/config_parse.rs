@@ -69,19 +69,8 @@ pub fn load_only(path: &Path) {
     let t = Instant::now();
     let config = baton::config::load(path).expect("the bench's configuration loads");
     let secs = t.elapsed().as_secs_f64();
-    println!("{secs} {} {}", vm_hwm_kib(), config.routes.len());
-}
-
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+    let peak = super::machine::peak_rss_kib(std::process::id()).unwrap_or(0);
+    println!("{secs} {peak} {}", config.routes.len());
 }
 
 /// Load `path` in a fresh copy of this bench (so that the peak RSS is the load's alone).
