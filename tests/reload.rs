@@ -461,4 +461,24 @@ fn a_routes_file_is_read_at_each_reload_and_a_bad_line_changes_nothing() {
     // Nothing applied: the peer still holds the previous set, MED 6 included.
     assert_eq!(held_prefixes(&t, "peer"), [ROUTE_A, "198.19.2.0/24"]);
     assert_eq!(t.med_at("peer", ROUTE_A), Some(Some(6)));
+
+    // An upgrade reads the file too (the supervisor checks it while the new speaker reads
+    // it): refused naming the line, the running speaker left as it was.
+    let run = t.baton.upgrade(&["--timeout", "30"]);
+    let reason = run.report["reason"].as_str().unwrap_or_default();
+    assert!(
+        !run.ok && reason.contains(&at) && reason.contains("untouched"),
+        "an upgrade with a bad routes file must fail naming {at}: {}",
+        run.output
+    );
+    assert_eq!(run.report["to_generation"], run.report["from_generation"]);
+    assert_eq!(held_prefixes(&t, "peer"), [ROUTE_A, "198.19.2.0/24"]);
+    std::fs::write(&file, format!("{ROUTE_A}\n198.19.3.0/24 med 7\n")).unwrap();
+    let run = t.baton.upgrade(&["--timeout", "60"]);
+    assert!(run.ok, "the upgrade with the file mended: {}", run.output);
+    poll::until_true(
+        ROUTE_ARRIVES,
+        "gobgpd to hold the mended file's routes",
+        || held_prefixes(&t, "peer") == [ROUTE_A, "198.19.3.0/24"],
+    );
 }

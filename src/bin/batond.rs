@@ -39,14 +39,28 @@ enum Command {
 }
 
 fn load(path: &Option<PathBuf>) -> baton::config::Config {
-    let config = match path {
-        Some(path) => baton::config::load(path),
-        None => Ok(baton::config::Config::default_config()),
-    };
-    config.unwrap_or_else(|e| {
-        eprintln!("{e}");
-        std::process::exit(1);
-    })
+    or_exit(path.as_deref().map(baton::config::load))
+}
+
+/// What the supervisor holds: the configuration without its routes, which are checked here
+/// (exit 1 with file:line: field: reason) but read by each speaker.
+fn load_settings(path: &Option<PathBuf>) -> baton::config::Config {
+    or_exit(path.as_deref().map(|path| {
+        baton::config::load_settings(path)
+            .and_then(|c| baton::config::check_routes_file(&c).map(|()| c))
+    }))
+}
+
+/// The configuration loaded (the embedded default without a file), or exit 1 saying why.
+fn or_exit(
+    loaded: Option<Result<baton::config::Config, baton::config::ConfigError>>,
+) -> baton::config::Config {
+    loaded
+        .unwrap_or_else(|| Ok(baton::config::Config::default_config()))
+        .unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(1);
+        })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -72,7 +86,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run => {
-            let config = load(&cli.config);
+            let config = load_settings(&cli.config);
             init_logging();
             baton::fds::raise_limit();
             let config_path = cli.config.map(std::path::absolute).transpose()?;

@@ -64,15 +64,39 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// [`load`], also returning the text and the file's name (for errors found later).
 fn read(path: &Path) -> Result<(String, String, Config), ConfigError> {
+    let (text, file, mut config) = read_settings(path)?;
+    add_routes_file(&mut config)?;
+    Ok((text, file, config))
+}
+
+/// The file parsed and checked, without the routes of its `routes_file`.
+fn read_settings(path: &Path) -> Result<(String, String, Config), ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
         file: file.clone(),
         source,
     })?;
-    let mut config = parse(&text, &file)?;
+    let config = parse(&text, &file)?;
     check_password_file_mode(path, &text, &file, &config)?;
-    add_routes_file(&mut config)?;
     Ok((text, file, config))
+}
+
+/// Read and validate the configuration file at `path` without reading its `routes_file`:
+/// `routes` holds the `[[route]]` tables only. With [`check_routes_file`], this is what the
+/// supervisor needs: the listeners, the peers and the state directory, never the routes (the
+/// speaker reads those), whose copy would cost it hundreds of MiB at a million routes.
+pub fn load_settings(path: &Path) -> Result<Config, ConfigError> {
+    read_settings(path).map(|(_, _, config)| config)
+}
+
+/// Check the `routes_file` of `config` (from [`load_settings`]) line by line, keeping none of
+/// its routes: the errors [`load`] would give.
+pub fn check_routes_file(config: &Config) -> Result<(), ConfigError> {
+    let Some(path) = &config.global.routes_file else {
+        return Ok(());
+    };
+    let taken = config.routes.iter().map(|r| r.prefix).collect();
+    routes_file::check(path, &taken)
 }
 
 /// Append the routes of `[global] routes_file`, if any, to `config.routes`.

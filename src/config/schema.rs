@@ -360,6 +360,13 @@ pub const CONTROL_SOCKET_NAME: &str = "batond.sock";
 const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 impl Config {
+    /// This configuration with no routes (what the supervisor keeps: see
+    /// [`super::load_settings`]).
+    pub fn without_routes(mut self) -> Config {
+        self.routes = Vec::new();
+        self
+    }
+
     /// The shipped `config/default.toml`, parsed.
     pub fn default_config() -> Config {
         match super::parse(DEFAULT_TOML, "config/default.toml") {

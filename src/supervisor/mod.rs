@@ -392,7 +392,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Sup
         state_dir_path: config.global.state_dir.clone(),
         control_socket: config.global.control_socket.clone(),
         control_fd: std::os::fd::AsRawFd::as_raw_fd(&control),
-        config: Mutex::new(config),
+        config: Mutex::new(config.without_routes()),
         exe,
         listeners: Mutex::new(Some(Arc::new(listeners))),
         api_listener: api_listener.map(Arc::new),

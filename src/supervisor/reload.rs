@@ -28,9 +28,10 @@ impl Supervisor {
             .clone()
     }
 
-    /// Put `config` in force (read again by a reload or an upgrade).
+    /// Put `config` in force (read again by a reload or an upgrade), without its routes: the
+    /// supervisor never needs them.
     pub(super) fn set_config(&self, config: Config) {
-        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config.without_routes();
     }
 
     /// Reload: plan (and unless `dry_run`, apply) the configuration file's changes. `Err` means
@@ -95,7 +96,12 @@ impl Supervisor {
     ) -> Result<ReloadView, String> {
         let (mut view, on_disk) = self.plan_reload(false).await?;
         if view.plan.restart_speaker.is_empty() {
-            if let Some(Ok(config)) = self.config_path.as_deref().map(crate::config::load) {
+            // The speaker read and applied the whole file; the settings are what we keep.
+            if let Some(Ok(config)) = self
+                .config_path
+                .as_deref()
+                .map(crate::config::load_settings)
+            {
                 self.set_config(config);
             }
             return Ok(view);

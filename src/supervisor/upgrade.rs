@@ -227,18 +227,20 @@ impl Supervisor {
         };
 
         // The new speaker reads the configuration file as it is now: it may listen elsewhere.
+        // Its routes file is checked here while the new speaker reads it (a million lines take
+        // each of them about half a second, in parallel rather than one after the other).
+        let invalid = |e| format!("the configuration is invalid, nothing was changed: {e}");
         let config = match &self.config_path {
-            Some(path) => match crate::config::load(path) {
+            Some(path) => match crate::config::load_settings(path) {
                 Ok(c) => c,
-                Err(e) => {
-                    return fail(
-                        view,
-                        format!("the configuration is invalid, nothing was changed: {e}"),
-                    )
-                }
+                Err(e) => return fail(view, invalid(e)),
             },
             None => self.config(),
         };
+        let routes_checked = tokio::task::spawn_blocking({
+            let config = config.clone();
+            move || crate::config::check_routes_file(&config)
+        });
         let listeners = match self.listeners_for(&config.global.listen) {
             Ok(l) => l,
             Err(e) => return fail(view, format!("cannot listen: {e}; nothing was changed")),
@@ -268,7 +270,15 @@ impl Supervisor {
             version: new.version.clone(),
             protocol: new.protocol,
         });
-        match new.ready(&mut new_events, deadline).await {
+        let ready = new.ready(&mut new_events, deadline).await;
+        // A bad routes file is the reason, whether or not the new speaker got as far as Ready.
+        if let Ok(Err(e)) = routes_checked.await {
+            if ready.is_ok() {
+                new.kill();
+            }
+            return fail(view, untouched(invalid(e)));
+        }
+        match ready {
             Ok(peers_up) => steps.emit(UpgradeStep::Ready {
                 generation,
                 peers_up,
