@@ -200,12 +200,20 @@ pub async fn run(
             match cmds.recv().await {
                 Some(Command::Activate) => {
                     // The previous speaker may have acknowledged changes after we loaded:
-                    // read the intent again now that it has let go.
-                    let dir = intent.lock().unwrap_or_else(|e| e.into_inner()).state_dir();
-                    let fresh = intent::IntentKeeper::reread(&config, dir);
-                    let _ = rib_tx.send(RibCmd::SetOriginated(fresh.originated()));
-                    *intent.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
-                    observe_saves(&intent, &metrics);
+                    // read the run-time intent again now that it has let go, and hand the
+                    // RIB the difference (the configured routes are as they were).
+                    let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
+                    if keeper.state_dir().is_some() {
+                        let (announce, withdraw) = keeper.reread_run_time();
+                        if !announce.is_empty() || !withdraw.is_empty() {
+                            let _ = rib_tx.send(RibCmd::ChangeOriginated { announce, withdraw });
+                        }
+                    } else {
+                        *keeper = intent::IntentKeeper::open(&config);
+                        let _ = rib_tx.send(RibCmd::SetOriginated(keeper.originated()));
+                        drop(keeper);
+                        observe_saves(&intent, &metrics);
+                    }
                     break;
                 }
                 Some(Command::Request(req, reply)) => {
