@@ -1,6 +1,6 @@
 //! Interned path attribute sets: what many routes share.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The Loc-RIB: every usable route per prefix, the best one first.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::{compare, multipath_equal, Candidate, Source};
 use crate::wire::Prefix;

@@ -1,6 +1,6 @@
 //! A prefix table with per-family counters, the shape both Adj-RIBs share.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::wire::{Family, Prefix};
 

@@ -66,7 +66,7 @@ pub struct IntentKeeper {
     /// The intent file exists (loaded or saved by this keeper), so changes may be journaled.
     saved_whole: bool,
     /// The prefixes the configuration originates, for [`source_of`](Self::source_of).
-    config_prefixes: HashSet<Prefix>,
+    config_prefixes: foldhash::HashSet<Prefix>,
     /// What loading found wrong (torn or corrupt files), for `batonctl status`.
     pub problems: Vec<String>,
 }
@@ -96,55 +96,89 @@ impl IntentKeeper {
         IntentKeeper::load(config, dir)
     }
 
-    /// Read the intent again from `dir`, the state directory of a keeper opened before (the
-    /// previous speaker may have saved changes since), with `config` as the configuration;
-    /// without one, [`open`](Self::open) it again.
-    pub fn reread(config: &Config, dir: Option<std::sync::Arc<StateDir>>) -> IntentKeeper {
-        match dir {
-            Some(d) => IntentKeeper::load(config, Ok(d)),
-            None => IntentKeeper::open(config),
-        }
-    }
-
     fn load(config: &Config, dir: Result<std::sync::Arc<StateDir>, String>) -> IntentKeeper {
         let mut problems = Vec::new();
         let dir = dir.map_err(|e| problems.push(e)).ok();
-        let mut intent = Intent::new(config.clone());
-        let mut saved_whole = false;
-        if let Some(d) = &dir {
-            match d.load_intent() {
-                Ok(Some(loaded)) => {
-                    saved_whole = true;
-                    problems.extend(loaded.problems);
-                    intent.api_routes = loaded.value.api_routes;
-                    intent.api_peers = loaded.value.api_peers;
-                    intent.disabled_peers = loaded.value.disabled_peers;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    // The journal stands alone: what it holds was acknowledged, keep it.
-                    problems.push(format!(
-                        "{e}; starting from the configuration and the journal of route changes"
-                    ));
-                    if let Ok(replay) = d.intent_journal() {
-                        for change in &replay.records {
-                            intent.apply(change);
-                        }
-                        problems.extend(replay.problems);
+        for p in &problems {
+            warn!(problem = %p, "state");
+        }
+        let mut keeper = IntentKeeper {
+            config_prefixes: prefixes_of(config),
+            dir,
+            intent: Intent::new(config.clone()),
+            saved_whole: false,
+            problems,
+        };
+        keeper.load_run_time();
+        keeper
+    }
+
+    /// Read the run-time part of the intent (routes and peers added, peers disabled) from the
+    /// state directory into this keeper, replacing what it held (and what loading found wrong).
+    fn load_run_time(&mut self) {
+        let Some(d) = &self.dir else {
+            return;
+        };
+        let intent = &mut self.intent;
+        (intent.api_routes, intent.api_peers, intent.disabled_peers) = Default::default();
+        let mut problems = Vec::new();
+        match d.load_intent() {
+            Ok(Some(loaded)) => {
+                self.saved_whole = true;
+                problems.extend(loaded.problems);
+                intent.api_routes = loaded.value.api_routes;
+                intent.api_peers = loaded.value.api_peers;
+                intent.disabled_peers = loaded.value.disabled_peers;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // The journal stands alone: what it holds was acknowledged, keep it.
+                problems.push(format!(
+                    "{e}; starting from the configuration and the journal of route changes"
+                ));
+                if let Ok(replay) = d.intent_journal() {
+                    for change in &replay.records {
+                        intent.apply(change);
                     }
+                    problems.extend(replay.problems);
                 }
             }
         }
         for p in &problems {
             warn!(problem = %p, "state");
         }
-        IntentKeeper {
-            config_prefixes: prefixes_of(&intent.config),
-            dir,
-            intent,
-            saved_whole,
-            problems,
-        }
+        self.problems = problems;
+    }
+
+    /// Read the run-time part of the intent again (the previous speaker may have acknowledged
+    /// changes after this keeper loaded, until it let go), keeping the configuration as it is:
+    /// returns the originated routes that changed (announce, withdraw), for the RIB. The cost
+    /// is that of the run-time routes: a million configured routes are not gone through again.
+    pub fn reread_run_time(&mut self) -> (Vec<Route>, Vec<Prefix>) {
+        let before = self.run_time_originated();
+        self.load_run_time();
+        let after = self.run_time_originated();
+        let withdraw = before
+            .keys()
+            .filter(|p| !after.contains_key(p))
+            .copied()
+            .collect();
+        let announce = after
+            .into_iter()
+            .filter(|(p, r)| before.get(p) != Some(r))
+            .map(|(_, r)| r)
+            .collect();
+        (announce, withdraw)
+    }
+
+    /// The run-time routes the configuration does not shadow, by prefix.
+    fn run_time_originated(&self) -> HashMap<Prefix, Route> {
+        self.intent
+            .api_routes
+            .iter()
+            .filter(|r| !self.config_prefixes.contains(&r.prefix))
+            .map(|r| (r.prefix, r.clone()))
+            .collect()
     }
 
     /// The configuration in force (replaced by a reload).
@@ -157,12 +191,12 @@ impl IntentKeeper {
     pub fn preview(&self, config: Config) -> (Vec<(Peer, PeerSource, bool)>, Vec<Route>) {
         let preview = IntentKeeper {
             dir: None,
+            config_prefixes: prefixes_of(&config),
             intent: Intent {
                 config,
                 ..self.intent.clone()
             },
             saved_whole: false,
-            config_prefixes: HashSet::new(),
             problems: Vec::new(),
         };
         (preview.peers(), preview.originated())
@@ -197,7 +231,19 @@ impl IntentKeeper {
 
     /// Every originated route.
     pub fn originated(&self) -> Vec<Route> {
-        self.routes().into_iter().map(|(r, _)| r).collect()
+        // What `routes` gives, without sorting a million routes through a map: the RIB keys
+        // them by prefix itself.
+        let config = &self.intent.config.routes;
+        let mut routes = Vec::with_capacity(config.len() + self.intent.api_routes.len());
+        routes.extend(config.iter().cloned());
+        routes.extend(
+            self.intent
+                .api_routes
+                .iter()
+                .filter(|r| !self.config_prefixes.contains(&r.prefix))
+                .cloned(),
+        );
+        routes
     }
 
     /// Where `prefix` is originated from, if it is (the configuration wins, as in
@@ -332,7 +378,7 @@ impl IntentKeeper {
 }
 
 /// The prefixes `config` originates.
-fn prefixes_of(config: &Config) -> HashSet<Prefix> {
+fn prefixes_of(config: &Config) -> foldhash::HashSet<Prefix> {
     config.routes.iter().map(|r| r.prefix).collect()
 }
 
@@ -516,7 +562,36 @@ mod tests {
         assert!(keeper.state_dir().unwrap().not_writable().is_some());
         std::fs::rename(&moved, &path).unwrap();
         keeper.announce(vec![route("198.18.8.0/24", None)]).unwrap();
-        let again = IntentKeeper::reread(&config, keeper.state_dir());
+        let again = IntentKeeper::load(&config, Ok(keeper.state_dir().unwrap()));
         assert_eq!(again.originated().len(), 3);
+    }
+
+    #[test]
+    fn rereading_the_run_time_intent_gives_only_what_another_keeper_changed_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut old = IntentKeeper::open(&config);
+        let mut new = IntentKeeper::load(&config, Ok(old.state_dir().unwrap()));
+        assert_eq!(new.reread_run_time(), (vec![], vec![]));
+
+        // The configured 198.18.100.0/24 shadows a run-time route for the same prefix.
+        let x = route("198.18.7.0/24", Some(1));
+        old.announce(vec![x.clone(), route("198.18.100.0/24", Some(9))])
+            .unwrap();
+        assert_eq!(new.reread_run_time(), (vec![x.clone()], vec![]));
+
+        let (x2, y) = (
+            route("198.18.7.0/24", Some(2)),
+            route("198.18.8.0/24", None),
+        );
+        old.announce(vec![x2.clone()]).unwrap();
+        old.announce(vec![y.clone()]).unwrap();
+        let (mut announce, withdraw) = new.reread_run_time();
+        announce.sort_by_key(|r| r.prefix);
+        assert_eq!((announce, withdraw), (vec![x2, y.clone()], vec![]));
+
+        old.withdraw(&[y.prefix]).unwrap();
+        assert_eq!(new.reread_run_time(), (vec![], vec![y.prefix]));
+        assert_eq!(new.originated(), old.originated());
     }
 }
