@@ -367,6 +367,12 @@ impl Config {
         self
     }
 
+    /// This configuration without its routes, and the routes.
+    pub fn split_routes(mut self) -> (Config, Vec<Route>) {
+        let routes = std::mem::take(&mut self.routes);
+        (self, routes)
+    }
+
     /// The shipped `config/default.toml`, parsed.
     pub fn default_config() -> Config {
         match super::parse(DEFAULT_TOML, "config/default.toml") {

@@ -78,12 +78,19 @@ pub const COMPACT_AFTER: usize = 10_000;
 pub const COMPACT_BYTES: u64 = 64 << 20;
 
 impl IntentKeeper {
+    /// [`open_owned`](Self::open_owned) with a copy of `config` (for tests).
+    #[cfg(test)]
+    pub fn open(config: &Config) -> IntentKeeper {
+        IntentKeeper::open_owned(config.clone())
+    }
+
     /// Load the intent saved in the config's state directory (falling back to the previous good
-    /// copy, or to the config alone, and saying so), with `config` as the configuration.
+    /// copy, or to the config alone, and saying so), with `config` as the configuration; the
+    /// keeper takes it, so that a million routes are not copied.
     ///
     /// A directory that cannot be written is used all the same (changes are refused until it
     /// is writable again): probed here, so that the log and `batonctl status` say so at once.
-    pub fn open(config: &Config) -> IntentKeeper {
+    pub fn open_owned(config: Config) -> IntentKeeper {
         let dir = match StateDir::join(&config.global.state_dir)
             .or_else(|_| StateDir::open(&config.global.state_dir))
         {
@@ -96,16 +103,16 @@ impl IntentKeeper {
         IntentKeeper::load(config, dir)
     }
 
-    fn load(config: &Config, dir: Result<std::sync::Arc<StateDir>, String>) -> IntentKeeper {
+    fn load(config: Config, dir: Result<std::sync::Arc<StateDir>, String>) -> IntentKeeper {
         let mut problems = Vec::new();
         let dir = dir.map_err(|e| problems.push(e)).ok();
         for p in &problems {
             warn!(problem = %p, "state");
         }
         let mut keeper = IntentKeeper {
-            config_prefixes: prefixes_of(config),
+            config_prefixes: prefixes_of(&config),
             dir,
-            intent: Intent::new(config.clone()),
+            intent: Intent::new(config),
             saved_whole: false,
             problems,
         };
@@ -562,7 +569,7 @@ mod tests {
         assert!(keeper.state_dir().unwrap().not_writable().is_some());
         std::fs::rename(&moved, &path).unwrap();
         keeper.announce(vec![route("198.18.8.0/24", None)]).unwrap();
-        let again = IntentKeeper::load(&config, Ok(keeper.state_dir().unwrap()));
+        let again = IntentKeeper::load(config.clone(), Ok(keeper.state_dir().unwrap()));
         assert_eq!(again.originated().len(), 3);
     }
 
@@ -571,7 +578,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let mut old = IntentKeeper::open(&config);
-        let mut new = IntentKeeper::load(&config, Ok(old.state_dir().unwrap()));
+        let mut new = IntentKeeper::load(config.clone(), Ok(old.state_dir().unwrap()));
         assert_eq!(new.reread_run_time(), (vec![], vec![]));
 
         // The configured 198.18.100.0/24 shadows a run-time route for the same prefix.

@@ -157,7 +157,13 @@ pub async fn run(
             }
         }
     });
-    let intent = Arc::new(Mutex::new(intent::IntentKeeper::open(&config)));
+    // The keeper holds the configuration's routes; the speaker keeps the settings only, so
+    // that a million routes are held once.
+    let (config, routes) = config.split_routes();
+    let intent = Arc::new(Mutex::new(intent::IntentKeeper::open_owned(Config {
+        routes,
+        ..config.clone()
+    })));
     observe_saves(&intent, &metrics);
     let originated = intent
         .lock()
@@ -209,7 +215,8 @@ pub async fn run(
                             let _ = rib_tx.send(RibCmd::ChangeOriginated { announce, withdraw });
                         }
                     } else {
-                        *keeper = intent::IntentKeeper::open(&config);
+                        let config = keeper.config().clone();
+                        *keeper = intent::IntentKeeper::open_owned(config);
                         let _ = rib_tx.send(RibCmd::SetOriginated(keeper.originated()));
                         drop(keeper);
                         observe_saves(&intent, &metrics);
