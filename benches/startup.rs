@@ -1,4 +1,4 @@
-//! The project's benchmark, five tables in one run on this machine:
+//! The project's benchmark, six tables in one run on this machine:
 //!
 //! 1. Start-up: how long until two real peers (a gobgpd and a bird2, each in its own network
 //!    namespace) hold every one of N originated routes, for baton's first start, for its
@@ -15,6 +15,11 @@
 //!    routes acknowledged per second, and the time until both peers hold them all.
 //! 5. Kernel routes (`startup/fib.rs`): the FIB installer in a network namespace, no peer:
 //!    routes/s until the kernel holds 100k and 1M routes, a reconciliation run, removal.
+//! 6. Receiving a full table (`startup/ingest.rs`): a wire-speed injector of our own
+//!    (`startup/injector.rs`, UPDATEs encoded beforehand with `baton::wire`) writes 1M IPv4 and
+//!    100k IPv6 routes in one burst to baton, bird2 and gobgpd in turn: seconds until each holds
+//!    them all, routes/s, peak RSS and CPU of all its processes, how fast it answers a status
+//!    query meanwhile, and baton's speaker RSS around the RIB snapshot save that follows.
 //!
 //! Run it with `bin/bench` (or `cargo bench --bench startup -- --routes N`); it needs root and
 //! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses, and
@@ -35,6 +40,12 @@ mod config_parse;
 mod fib;
 #[path = "startup/gobgp_origin.rs"]
 mod gobgp_origin;
+#[path = "startup/ingest.rs"]
+mod ingest;
+#[path = "startup/ingest_report.rs"]
+mod ingest_report;
+#[path = "startup/injector.rs"]
+mod injector;
 #[path = "startup/machine.rs"]
 mod machine;
 #[path = "startup/options.rs"]
@@ -143,8 +154,19 @@ fn main() {
     }
     // `cargo test --all-targets` (bin/test) builds and runs bench targets too, without
     // `--bench`: figures are for bin/bench, not for the test suite.
+    // The injector's bytes are checked there, though (decoded back with baton's decoder).
     if !std::env::args().any(|a| a == "--bench") {
-        println!("startup bench: not run by cargo test; use bin/bench");
+        let hops = (
+            Ipv4Addr::new(198, 18, 0, 1),
+            "2001:db8::1".parse().expect("an address"),
+        );
+        let burst = injector::encode(3000, 1000, hops.0, hops.1);
+        injector::check_burst(&burst, 3000, 1000, hops);
+        println!(
+            "startup bench: not run by cargo test (use bin/bench); the injector's {} UPDATEs \
+             decode as encoded",
+            burst.messages
+        );
         return;
     }
     let options = parse_args();
@@ -226,6 +248,7 @@ fn main() {
             api_runs.push(api::bench_api(&options, &grpc_unavailable));
         }
     }
+    let (ingest_runs, burst) = bench_ingest_all(&options);
     println!();
     if !runs.is_empty() {
         print_startup_table(&options, &runs, &gobgpd_unavailable);
@@ -250,6 +273,42 @@ fn main() {
         println!();
         fib::print_fib_table(&fib_runs, options.runs);
     }
+    if let Some(burst) = burst {
+        println!();
+        ingest_report::print_ingest_table(&ingest_runs, options.ingest, &burst);
+    }
+}
+
+/// Table 6's runs, and the burst they were fed (`None` when not run): the burst encoded once
+/// and checked against baton's decoder first.
+fn bench_ingest_all(options: &Options) -> (Vec<[ingest::Ingest; 3]>, Option<injector::Burst>) {
+    if !options.parts.ingest {
+        return (Vec::new(), None);
+    }
+    let (v4, v6) = options.ingest;
+    // The injector is always the lab's first host.
+    let hops = (
+        Ipv4Addr::new(198, 18, 0, 1),
+        "2001:db8::1".parse().expect("an address"),
+    );
+    let encoding = Instant::now();
+    let burst = injector::encode(v4, v6, hops.0, hops.1);
+    let encoded = encoding.elapsed();
+    injector::check_burst(&burst, v4, v6, hops);
+    println!(
+        "  ingest: {} UPDATEs encoded in {encoded:.2?}, decoded back as encoded",
+        burst.messages
+    );
+    let deadline = options.timeout.unwrap_or(Duration::from_secs(
+        120 + u64::try_from((v4 + v6) / 2000).expect("fits"),
+    ));
+    let runs = (1..=options.runs)
+        .map(|run| {
+            println!("ingest run {run}/{}", options.runs);
+            ingest::bench_ingest(&burst, (v4, v6), deadline)
+        })
+        .collect();
+    (runs, Some(burst))
 }
 
 /// The i-th originated prefix: consecutive /28s from 10.0.0.0.
