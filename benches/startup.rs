@@ -156,16 +156,10 @@ fn main() {
     // `--bench`: figures are for bin/bench, not for the test suite.
     // The injector's bytes are checked there, though (decoded back with baton's decoder).
     if !std::env::args().any(|a| a == "--bench") {
-        let hops = (
-            Ipv4Addr::new(198, 18, 0, 1),
-            "2001:db8::1".parse().expect("an address"),
-        );
-        let burst = injector::encode(3000, 1000, hops.0, hops.1);
-        injector::check_burst(&burst, 3000, 1000, hops);
+        let messages = injector::self_check();
         println!(
-            "startup bench: not run by cargo test (use bin/bench); the injector's {} UPDATEs \
-             decode as encoded",
-            burst.messages
+            "startup bench: not run by cargo test (use bin/bench); the injector's {messages} \
+             UPDATEs decode as encoded"
         );
         return;
     }
@@ -248,7 +242,7 @@ fn main() {
             api_runs.push(api::bench_api(&options, &grpc_unavailable));
         }
     }
-    let (ingest_runs, burst) = bench_ingest_all(&options);
+    let (ingest_runs, burst) = ingest::bench_all(&options);
     println!();
     if !runs.is_empty() {
         print_startup_table(&options, &runs, &gobgpd_unavailable);
@@ -277,38 +271,6 @@ fn main() {
         println!();
         ingest_report::print_ingest_table(&ingest_runs, options.ingest, &burst);
     }
-}
-
-/// Table 6's runs, and the burst they were fed (`None` when not run): the burst encoded once
-/// and checked against baton's decoder first.
-fn bench_ingest_all(options: &Options) -> (Vec<[ingest::Ingest; 3]>, Option<injector::Burst>) {
-    if !options.parts.ingest {
-        return (Vec::new(), None);
-    }
-    let (v4, v6) = options.ingest;
-    // The injector is always the lab's first host.
-    let hops = (
-        Ipv4Addr::new(198, 18, 0, 1),
-        "2001:db8::1".parse().expect("an address"),
-    );
-    let encoding = Instant::now();
-    let burst = injector::encode(v4, v6, hops.0, hops.1);
-    let encoded = encoding.elapsed();
-    injector::check_burst(&burst, v4, v6, hops);
-    println!(
-        "  ingest: {} UPDATEs encoded in {encoded:.2?}, decoded back as encoded",
-        burst.messages
-    );
-    let deadline = options.timeout.unwrap_or(Duration::from_secs(
-        120 + u64::try_from((v4 + v6) / 2000).expect("fits"),
-    ));
-    let runs = (1..=options.runs)
-        .map(|run| {
-            println!("ingest run {run}/{}", options.runs);
-            ingest::bench_ingest(&burst, (v4, v6), deadline)
-        })
-        .collect();
-    (runs, Some(burst))
 }
 
 /// The i-th originated prefix: consecutive /28s from 10.0.0.0.

@@ -12,7 +12,7 @@
 //! serialised in one piece would show. The receivers are passive, so the injector's connection
 //! is the only one.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -28,6 +28,7 @@ use super::common::netns::{Host, Lab};
 use super::common::Family;
 use super::injector::{self, Burst, INJECTOR_AS};
 use super::machine::{cpu_time, peak_rss_kib};
+use super::options::Options;
 use super::watch::{watch, Held};
 use super::{upgrade, SETUP};
 
@@ -74,6 +75,38 @@ struct Receiver<'a> {
     /// Status queries whose answer times are recorded during the ingest (one thread each): the
     /// status query of the table, then baton's REST one.
     probes: Vec<&'a (dyn Fn() + Sync)>,
+}
+
+/// Table 6's runs, and the burst they were fed (`None` when not run): the burst encoded once
+/// and checked against baton's decoder first.
+pub fn bench_all(options: &Options) -> (Vec<[Ingest; 3]>, Option<Burst>) {
+    if !options.parts.ingest {
+        return (Vec::new(), None);
+    }
+    let (v4, v6) = options.ingest;
+    // The injector is always the lab's first host.
+    let hops = (
+        Ipv4Addr::new(198, 18, 0, 1),
+        "2001:db8::1".parse().expect("an address"),
+    );
+    let encoding = Instant::now();
+    let burst = injector::encode(v4, v6, hops.0, hops.1);
+    let encoded = encoding.elapsed();
+    injector::check_burst(&burst, v4, v6, hops);
+    println!(
+        "  ingest: {} UPDATEs encoded in {encoded:.2?}, decoded back as encoded",
+        burst.messages
+    );
+    let deadline = options.timeout.unwrap_or(Duration::from_secs(
+        120 + u64::try_from((v4 + v6) / 2000).expect("fits"),
+    ));
+    let runs = (1..=options.runs)
+        .map(|run| {
+            println!("ingest run {run}/{}", options.runs);
+            bench_ingest(&burst, (v4, v6), deadline)
+        })
+        .collect();
+    (runs, Some(burst))
 }
 
 /// One run: a lab with the injector and the three receivers in turn, each stopped before the

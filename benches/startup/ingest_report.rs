@@ -64,7 +64,7 @@ pub fn print_ingest_table(runs: &[[Ingest; 3]], (v4, v6): (usize, usize), burst:
     for (i, name) in RECEIVERS.iter().enumerate().skip(1) {
         print!("{:<14}", format!("baton/{name}"));
         for (_, _, f) in COLUMNS {
-            let ratio = median(&column(0, f)).zip(median(&column(i, f)));
+            let ratio = median(&column(0, f)).zip(median(&column(i, f)).filter(|&o| o > 0.0));
             let text = ratio.map_or("-".into(), |(b, o)| format!("{:.2}", b / o));
             print!(" {text:>w$}");
         }

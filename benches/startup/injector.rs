@@ -157,6 +157,18 @@ pub fn check_burst(burst: &Burst, v4: usize, v6: usize, hops: (Ipv4Addr, Ipv6Add
     assert_eq!(end_of_rib, [Family::IPV4_UNICAST, Family::IPV6_UNICAST]);
 }
 
+/// A small burst encoded and checked as [`check_burst`] does (what `cargo test` runs of the
+/// bench); how many messages it has.
+pub fn self_check() -> usize {
+    let hops = (
+        Ipv4Addr::new(198, 18, 0, 1),
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1),
+    );
+    let burst = encode(3000, 1000, hops.0, hops.1);
+    check_burst(&burst, 3000, 1000, hops);
+    burst.messages
+}
+
 /// The OPEN we send: version 4, our AS, hold time, identifier `id`, capabilities multiprotocol
 /// IPv4 and IPv6 unicast and 4-octet AS.
 fn open(id: Ipv4Addr) -> BytesMut {
