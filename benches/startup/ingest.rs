@@ -4,7 +4,7 @@
 //! them all.
 //!
 //! Per receiver: seconds from the first UPDATE octet until its counters show all N + M routes
-//! (baton: `accepted` of `neighbor` on the control socket; bird2: imported routes of `show
+//! (baton: its Loc-RIB prefix gauges, through the control socket; bird2: imported routes of `show
 //! protocols all`; gobgpd: `accepted` of `gobgp -j neighbor`), the peak RSS of all its processes
 //! (baton: supervisor and speaker), their CPU time during the ingest, and how fast it answers a
 //! status query meanwhile (a thread asking again and again). For baton also the speaker's peak
@@ -12,7 +12,7 @@
 //! serialised in one piece would show. The receivers are passive, so the injector's connection
 //! is the only one.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ use super::common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use super::common::http::{http, API_PORT};
 use super::common::netns::{Host, Lab};
 use super::common::Family;
-use super::injector::{self, Burst, INJECTOR_AS};
+use super::injector::{self, Burst, INJECTOR_AS, NEXT_HOP4, NEXT_HOP6};
 use super::machine::{cpu_time, peak_rss_kib};
 use super::options::Options;
 use super::watch::{watch, Held};
@@ -84,15 +84,10 @@ pub fn bench_all(options: &Options) -> (Vec<[Ingest; 3]>, Option<Burst>) {
         return (Vec::new(), None);
     }
     let (v4, v6) = options.ingest;
-    // The injector is always the lab's first host.
-    let hops = (
-        Ipv4Addr::new(198, 18, 0, 1),
-        "2001:db8::1".parse().expect("an address"),
-    );
     let encoding = Instant::now();
-    let burst = injector::encode(v4, v6, hops.0, hops.1);
+    let burst = injector::encode(v4, v6, NEXT_HOP4, NEXT_HOP6);
     let encoded = encoding.elapsed();
-    injector::check_burst(&burst, v4, v6, hops);
+    injector::check_burst(&burst, v4, v6, (NEXT_HOP4, NEXT_HOP6));
     println!(
         "  ingest: {} UPDATEs encoded in {encoded:.2?}, decoded back as encoded",
         burst.messages
@@ -111,10 +106,15 @@ pub fn bench_all(options: &Options) -> (Vec<[Ingest; 3]>, Option<Burst>) {
 
 /// One run: a lab with the injector and the three receivers in turn, each stopped before the
 /// next starts. `deadline` bounds each receiver's ingest.
-pub fn bench_ingest(burst: &Burst, (v4, v6): (usize, usize), deadline: Duration) -> [Ingest; 3] {
+fn bench_ingest(burst: &Burst, (v4, v6): (usize, usize), deadline: Duration) -> [Ingest; 3] {
     let total = (v4 + v6) as u64;
     let lab = Lab::new();
     let inj = lab.host("injector");
+    assert_eq!(
+        (inj.ipv4, inj.ipv6),
+        (NEXT_HOP4, NEXT_HOP6),
+        "the burst's next hops"
+    );
     let from = IpAddr::from(inj.ipv4);
     println!("  ingest into baton");
     let baton = ingest_baton(&lab, &inj, burst, total, deadline);
@@ -299,23 +299,23 @@ fn answer_times(probe: &(dyn Fn() + Sync), done: &AtomicBool) -> Vec<Duration> {
     times
 }
 
-/// What baton accepted from its one peer, both families, from the control socket.
+/// What baton holds in its Loc-RIB, both families: the `baton_rib_prefixes` gauges (prefixes
+/// with a best route), read with the control socket's `metrics` request, which like
+/// `neighbor` is answered from the status board, not by the RIB task.
 fn baton_held(socket: &std::path::Path) -> Held {
-    let Ok(v) = client::request(socket, &Request::Neighbors, SETUP) else {
+    let Ok(v) = client::request(socket, &Request::Metrics, SETUP) else {
         return Held::default();
     };
-    let peer = &v[0];
-    let routes = peer["families"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["accepted"].as_u64())
+    let routes = v
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("baton_rib_prefixes{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
-    let established = peer["state"] == "Established";
     Held {
         routes,
-        established,
-        fresh: established,
+        ..Held::default()
     }
 }
 

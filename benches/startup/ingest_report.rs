@@ -93,7 +93,7 @@ pub fn print_ingest_table(runs: &[[Ingest; 3]], (v4, v6): (usize, usize), burst:
     println!();
     println!(
         "held: from the first UPDATE octet written until the receiver's counters first show all \
-         N + M routes (baton: accepted, control socket, every 50 ms; bird2: imported, birdc; \
+         N + M routes (baton: Loc-RIB prefixes, metrics on the control socket, every 50 ms; bird2: imported, birdc; \
          gobgpd: accepted, gobgp -j neighbor), upper bounds within one poll. taken: until its \
          socket had taken the burst's last octet. RSS: peak (VmHWM) of all its processes \
          (baton: supervisor + speaker); CPU: user+system during the ingest. status: a thread \

@@ -26,6 +26,9 @@ use super::common::netns::Host;
 pub const INJECTOR_AS: u32 = 65010;
 /// The most routes of either family (the /32s of 11.0.0.0/8; as many /64s of 2001:db8::/32).
 pub const MAX_INJECTED: usize = 1 << 24;
+/// The injector's addresses, the next hops of its routes: it is the first host of its lab.
+pub const NEXT_HOP4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+pub const NEXT_HOP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 /// Hold time we offer; KEEPALIVEs go out well within it once the burst is written.
 const HOLD_TIME: u16 = 240;
 const KEEPALIVE_EVERY: Duration = Duration::from_secs(30);
