@@ -140,7 +140,16 @@ fn bench_ingest(burst: &Burst, (v4, v6): (usize, usize), deadline: Duration) -> 
         held: &held,
         probes: vec![&status],
     };
-    let bird_row = ingest(&inj, burst, total, deadline, &rx, || None);
+    // Untimed, once all are counted and the session is still up: what its tables hold.
+    let bird_row = ingest(&inj, burst, total, deadline, &rx, || {
+        let count = bird.cli(&["show", "route", "count"]);
+        let total = count.lines().filter(|l| l.starts_with("Total:"));
+        println!(
+            "  check: bird2 holds {}",
+            one_line(&total.collect::<String>())
+        );
+        None
+    });
     drop(bird);
 
     println!("  ingest into gobgpd");
@@ -164,7 +173,13 @@ fn bench_ingest(burst: &Burst, (v4, v6): (usize, usize), deadline: Duration) -> 
         held: &held,
         probes: vec![&status],
     };
-    let gobgpd_row = ingest(&inj, burst, total, deadline, &rx, || None);
+    let gobgpd_row = ingest(&inj, burst, total, deadline, &rx, || {
+        for family in ["ipv4", "ipv6"] {
+            let rib = gobgpd.cli(&["global", "rib", "summary", "-a", family]);
+            println!("  check: gobgpd holds {}", one_line(&rib));
+        }
+        None
+    });
     [baton, bird_row, gobgpd_row]
 }
 
@@ -222,8 +237,8 @@ fn poll_speaker(baton: &Baton) -> Option<u32> {
 }
 
 /// Injects `burst` into `rx` and measures it until it holds `total` routes or `deadline`
-/// passes; then, while the session is still up, `after` measures the speaker's RSS around the
-/// next snapshot (baton only).
+/// passes; then, while the session is still up, `after` checks what it holds or (baton)
+/// measures the speaker's RSS around the next snapshot.
 fn ingest(
     inj: &Host,
     burst: &Burst,
@@ -285,6 +300,11 @@ fn ingest(
         row.taken = injecting.join().expect("injector");
     });
     row
+}
+
+/// A CLI's answer on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Runs `probe` again and again, `PROBE_PAUSE` apart, until `done`; how long each took.
