@@ -1,4 +1,4 @@
-//! The project's benchmark, five tables in one run on this machine:
+//! The project's benchmark, six tables in one run on this machine:
 //!
 //! 1. Start-up: how long until two real peers (a gobgpd and a bird2, each in its own network
 //!    namespace) hold every one of N originated routes, for baton's first start, for its
@@ -15,6 +15,11 @@
 //!    routes acknowledged per second, and the time until both peers hold them all.
 //! 5. Kernel routes (`startup/fib.rs`): the FIB installer in a network namespace, no peer:
 //!    routes/s until the kernel holds 100k and 1M routes, a reconciliation run, removal.
+//! 6. Receiving a full table (`startup/ingest.rs`): a wire-speed injector of our own
+//!    (`startup/injector.rs`, UPDATEs encoded beforehand with `baton::wire`) writes 1M IPv4 and
+//!    100k IPv6 routes in one burst to baton, bird2 and gobgpd in turn: seconds until each holds
+//!    them all, routes/s, peak RSS and CPU of all its processes, how fast it answers a status
+//!    query meanwhile, and baton's speaker RSS around the RIB snapshot save that follows.
 //!
 //! Run it with `bin/bench` (or `cargo bench --bench startup -- --routes N`); it needs root and
 //! the Debian packages gobgpd and bird2, like the integration tests whose harness it reuses, and
@@ -35,6 +40,12 @@ mod config_parse;
 mod fib;
 #[path = "startup/gobgp_origin.rs"]
 mod gobgp_origin;
+#[path = "startup/ingest.rs"]
+mod ingest;
+#[path = "startup/ingest_report.rs"]
+mod ingest_report;
+#[path = "startup/injector.rs"]
+mod injector;
 #[path = "startup/machine.rs"]
 mod machine;
 #[path = "startup/options.rs"]
@@ -143,8 +154,13 @@ fn main() {
     }
     // `cargo test --all-targets` (bin/test) builds and runs bench targets too, without
     // `--bench`: figures are for bin/bench, not for the test suite.
+    // The injector's bytes are checked there, though (decoded back with baton's decoder).
     if !std::env::args().any(|a| a == "--bench") {
-        println!("startup bench: not run by cargo test; use bin/bench");
+        let messages = injector::self_check();
+        println!(
+            "startup bench: not run by cargo test (use bin/bench); the injector's {messages} \
+             UPDATEs decode as encoded"
+        );
         return;
     }
     let options = parse_args();
@@ -226,6 +242,7 @@ fn main() {
             api_runs.push(api::bench_api(&options, &grpc_unavailable));
         }
     }
+    let (ingest_runs, burst) = ingest::bench_all(&options);
     println!();
     if !runs.is_empty() {
         print_startup_table(&options, &runs, &gobgpd_unavailable);
@@ -249,6 +266,10 @@ fn main() {
     if !fib_runs.is_empty() {
         println!();
         fib::print_fib_table(&fib_runs, options.runs);
+    }
+    if let Some(burst) = burst {
+        println!();
+        ingest_report::print_ingest_table(&ingest_runs, options.ingest, &burst);
     }
 }
 

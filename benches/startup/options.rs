@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::injector::MAX_INJECTED;
 use super::MAX_ROUTES;
 
 /// Routes originated when `--routes` is not given.
@@ -10,6 +11,10 @@ pub const DEFAULT_ROUTES: usize = 100_000;
 pub const DEFAULT_API_ROUTES: usize = 2_000;
 /// Routes in the state store's files when `--store-routes` is not given.
 pub const DEFAULT_STORE_ROUTES: [usize; 2] = [100_000, 1_000_000];
+/// IPv4 and IPv6 routes the injector sends when `--ingest-routes` and `--ingest-v6` are not
+/// given.
+pub const DEFAULT_INGEST_ROUTES: usize = 1_000_000;
+pub const DEFAULT_INGEST_V6: usize = 100_000;
 /// Routes installed into the kernel when `--fib-routes` is not given.
 pub const DEFAULT_FIB_ROUTES: [usize; 2] = [100_000, 1_000_000];
 
@@ -31,6 +36,10 @@ pub struct Options {
     pub api_routes: usize,
     /// Route counts for the kernel routes table.
     pub fib_routes: Vec<usize>,
+    /// IPv4 and IPv6 routes the injector writes in the ingest table.
+    pub ingest: (usize, usize),
+    /// `--timeout`, if given.
+    pub timeout: Option<Duration>,
 }
 
 /// The parts of the benchmark `--only` chooses from.
@@ -48,6 +57,8 @@ pub struct Parts {
     pub api: bool,
     /// Kernel route installation (table 5).
     pub fib: bool,
+    /// Receiving a full table from the injector (table 6).
+    pub ingest: bool,
 }
 
 impl Parts {
@@ -58,6 +69,7 @@ impl Parts {
         store: true,
         api: true,
         fib: true,
+        ingest: true,
     };
 }
 
@@ -70,6 +82,7 @@ pub fn parse_args() -> Options {
     let mut count_gobgpd = true;
     let mut api_routes = DEFAULT_API_ROUTES;
     let mut fib_routes = DEFAULT_FIB_ROUTES.to_vec();
+    let mut ingest = (DEFAULT_INGEST_ROUTES, DEFAULT_INGEST_V6);
     let mut args = std::env::args().skip(1);
     let number = |name: &str, v: &str| -> usize {
         v.replace('_', "")
@@ -96,6 +109,7 @@ pub fn parse_args() -> Options {
                     store: false,
                     api: false,
                     fib: false,
+                    ingest: false,
                 };
                 for part in value("--only").split(',') {
                     match part.trim() {
@@ -105,6 +119,7 @@ pub fn parse_args() -> Options {
                         "store" => parts.store = true,
                         "api" => parts.api = true,
                         "fib" => parts.fib = true,
+                        "ingest" => parts.ingest = true,
                         other => usage(&format!("--only: unknown part {other:?}")),
                     }
                 }
@@ -127,6 +142,8 @@ pub fn parse_args() -> Options {
                     usage(&format!("--fib-routes: each must be 1..={MAX_ROUTES}"));
                 }
             }
+            "--ingest-routes" => ingest.0 = number("--ingest-routes", &value("--ingest-routes")),
+            "--ingest-v6" => ingest.1 = number("--ingest-v6", &value("--ingest-v6")),
             "--api-routes" => api_routes = number("--api-routes", &value("--api-routes")),
             "--no-gobgpd-count" => count_gobgpd = false,
             // cargo bench passes --bench to every bench target.
@@ -143,6 +160,12 @@ pub fn parse_args() -> Options {
     if api_routes == 0 || api_routes > MAX_ROUTES {
         usage(&format!("--api-routes must be 1..={MAX_ROUTES}"));
     }
+    if ingest.0 > MAX_INJECTED || ingest.1 > MAX_INJECTED || ingest.0 + ingest.1 == 0 {
+        usage(&format!(
+            "--ingest-routes and --ingest-v6 must be 0..={MAX_INJECTED}, not both 0"
+        ));
+    }
+    let timeout = deadline;
     // Generous: the point is to measure, not to give up. 100k: 170 s, 1M: 620 s.
     let deadline = deadline.unwrap_or(Duration::from_secs(
         120 + u64::try_from(routes / 2000).expect("fits"),
@@ -156,6 +179,8 @@ pub fn parse_args() -> Options {
         store_routes,
         api_routes,
         fib_routes,
+        ingest,
+        timeout,
     }
 }
 
@@ -166,15 +191,18 @@ fn usage(error: &str) -> ! {
     eprintln!(
         "usage: cargo bench --bench startup -- [--routes N] [--runs R] [--timeout SECONDS] \
          [--only PARTS] [--store-routes N,N] [--api-routes M] [--fib-routes N,N] \
-         [--no-gobgpd-count]\n  \
+         [--ingest-routes N] [--ingest-v6 M] [--no-gobgpd-count]\n  \
          --routes N          routes to originate (default {DEFAULT_ROUTES}, at most {MAX_ROUTES})\n  \
          --runs R            run every scenario R times, each in a fresh lab; print the median \
          and range (default 1)\n  \
          --timeout S         give up on a scenario after S seconds (default 120 + N/2000)\n  \
          --only PARTS        run only these, comma-separated: baton (start-up, restarts, \
-         upgrade), bird, gobgpd, store, api, fib (default: all)\n  \
+         upgrade), bird, gobgpd, store, api, fib, ingest (default: all)\n  \
          --store-routes L    route counts for the state store table (default 100000,1000000)\n  \
          --fib-routes L      route counts for the kernel routes table (default 100000,1000000)\n  \
+         --ingest-routes N   IPv4 routes the injector writes to each receiver in the ingest \
+         table (default {DEFAULT_INGEST_ROUTES})\n  \
+         --ingest-v6 M       IPv6 routes it writes after them (default {DEFAULT_INGEST_V6})\n  \
          --api-routes M      routes announced one per request in the API table (default \
          {DEFAULT_API_ROUTES}; the batches there carry N)\n  \
          --no-gobgpd-count   do not count gobgpd's routes while the speaker is replaced (each \

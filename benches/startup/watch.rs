@@ -97,7 +97,7 @@ pub struct Times {
 /// Polls `held` until `done`, returning the times from `start` when the answers came back
 /// that first showed `most` and `done`; `None` after `deadline` or once `abort` is set. Pauses three times as long as the last query
 /// took (gobgpd walks its table to count), within [`MIN_PAUSE`, `MAX_PAUSE`].
-fn watch(
+pub fn watch(
     start: Instant,
     deadline: Duration,
     abort: &AtomicBool,
