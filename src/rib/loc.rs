@@ -1,6 +1,7 @@
 //! The Loc-RIB: every usable route per prefix, the best one first.
 
 use foldhash::HashMap;
+use smallvec::SmallVec;
 
 use super::{compare, multipath_equal, Candidate, Source};
 use crate::wire::Prefix;
@@ -36,7 +37,9 @@ pub struct BestPathChange {
 /// Candidates per prefix, the best at index 0.
 #[derive(Debug, Default)]
 pub struct LocRib {
-    table: HashMap<Prefix, Vec<Candidate>>,
+    /// One candidate inline: nearly every prefix has one, so a million prefixes are not a
+    /// million heap allocations.
+    table: HashMap<Prefix, SmallVec<[Candidate; 1]>>,
     /// Best-path changes since the last [`take_changes`](Self::take_changes), kept only while
     /// someone listens (see [`track_changes`](Self::track_changes)).
     changes: Option<Vec<BestPathChange>>,
