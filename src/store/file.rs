@@ -1,9 +1,13 @@
 //! One durable state file: a checksummed header line, then the payload (JSON).
 //!
 //! ```text
-//! baton-state v1 kind=intent len=1234 saved=1717171717171 crc32=0a1b2c3d\n
+//! baton-state v1 kind=intent len=00000000000000001234 saved=00000001717171717171 crc32=0a1b2c3d\n
 //! {"config":{...},"api_routes":[],...}
 //! ```
+//!
+//! The numbers are zero-padded to 20 digits (any width reads back), so that the header has
+//! the same length whatever it says: the payload is written first, straight to the file, and
+//! the header last in the room left for it.
 //!
 //! What every version of the format keeps, so that a reader can tell a damaged file from one
 //! written by a newer baton: the header is the bytes before the first `\n` (at most
@@ -79,16 +83,33 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// path from two threads at once (the temporary file name is per process). Returns the size of
 /// the file written, in bytes.
 pub fn save<T: Serialize>(path: &Path, kind: &str, value: &T) -> Result<u64, StoreError> {
-    let payload = serde_json::to_vec(value).map_err(|source| StoreError::Encode {
-        path: path.to_path_buf(),
-        kind: kind.to_string(),
-        source,
-    })?;
-    save_payload(path, kind, &payload)
+    save_with(path, kind, |w| {
+        serde_json::to_writer(w, value).map_err(|source| StoreError::Encode {
+            path: path.to_path_buf(),
+            kind: kind.to_string(),
+            source,
+        })
+    })
 }
 
 /// [`save`] for an already encoded payload.
 pub fn save_payload(path: &Path, kind: &str, payload: &[u8]) -> Result<u64, StoreError> {
+    save_with(path, kind, |w| {
+        w.write_all(payload)
+            .map_err(|e| StoreError::io(path, "write", e))
+    })
+}
+
+/// Save what `write` writes as the payload. The payload goes straight to the file (checksummed
+/// and counted on the way) rather than into memory first: a RIB snapshot of a million routes
+/// is tens of MiB, and holding it whole made the speaker grow by that much at every save. The
+/// header, whose length and checksum are known only at the end, is written last in the room
+/// left for it: its numbers are zero-padded to a fixed width.
+fn save_with(
+    path: &Path,
+    kind: &str,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
     if kind.is_empty()
         || !kind
             .bytes()
@@ -97,22 +118,14 @@ pub fn save_payload(path: &Path, kind: &str, payload: &[u8]) -> Result<u64, Stor
         let e = io::Error::new(io::ErrorKind::InvalidInput, format!("bad kind {kind:?}"));
         return Err(StoreError::io(path, "save", e));
     }
-    let saved = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
-    let head = format!(
-        "{MAGIC} v{VERSION} kind={kind} len={} saved={saved}",
-        payload.len()
-    );
-    let crc = checksum(head.as_bytes(), payload);
-    let header = format!("{head}{CRC_FIELD}{crc:08x}\n");
-
     let tmp = tmp_path(path);
-    if let Err(e) = write_synced(&tmp, header.as_bytes(), payload) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
+    let written = match write_synced(&tmp, kind, write) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
     if let Err(e) = keep_previous(path) {
         let _ = fs::remove_file(&tmp);
         return Err(e);
@@ -122,7 +135,41 @@ pub fn save_payload(path: &Path, kind: &str, payload: &[u8]) -> Result<u64, Stor
         StoreError::io(&tmp, format!("rename to {}", path.display()), e)
     })?;
     sync_dir(path)?;
-    Ok((header.len() + payload.len()) as u64)
+    Ok(written)
+}
+
+/// The header line for a payload of `len` bytes whose CRC-32 alone is `payload_crc`; always
+/// [`header_len`] bytes long for a given `kind`.
+fn header(kind: &str, len: u64, saved: u64, payload_crc: &crc32fast::Hasher) -> String {
+    let head = format!("{MAGIC} v{VERSION} kind={kind} len={len:020} saved={saved:020}");
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(head.as_bytes());
+    crc.combine(payload_crc);
+    format!("{head}{CRC_FIELD}{:08x}\n", crc.finalize())
+}
+
+fn header_len(kind: &str) -> u64 {
+    header(kind, 0, 0, &crc32fast::Hasher::new()).len() as u64
+}
+
+/// A writer that checksums and counts what goes through it.
+struct Summed<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl<W: Write> Write for Summed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn checksum(head: &[u8], payload: &[u8]) -> u32 {
@@ -132,8 +179,15 @@ fn checksum(head: &[u8], payload: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// Create `path` (mode 0600), write `header` and `payload`, fsync.
-fn write_synced(path: &Path, header: &[u8], payload: &[u8]) -> Result<(), StoreError> {
+/// Create `path` (mode 0600), write the payload after room for the header, then the header,
+/// fsync. Returns the file's size.
+fn write_synced(
+    path: &Path,
+    kind: &str,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::FileExt;
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -141,10 +195,28 @@ fn write_synced(path: &Path, header: &[u8], payload: &[u8]) -> Result<(), StoreE
         .mode(0o600)
         .open(path)
         .map_err(|e| StoreError::io(path, "create", e))?;
-    f.write_all(header)
-        .and_then(|()| f.write_all(payload))
+    let room = header_len(kind);
+    f.seek(SeekFrom::Start(room))
+        .map_err(|e| StoreError::io(path, "seek", e))?;
+    let mut out = Summed {
+        inner: io::BufWriter::with_capacity(1 << 20, &f),
+        crc: crc32fast::Hasher::new(),
+        len: 0,
+    };
+    write(&mut out)?;
+    out.flush().map_err(|e| StoreError::io(path, "write", e))?;
+    let saved = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    let (len, crc) = (out.len, out.crc.clone());
+    drop(out);
+    let head = header(kind, len, saved, &crc);
+    debug_assert_eq!(head.len() as u64, room);
+    f.write_all_at(head.as_bytes(), 0)
         .map_err(|e| StoreError::io(path, "write", e))?;
-    f.sync_all().map_err(|e| StoreError::io(path, "fsync", e))
+    f.sync_all().map_err(|e| StoreError::io(path, "fsync", e))?;
+    Ok(room + len)
 }
 
 /// fsync the directory holding `path`, so renames in it are durable.
@@ -161,15 +233,15 @@ pub(super) fn sync_dir(path: &Path) -> Result<(), StoreError> {
 /// Make `NAME.prev` a copy of the current file, if the current file is whole. A damaged current
 /// file is left to be replaced, so it never takes the place of a good `.prev`.
 fn keep_previous(path: &Path) -> Result<(), StoreError> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
+    let checked = match authenticate_file(path) {
+        Ok(c) => c,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "cannot read the current state file; keeping the previous copy as it is");
             return Ok(());
         }
     };
-    if let Err(problem) = authenticate(&bytes) {
+    if let Err(problem) = checked {
         tracing::warn!(path = %path.display(), %problem, "current state file is damaged; keeping the previous copy as it is");
         return Ok(());
     }
@@ -291,6 +363,56 @@ fn read_one<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Option<(T, S
 
 /// Check magic and checksum; return the header (without the crc field) and the payload.
 fn authenticate(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
+    let (head, stored, start) = split_header(bytes)?;
+    let payload = &bytes[start..];
+    if checksum(head.as_bytes(), payload) != stored {
+        return Err(mismatch(head, payload.len() as u64));
+    }
+    Ok((head, payload))
+}
+
+/// [`authenticate`] for the file at `path`, read in pieces rather than whole (it may be a
+/// snapshot of tens of MiB).
+fn authenticate_file(path: &Path) -> io::Result<Result<(), String>> {
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut filled = 0;
+    while filled <= MAX_HEADER {
+        match f.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    let (head, stored, start) = match split_header(&buf[..filled]) {
+        Ok(h) => h,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let head = head.to_string();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(head.as_bytes());
+    crc.update(&buf[start..filled]);
+    let mut len = (filled - start) as u64;
+    loop {
+        match f.read(&mut buf)? {
+            0 => break,
+            n => {
+                crc.update(&buf[..n]);
+                len += n as u64;
+            }
+        }
+    }
+    Ok(if crc.finalize() == stored {
+        Ok(())
+    } else {
+        Err(mismatch(&head, len))
+    })
+}
+
+/// Check the header line at the start of `bytes` (all of them, or at least the first
+/// [`MAX_HEADER`] + 1): the header without its crc field, the stored checksum, and where the
+/// payload starts.
+fn split_header(bytes: &[u8]) -> Result<(&str, u32, usize), String> {
     if bytes.is_empty() {
         return Err("empty file (torn write?)".into());
     }
@@ -305,8 +427,7 @@ fn authenticate(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
             "no header line (not a baton state file?)".into()
         });
     };
-    let (line, payload) = (&bytes[..nl], &bytes[nl + 1..]);
-    let Ok(line) = std::str::from_utf8(line) else {
+    let Ok(line) = std::str::from_utf8(&bytes[..nl]) else {
         return Err("header is not text (file damaged?)".into());
     };
     if !line.starts_with(MAGIC) || line.as_bytes().get(MAGIC.len()) != Some(&b' ') {
@@ -324,20 +445,21 @@ fn authenticate(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
     .then(|| u32::from_str_radix(crc_text, 16).ok())
     .flatten()
     .ok_or_else(|| "header damaged: unreadable checksum field".to_string())?;
-    if checksum(head.as_bytes(), payload) != stored {
-        let declared = head
-            .split(' ')
-            .find_map(|w| w.strip_prefix("len="))
-            .and_then(|n| n.parse::<u64>().ok());
-        return Err(match declared {
-            Some(n) if n > payload.len() as u64 => format!(
-                "checksum mismatch: file truncated (header says {n} payload bytes, found {})",
-                payload.len()
-            ),
-            _ => "checksum mismatch (file damaged)".into(),
-        });
+    Ok((head, stored, nl + 1))
+}
+
+/// Why a checksum did not hold over `found` payload bytes under the header `head`.
+fn mismatch(head: &str, found: u64) -> String {
+    let declared = head
+        .split(' ')
+        .find_map(|w| w.strip_prefix("len="))
+        .and_then(|n| n.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > found => format!(
+            "checksum mismatch: file truncated (header says {n} payload bytes, found {found})"
+        ),
+        _ => "checksum mismatch (file damaged)".into(),
     }
-    Ok((head, payload))
 }
 
 /// The fields of an authenticated header.

@@ -274,6 +274,43 @@ fn a_damaged_current_file_never_replaces_a_good_prev() {
 }
 
 #[test]
+fn a_byte_changed_past_the_first_mebibyte_of_a_large_current_file_keeps_the_good_prev() {
+    // The check before keeping the current file as `.prev` reads it in 1 MiB pieces.
+    let dir = tempdir();
+    let path = state_file(dir.path());
+    let big = |name: &str| Demo {
+        name: name.to_string(),
+        numbers: (0..600_000).collect(),
+    };
+    save(&path, "demo", &big("one")).unwrap();
+    save(&path, "demo", &big("two")).unwrap();
+    let mut bytes = fs::read(&path).unwrap();
+    assert!(bytes.len() > 3 << 20, "{} bytes", bytes.len());
+    let at = bytes.len() - (1 << 20) + 7;
+    bytes[at] = if bytes[at] == b'1' { b'2' } else { b'1' };
+    fs::write(&path, &bytes).unwrap();
+    save(&path, "demo", &big("three")).unwrap();
+    let prev: Loaded<Demo> = load(&prev_path(&path), "demo").unwrap().unwrap();
+    assert_eq!(prev.value.name, "one", "the damaged file was kept as .prev");
+    assert_eq!(load_demo(&path).unwrap().unwrap().value, big("three"));
+}
+
+#[test]
+fn the_header_is_written_last_in_a_room_of_fixed_width() {
+    let dir = tempdir();
+    let path = state_file(dir.path());
+    save(&path, "demo", &demo("a")).unwrap();
+    let short = fs::read(&path).unwrap();
+    save(&path, "demo", &demo(&"b".repeat(100_000))).unwrap();
+    let long = fs::read(&path).unwrap();
+    let line = |b: &[u8]| b.iter().position(|c| *c == b'\n').unwrap();
+    assert_eq!(line(&short), line(&long));
+    let head = String::from_utf8_lossy(&long[..line(&long)]).to_string();
+    let len = format!("len={:020} ", long.len() - line(&long) - 1);
+    assert!(head.contains(&len), "{head}");
+}
+
+#[test]
 fn a_bad_kind_is_refused() {
     let dir = tempdir();
     let path = state_file(dir.path());
