@@ -88,7 +88,8 @@ impl IntentKeeper {
             .collect();
         let whole = !self.saved_whole
             || records.len() < staged.entries.len()
-            || dir.journal_records() + records.len() > COMPACT_AFTER
+            || dir.journal_records() + records.len()
+                > COMPACT_AFTER.max(self.intent.api_routes.len())
             || dir.journal_bytes() >= COMPACT_BYTES;
         let saved = if whole {
             dir.save_intent_with(&self.intent, &records)
@@ -154,9 +155,7 @@ impl IntentKeeper {
     }
 
     fn api_route(&self, prefix: &Prefix) -> Option<&Route> {
-        let routes = &self.intent.api_routes;
-        let i = routes.binary_search_by_key(prefix, |r| r.prefix).ok()?;
-        routes.get(i)
+        self.intent.api_routes.get(prefix)
     }
 
     fn undo_all(&mut self, staged: Staged) {
