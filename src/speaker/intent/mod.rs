@@ -2,6 +2,10 @@
 //! added at run time (CLI, API), saved to the state directory and fsynced before a change is
 //! acknowledged, so nothing acknowledged is lost to a crash, a kill -9 or an upgrade.
 //!
+//! The speaker makes changes through its committer (`committer.rs`), which runs concurrent
+//! requests as one batch (`staging.rs`): made in memory, kept with one fsync, taken back if the
+//! disk refuses them. A change made outside a batch is a batch of one.
+//!
 //! The configuration wins for what it names: a run-time route for a prefix the config also
 //! originates is shadowed by the config's. Run-time routes survive restarts and reloads.
 
