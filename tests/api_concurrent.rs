@@ -13,15 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::baton::{global_toml, peer_toml, Baton};
-use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
+use common::api_lab::{ApiLab, SESSION_UP};
+use common::baton::Baton;
 use common::http::{parse_reply, request_bytes, spawn_in_namespace, API_PORT};
-use common::netns::Lab;
 use common::{poll, Family};
 
-const SESSION_UP: Duration = Duration::from_secs(30);
-const OUR_AS: u32 = 65001;
-const PEER_AS: u32 = 65002;
 /// Clients posting at once, and the most routes each posts.
 const CLIENTS: usize = 16;
 const EACH: usize = 60;
@@ -46,28 +42,9 @@ fn post_route(prefix: &str) -> Option<u16> {
 
 #[test]
 fn every_route_acknowledged_to_concurrent_clients_survives_kill_9_of_the_daemon() {
-    let lab = Lab::new();
-    let (a, g) = (lab.host("baton"), lab.host("gobgp"));
-    let gobgpd = Gobgpd::start(
-        &g,
-        GobgpConfig {
-            asn: PEER_AS,
-            neighbors: vec![GobgpNeighbor::new(a.ipv4.into(), OUR_AS)],
-            ..GobgpConfig::default()
-        },
-    );
-    let paths = Baton::paths(&a);
-    let mut toml = global_toml(
-        &paths,
-        OUR_AS,
-        &a.ipv4.to_string(),
-        &[format!("{}:179", a.ipv4)],
-    );
-    toml += &format!("[api]\nlisten = \"127.0.0.1:{API_PORT}\"\n\n");
-    toml += &peer_toml(g.ipv4.into(), PEER_AS, "ipv4-unicast", "");
-    let mut baton = Baton::start(&a, &toml);
-    gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
-    let speaker = baton.ctl(&["status"])["speaker_pid"]
+    let mut t = ApiLab::new();
+    let (a, gobgpd) = (t.a.clone(), &t.gobgpd);
+    let speaker = t.baton.ctl(&["status"])["speaker_pid"]
         .as_u64()
         .expect("speaker pid") as i32;
 
@@ -95,7 +72,7 @@ fn every_route_acknowledged_to_concurrent_clients_survives_kill_9_of_the_daemon(
         || answered.load(Ordering::SeqCst) >= BEFORE_KILL,
     );
     // Killed while requests are in flight: what was acknowledged must be kept.
-    baton.kill();
+    t.baton.kill();
     poll::until_true(
         Duration::from_secs(5),
         "the speaker to die with its supervisor",
@@ -115,8 +92,8 @@ fn every_route_acknowledged_to_concurrent_clients_survives_kill_9_of_the_daemon(
         gobgpd.neighbor_state(a.ipv4.into()).as_deref() != Some("established")
     });
 
-    let mut baton = Baton::spawn_at(&a, Baton::paths(&a), &toml, &[]);
-    baton.wait_ready(Duration::from_secs(30));
+    t.baton = Baton::spawn_at(&a, Baton::paths(&a), &t.toml, &[]);
+    t.baton.wait_ready(Duration::from_secs(30));
     gobgpd.wait_established(a.ipv4.into(), SESSION_UP);
     poll::until_true(
         Duration::from_secs(60),
@@ -130,5 +107,4 @@ fn every_route_acknowledged_to_concurrent_clients_survives_kill_9_of_the_daemon(
             acked.iter().all(|p| held.contains(p))
         },
     );
-    drop(baton);
 }

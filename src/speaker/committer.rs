@@ -33,6 +33,17 @@ use super::intent::IntentKeeper;
 use super::rib_task::RibCmd;
 use crate::api::BackendError;
 
+/// A change of the intent: run against it, it gives its result and what to tell the RIB.
+pub trait Change<T>:
+    FnOnce(&mut IntentKeeper) -> Result<(T, Option<RibCmd>), BackendError> + Send + 'static
+{
+}
+
+impl<T, F> Change<T> for F where
+    F: FnOnce(&mut IntentKeeper) -> Result<(T, Option<RibCmd>), BackendError> + Send + 'static
+{
+}
+
 /// One request with its result type erased: run against the intent, it gives what to do once
 /// the batch is on disk, or `None` when it was refused (and answered) at once.
 type Job = Box<dyn FnOnce(&mut IntentKeeper) -> Option<Accepted> + Send>;
@@ -80,9 +91,7 @@ impl Committer {
     /// RIB); the answer comes once it is on disk and the RIB has its command, or it was refused.
     pub fn submit<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&mut IntentKeeper) -> Result<(T, Option<RibCmd>), BackendError>
-            + Send
-            + 'static,
+        change: impl Change<T>,
     ) -> oneshot::Receiver<Result<T, BackendError>> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |keeper| match change(keeper) {
@@ -108,9 +117,7 @@ impl Committer {
     /// Queue `change` and wait for its answer (see [`submit`](Self::submit)).
     pub async fn change<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&mut IntentKeeper) -> Result<(T, Option<RibCmd>), BackendError>
-            + Send
-            + 'static,
+        change: impl Change<T>,
     ) -> Result<T, BackendError> {
         self.submit(change).await.map_err(|_| {
             BackendError::Internal("the change did not complete (the committer stopped)".into())

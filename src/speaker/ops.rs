@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use super::committer::Committer;
+use super::committer::{Change, Committer};
 use super::intent::{IntentKeeper, PeerSource, RouteSource};
 use super::peer_set::PeerSet;
 use super::rib_task::RibCmd;
@@ -260,9 +260,7 @@ impl Ops {
     /// changes with one fsync and tells the RIB in the order they were saved.
     pub async fn change_intent<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&mut IntentKeeper) -> Result<(T, Option<RibCmd>), BackendError>
-            + Send
-            + 'static,
+        change: impl Change<T>,
     ) -> Result<T, BackendError> {
         self.committer.change(change).await
     }

@@ -49,13 +49,7 @@ struct Rig {
 }
 
 fn rig(state: &std::path::Path) -> Rig {
-    let text = format!(
-        "[global]\nasn = 65001\nrouter_id = \"198.18.0.1\"\nlisten = []\nstate_dir = {:?}\n\n\
-         [[peer]]\naddress = \"198.18.0.2\"\nremote_as = 65002\n\n\
-         [[route]]\nprefix = \"198.18.100.0/24\"\n",
-        state.display().to_string()
-    );
-    let config = crate::config::parse(&text, "baton.toml").unwrap();
+    let config = crate::speaker::intent::tests::config(state);
     let keeper = IntentKeeper::open(&config);
     let saves = Arc::new(Saves::default());
     assert!(keeper.state_dir().unwrap().observe(saves.clone()));
@@ -121,9 +115,7 @@ fn route(prefix: &str) -> Route {
 }
 
 /// Announce `prefix` the way the API does: refused if the configuration originates it.
-fn announce(
-    prefix: String,
-) -> impl FnOnce(&mut IntentKeeper) -> Result<((), Option<RibCmd>), BackendError> + Send + 'static {
+fn announce(prefix: String) -> impl Change<()> {
     move |keeper| {
         let r = route(&prefix);
         keeper.announce(vec![r.clone()])?;

@@ -312,4 +312,4 @@ fn prefixes_of(config: &Config) -> HashSet<Prefix> {
 
 mod staging;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -2,7 +2,8 @@
 
 use super::*;
 
-fn config(dir: &std::path::Path) -> Config {
+/// A configuration with a peer and a route, keeping its state in `dir`.
+pub(in crate::speaker) fn config(dir: &std::path::Path) -> Config {
     let text = format!(
         "[global]\nasn = 65001\nrouter_id = \"198.18.0.1\"\nlisten = []\nstate_dir = {:?}\n\n\
          [[peer]]\naddress = \"198.18.0.2\"\nremote_as = 65002\n\n\
