@@ -1,8 +1,9 @@
 //! Group commit of the intent: concurrent changes (API, control socket) share one fsync.
 //!
-//! Every change is fsynced before it is acknowledged, and an fsync costs milliseconds however
-//! small the write; one fsync per request would cap route changes at a few hundred per second,
-//! one at a time or concurrently alike. So requests queue, and one thread (`intent-commit`)
+//! Every change is fsynced before it is acknowledged, and an fsync costs from half a
+//! millisecond to several however small the write; one fsync per request would cap route
+//! changes at one per fsync, one at a time or concurrently alike. So requests queue, and one
+//! thread (`intent-commit`)
 //! takes every request queued at once and, holding the intent's lock:
 //!
 //! 1. opens a batch ([`IntentKeeper::begin`]) and runs each request's change in arrival order
