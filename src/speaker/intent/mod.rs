@@ -221,6 +221,15 @@ impl IntentKeeper {
             .then_some(RouteSource::Api)
     }
 
+    /// How many originated routes come from the configuration, and how many from run time (not
+    /// counting those the configuration shadows): counted, not copied, so that a status read
+    /// holds the intent (and the changes waiting for it) for as little as it can.
+    pub fn route_counts(&self) -> (usize, usize) {
+        let api = self.intent.api_routes.keys();
+        let api = api.filter(|p| !self.config_prefixes.contains(p)).count();
+        (self.config_prefixes.len(), api)
+    }
+
     /// The source of every originated prefix (the configuration's win, as in
     /// [`routes`](Self::routes)).
     pub fn sources(&self) -> HashMap<Prefix, RouteSource> {

@@ -147,6 +147,10 @@ fn the_configuration_wins_over_a_run_time_peer_or_route_of_the_same_address() {
     assert_eq!(keeper.peers().len(), 1);
     let prefix: Prefix = "198.18.100.0/24".parse().unwrap();
     assert_eq!(keeper.sources()[&prefix], RouteSource::Config);
+    assert_eq!(keeper.route_counts(), (1, 0));
+    keeper.announce(vec![route("198.18.7.0/24", None)]).unwrap();
+    assert_eq!(keeper.route_counts(), (1, 1));
+    keeper.withdraw(&[p("198.18.7.0/24")]).unwrap();
     assert_eq!(keeper.originated().len(), 1);
     assert_eq!(keeper.originated()[0].med, None);
     // Removing the run-time peer leaves the configured one.
