@@ -1,4 +1,5 @@
-//! Table 4, announcing through an API: baton's `POST /v1/routes`, one route per request and in
+//! Table 4, announcing through an API: baton's `POST /v1/routes`, one route per request (from
+//! one client, and from 64 at once, with and without a large intent held already) and in
 //! batches, next to gobgpd taking the same routes from `gobgp global rib add` (one process per
 //! route, as a script would call it) and from its gRPC `AddPathStream`. For each: the rate at
 //! which the originator acknowledges the routes, and the time until both receivers hold them all,
@@ -15,7 +16,7 @@
 
 use std::fs;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -39,12 +40,17 @@ const PER_BATCH: usize = 1000;
 /// At most this many routes in one request: their JSON (≈30 bytes a route) stays below baton's
 /// default body limit of 16 MiB.
 const MAX_PER_REQUEST: usize = 400_000;
+/// Clients posting single routes at once in the concurrent rows, over as many connections.
+const CLIENTS: usize = 64;
+/// The concurrent rows post this many times M routes.
+const CONCURRENT_TIMES: usize = 10;
 
 /// How a row's routes reach the originator.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Client {
-    /// baton: `POST /v1/routes` over one keep-alive connection, this many routes per request.
-    Http { per_request: usize },
+    /// baton: `POST /v1/routes` over `clients` keep-alive connections at once, this many
+    /// routes per request.
+    Http { per_request: usize, clients: usize },
     /// gobgpd: one `gobgp global rib add` process per route.
     Cli,
     /// gobgpd: one `AddPathStream` call of pre-encoded requests, through `gobgp_inject.py`.
@@ -56,34 +62,66 @@ pub struct Scenario {
     name: String,
     routes: usize,
     client: Client,
+    /// Routes the originator already holds (posted before the clock starts, the receivers
+    /// holding them too): what a change costs with a large intent.
+    preload: usize,
 }
 
 impl Scenario {
     /// Requests the client sends (HTTP requests, processes, or messages on the one stream).
     fn requests(&self) -> usize {
         match self.client {
-            Client::Http { per_request } => self.routes.div_ceil(per_request),
+            Client::Http { per_request, .. } => self.routes.div_ceil(per_request),
             Client::Cli => self.routes,
             Client::Grpc => self.routes.div_ceil(gobgp_origin::PATHS_PER_REQUEST),
         }
     }
+
+    /// The numbers of the prefixes timed and of those preloaded: the timed ones spread evenly
+    /// among the preloaded ones, so that each lands amid the intent, not at its end.
+    fn prefixes(&self) -> (Vec<usize>, Vec<usize>) {
+        let total = self.routes + self.preload;
+        let stride = total / self.routes;
+        (0..total).partition(|i| i % stride == 0 && i / stride < self.routes)
+    }
 }
 
-/// The rows: M single announces and N in batches, for baton and for gobgpd.
+/// The rows: M single announces (10 × M from 64 clients, alone and amid N held routes) and N
+/// in batches, for baton and for gobgpd.
 pub fn scenarios(options: &Options) -> Vec<Scenario> {
     let (m, n) = (options.api_routes, options.routes);
-    let mut rows = vec![Scenario {
-        name: "baton single (POST/route)".into(),
-        routes: m,
-        client: Client::Http { per_request: 1 },
-    }];
+    let http = |per_request, clients| Client::Http {
+        per_request,
+        clients,
+    };
+    let concurrent = (m * CONCURRENT_TIMES).min(super::MAX_ROUTES / 2);
+    let mut rows = vec![
+        Scenario {
+            name: "baton single (POST/route)".into(),
+            routes: m,
+            client: http(1, 1),
+            preload: 0,
+        },
+        Scenario {
+            name: format!("baton single, {CLIENTS} clients"),
+            routes: concurrent,
+            client: http(1, CLIENTS),
+            preload: 0,
+        },
+    ];
+    let preload = n.min(super::MAX_ROUTES - concurrent);
+    rows.push(Scenario {
+        name: format!("  same, {}k held", preload / 1000),
+        routes: concurrent,
+        client: http(1, CLIENTS),
+        preload,
+    });
     if n > PER_BATCH {
         rows.push(Scenario {
             name: format!("baton batch ({PER_BATCH}/POST)"),
             routes: n,
-            client: Client::Http {
-                per_request: PER_BATCH,
-            },
+            client: http(PER_BATCH, 1),
+            preload: 0,
         });
     }
     // As few requests as the body limit allows: one up to 400,000 routes.
@@ -91,17 +129,20 @@ pub fn scenarios(options: &Options) -> Vec<Scenario> {
     rows.push(Scenario {
         name: format!("baton batch ({per_request}/POST)"),
         routes: n,
-        client: Client::Http { per_request },
+        client: http(per_request, 1),
+        preload: 0,
     });
     rows.push(Scenario {
         name: "gobgpd single (CLI/route)".into(),
         routes: m,
         client: Client::Cli,
+        preload: 0,
     });
     rows.push(Scenario {
         name: "gobgpd batch (gRPC stream)".into(),
         routes: n,
         client: Client::Grpc,
+        preload: 0,
     });
     rows
 }
@@ -141,7 +182,11 @@ pub fn bench_api(options: &Options, grpc: &Option<String>) -> Vec<ApiRow> {
 /// batond with its API on the namespace's loopback and no configured route; `s.routes` routes
 /// posted to it.
 fn bench_baton(options: &Options, s: &Scenario) -> ApiRow {
-    let Client::Http { per_request } = s.client else {
+    let Client::Http {
+        per_request,
+        clients,
+    } = s.client
+    else {
         unreachable!("an HTTP scenario");
     };
     let lab = Lab::new();
@@ -163,11 +208,28 @@ fn bench_baton(options: &Options, s: &Scenario) -> ApiRow {
     let baton = Baton::start(&origin, &toml);
     wait_sessions(&gobgpd, &bird, from);
 
-    let requests: Vec<Vec<u8>> = (0..s.routes)
-        .collect::<Vec<_>>()
+    let (timed, preloaded) = s.prefixes();
+    let requests: Vec<Vec<u8>> = timed
         .chunks(per_request)
         .map(|chunk| api_client::post_routes(&routes_json(chunk, per_request == 1)))
         .collect();
+    let deadline = options.deadline;
+    if s.preload > 0 {
+        // Posted in as few requests as the body limit allows, held by both receivers before
+        // the clock starts.
+        let requests: Vec<Vec<u8>> = preloaded
+            .chunks(MAX_PER_REQUEST)
+            .map(|chunk| api_client::post_routes(&routes_json(chunk, false)))
+            .collect();
+        let (acked, g, b) = measure(&origin, s.preload, deadline, &gobgpd, &bird, |go| {
+            api_client::send_http(&requests, 1, deadline, go, &|_| {})
+        });
+        if acked.is_none() || g.all.is_none() || b.all.is_none() {
+            eprintln!("  the {} routes to hold first did not arrive", s.preload);
+            baton.dump_logs();
+            return ApiRow::default();
+        }
+    }
     // batond is a supervisor and its speaker (which serves the API): count both.
     let mut pids = vec![baton.pid()];
     if let Some(speaker) = upgrade::status(&baton)["speaker_pid"].as_u64() {
@@ -175,13 +237,15 @@ fn bench_baton(options: &Options, s: &Scenario) -> ApiRow {
     }
     let cpu_before: Option<Duration> = pids.iter().map(|&p| cpu_time(p)).sum();
 
-    let deadline = options.deadline;
-    let mut added = 0;
-    let (acked, g, b) = measure(&origin, s.routes, deadline, &gobgpd, &bird, |go| {
-        api_client::send_http(&requests, deadline, go, |reply: &Reply| {
-            added += reply.body["added"].as_u64().unwrap_or(0);
+    let added = AtomicU64::new(0);
+    let total = s.preload + s.routes;
+    let (acked, g, b) = measure(&origin, total, deadline, &gobgpd, &bird, |go| {
+        api_client::send_http(&requests, clients, deadline, go, &|reply: &Reply| {
+            let n = reply.body["added"].as_u64().unwrap_or(0);
+            added.fetch_add(n, Ordering::Relaxed);
         })
     });
+    let added = added.into_inner();
     if acked.is_some() && added != s.routes as u64 {
         eprintln!(
             "  baton acknowledged {} routes as added, not {}",
@@ -385,13 +449,18 @@ pub fn print_api_table(options: &Options, runs: &[Vec<ApiRow>], grpc: &Option<St
     );
     println!(
         "baton: HTTP/1.1 requests over one keep-alive connection from the originator's \
-         namespace, JSON encoded beforehand; each is answered once the change is fsynced to \
-         the state directory, which is rewritten whole each time. gobgpd keeps routes in \
+         namespace ({CLIENTS} connections at once in the \"clients\" rows, {} routes spread \
+         among {} held already in the \"held\" row), JSON encoded beforehand; each is \
+         answered once the change is fsynced to the state directory's journal (requests \
+         arriving together share one fsync; every 10,000 changes the intent is saved whole). \
+         gobgpd keeps routes in \
          memory only. Its CLI row runs `gobgp global rib add -a ipv4 PREFIX nexthop ADDR`, one \
          process (and gRPC connection) per route, in sequence; the CLI processes' own CPU is \
          not counted. Its gRPC row streams AddPathStream requests of {} paths, encoded \
          beforehand, through benches/startup/gobgp_inject.py, timed from the connected \
          client's first request to the end of the call.",
+        rows[2].routes,
+        rows[2].preload,
         gobgp_origin::PATHS_PER_REQUEST
     );
 }

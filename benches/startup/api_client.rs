@@ -1,7 +1,7 @@
 //! The clients of table 4 (`api.rs`), each run in a thread that has entered the originator's
 //! network namespace, where the APIs listen on 127.0.0.1: a minimal HTTP/1.1 client for baton's
-//! REST API (one keep-alive connection, requests written whole, replies read by their
-//! Content-Length), `gobgp global rib add` one process per route, and gobgp_inject.py for
+//! REST API (keep-alive connections, one or several at once, requests written whole, replies
+//! read by their Content-Length), `gobgp global rib add` one process per route, and gobgp_inject.py for
 //! gobgpd's gRPC stream.
 //!
 //! Each takes `go`, called just before its first request (the clock starts there), and returns
@@ -52,15 +52,40 @@ pub fn post_routes(json: &str) -> Vec<u8> {
     request
 }
 
-/// Sends `requests` one after the other over one connection to baton's API, each once the
-/// previous one is answered, and hands every reply to `on_reply`. Fails on a reply other than
-/// 200 or past `deadline` from `go`.
+/// Sends `requests` from `clients` connections to baton's API at once: each connection takes
+/// an equal share, in order, and sends each request once the previous one is answered. Every
+/// reply goes to `on_reply`. All connections are open before `go`. Returns when the last reply
+/// is in; fails on a reply other than 200 or past `deadline` from `go`.
 pub fn send_http(
     requests: &[Vec<u8>],
+    clients: usize,
     deadline: Duration,
     go: &dyn Fn() -> Instant,
-    mut on_reply: impl FnMut(&Reply),
+    on_reply: &(dyn Fn(&Reply) + Sync),
 ) -> Option<Instant> {
+    let connections: Vec<TcpStream> = (0..clients)
+        .map(|_| connect(deadline))
+        .collect::<Option<_>>()?;
+    let start = go();
+    let share = requests.len().div_ceil(clients).max(1);
+    std::thread::scope(|s| {
+        let sending: Vec<_> = connections
+            .into_iter()
+            .zip(requests.chunks(share))
+            .map(|(stream, share)| {
+                s.spawn(move || send_on(stream, share, start, deadline, on_reply))
+            })
+            .collect();
+        let ends: Option<Vec<Instant>> = sending
+            .into_iter()
+            .map(|t| t.join().unwrap_or(None))
+            .collect();
+        ends?.into_iter().max()
+    })
+}
+
+/// A keep-alive connection to baton's API, replies awaited up to `deadline`.
+fn connect(deadline: Duration) -> Option<TcpStream> {
     let addr = SocketAddr::from(([127, 0, 0, 1], API_PORT));
     let stream = match TcpStream::connect_timeout(&addr, SETUP) {
         Ok(s) => s,
@@ -74,9 +99,19 @@ pub fn send_http(
     stream
         .set_read_timeout(Some(deadline))
         .expect("a read timeout");
+    Some(stream)
+}
+
+/// Sends `requests` over `stream`, each once the previous one is answered.
+fn send_on(
+    stream: TcpStream,
+    requests: &[Vec<u8>],
+    start: Instant,
+    deadline: Duration,
+    on_reply: &(dyn Fn(&Reply) + Sync),
+) -> Option<Instant> {
     let mut writer = stream.try_clone().expect("clone the socket");
     let mut reader = BufReader::new(stream);
-    let start = go();
     for (i, request) in requests.iter().enumerate() {
         let reply = writer
             .write_all(request)

@@ -69,7 +69,7 @@ impl StateMetrics {
         registry.register(
             "state_save_bytes",
             "Bytes written by the last state save, per kind (the size of the RIB snapshot or \
-             intent file, or of the journal record)",
+             intent file, or of the journal append)",
             self.last_bytes.clone(),
         );
         registry.register(

@@ -56,12 +56,7 @@ impl Backend for Ops {
             .values()
             .filter(|s| s.state == SessionState::Established)
             .count();
-        let (config_routes, api_routes) = {
-            let intent = self.intent();
-            let sources = intent.sources();
-            let api = sources.values().filter(|s| **s == RouteSource::Api).count();
-            (sources.len() - api, api)
-        };
+        let (config_routes, api_routes) = self.intent().route_counts();
         Ok(StatusView {
             version: self.version.clone(),
             asn: self.asn,

@@ -11,7 +11,6 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::oneshot;
 
-use super::intent::RouteSource;
 use super::ops::Ops;
 use super::rib_task::RibCmd;
 use crate::api::Backend;
@@ -82,17 +81,13 @@ async fn execute_inner(ops: &Ops, req: Request) -> Result<serde_json::Value, Str
         Request::SpeakerInfo => {
             let state_not_writable = ops.probe_state().await;
             let intent = ops.intent();
-            let routes = intent.routes();
-            let api = routes
-                .iter()
-                .filter(|(_, s)| *s == RouteSource::Api)
-                .count();
+            let (config_routes, api_routes) = intent.route_counts();
             let view = SpeakerInfoView {
                 version: ops.version.clone(),
                 state_problems: intent.problems.clone(),
                 state_not_writable,
-                config_routes: routes.len() - api,
-                api_routes: api,
+                config_routes,
+                api_routes,
             };
             to_json(view)
         }

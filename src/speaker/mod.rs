@@ -3,6 +3,7 @@
 
 mod api_backend;
 mod best_feed;
+mod committer;
 mod conn;
 mod control;
 mod fib;
@@ -56,6 +57,9 @@ pub enum SpeakerError {
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    /// The thread that keeps intent changes could not be started.
+    #[error("cannot start the thread that keeps intent changes: {0}")]
+    Committer(std::io::Error),
 }
 
 /// How a speaker run ended.
@@ -179,16 +183,19 @@ pub async fn run(
         metrics.clone(),
     );
     // The one operations core: the control socket, the REST API and reloads all go through it.
-    let ops = Arc::new(ops::Ops::new(
-        status.clone(),
-        rib_tx.clone(),
-        intent.clone(),
-        peers.clone(),
-        metrics.clone(),
-        config.global.asn,
-        config.global.router_id,
-        config_path,
-    ));
+    let ops = Arc::new(
+        ops::Ops::new(
+            status.clone(),
+            rib_tx.clone(),
+            intent.clone(),
+            peers.clone(),
+            metrics.clone(),
+            config.global.asn,
+            config.global.router_id,
+            config_path,
+        )
+        .map_err(SpeakerError::Committer)?,
+    );
     if commands.is_none() {
         let control = crate::sockets::bind_control_socket(
             &config.global.control_socket,

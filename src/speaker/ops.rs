@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use super::committer::{Change, Committer};
 use super::intent::{IntentKeeper, PeerSource, RouteSource};
 use super::peer_set::PeerSet;
 use super::rib_task::RibCmd;
@@ -40,6 +41,8 @@ pub struct Ops {
     pub rib: tokio::sync::mpsc::UnboundedSender<RibCmd>,
     /// The operator's intent, saved before a change is acknowledged.
     pub intent: Arc<Mutex<IntentKeeper>>,
+    /// Keeps changes of the intent, concurrent ones with one fsync.
+    committer: Committer,
     /// The peer tasks, started and stopped as neighbors are added, enabled, disabled, changed
     /// or deleted.
     pub peers: PeerSet,
@@ -60,7 +63,8 @@ pub struct Ops {
 }
 
 impl Ops {
-    /// The operations of a speaker made of these parts; not live yet.
+    /// The operations of a speaker made of these parts; not live yet. Fails if the thread
+    /// that keeps intent changes cannot be started.
     #[allow(clippy::too_many_arguments)] // each part is distinct; a builder would add nothing
     pub fn new(
         status: StatusBoard,
@@ -71,8 +75,9 @@ impl Ops {
         asn: u32,
         router_id: Ipv4Addr,
         config_path: Option<PathBuf>,
-    ) -> Ops {
-        Ops {
+    ) -> std::io::Result<Ops> {
+        Ok(Ops {
+            committer: Committer::start(intent.clone(), rib.clone())?,
             status,
             rib,
             intent,
@@ -85,7 +90,7 @@ impl Ops {
             fib: OnceLock::new(),
             started: Instant::now(),
             live: AtomicBool::new(false),
-        }
+        })
     }
 
     /// From now on, changes are carried out (`true`), or refused (`false`: stopping).
@@ -250,34 +255,14 @@ impl Ops {
         }
     }
 
-    /// Run `change` on the intent on a blocking thread (it writes and fsyncs the state) and
-    /// hand the RIB the command it returns, if any (what the change did to the originated
-    /// routes), under the intent's lock so that concurrent changes reach the RIB in the order
-    /// they were saved.
+    /// Make `change` to the intent and hand the RIB the command it returns, if any (what the
+    /// change did to the originated routes): through the committer, which keeps concurrent
+    /// changes with one fsync and tells the RIB in the order they were saved.
     pub async fn change_intent<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&mut IntentKeeper) -> Result<(T, Option<RibCmd>), BackendError>
-            + Send
-            + 'static,
+        change: impl Change<T>,
     ) -> Result<T, BackendError> {
-        let (intent, rib) = (self.intent.clone(), self.rib.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
-            let (result, cmd) = change(&mut keeper)?;
-            if let Some(cmd) = cmd {
-                if rib.send(cmd).is_err() {
-                    // Saved, so the next start applies it; but this speaker is going away.
-                    return Err(BackendError::Unavailable(
-                        "the speaker is stopping (the change is saved and applies at the next \
-                         start)"
-                            .into(),
-                    ));
-                }
-            }
-            Ok(result)
-        })
-        .await
-        .map_err(|e| BackendError::Internal(format!("the change did not complete: {e}")))?
+        self.committer.change(change).await
     }
 
     /// Forget a deleted peer: its status and its metrics.

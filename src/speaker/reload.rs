@@ -13,6 +13,7 @@ use super::ops::Ops;
 use super::peer::PeerEvent;
 use super::rib_task::RibCmd;
 use super::DISABLED;
+use crate::api::BackendError;
 use crate::config::plan::PeerAction;
 use crate::config::{Peer, Plan};
 use crate::ctl::ReloadView;
@@ -81,20 +82,13 @@ impl Ops {
     ) -> Result<(), String> {
         let routes_change =
             !(plan.advertise.is_empty() && plan.withdraw.is_empty() && plan.update.is_empty());
-        {
-            let (intent, rib) = (self.intent.clone(), self.rib.clone());
-            tokio::task::spawn_blocking(move || {
-                let mut keeper = intent.lock().unwrap_or_else(|e| e.into_inner());
-                keeper.set_config(new).map_err(|e| e.to_string())?;
-                if routes_change {
-                    let _ = rib.send(RibCmd::SetOriginated(keeper.originated()));
-                }
-                Ok::<_, String>(())
-            })
-            .await
-            .map_err(|e| format!("saving the configuration did not complete: {e}"))?
-            .map_err(|e| format!("cannot save the new intent, nothing was changed: {e}"))?;
-        }
+        self.change_intent(move |keeper| {
+            keeper.set_config(new).map_err(BackendError::from)?;
+            let cmd = routes_change.then(|| RibCmd::SetOriginated(keeper.originated()));
+            Ok(((), cmd))
+        })
+        .await
+        .map_err(|e| format!("cannot save the new intent, nothing was changed: {e}"))?;
         self.remove_peers(plan).await;
         for change in &plan.peers {
             let addr = change.address;

@@ -32,7 +32,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::file::{self, Loaded};
-use super::journal::{Journal, Replay};
+use super::journal::{Journal, JournalMark, Replay};
 use super::observe::Observer;
 use super::{Intent, IntentChange, RibSnapshot, SaveKind, SaveObserver, StoreError, Writability};
 
@@ -170,13 +170,41 @@ impl StateDir {
     /// The journal is emptied after the save: the file now holds what it said. A crash between
     /// the two replays changes the file already holds, which changes nothing.
     pub fn save_intent(&self, intent: &Intent) -> Result<(), StoreError> {
+        self.save_intent_with(intent, &[])
+    }
+
+    /// Save the intent whole, as [`save_intent`](Self::save_intent) does, when it holds route
+    /// `changes` the journal does not have yet: they are journaled first, so that the journal
+    /// stays a history whose every record the file holds. Otherwise a crash between the save
+    /// and the emptying of the journal would replay older records over the file and undo what
+    /// `changes` did (a withdrawn route announced again). If the save fails, `changes` are cut
+    /// off the journal again. (An empty journal replays nothing: `changes` are not journaled.)
+    pub fn save_intent_with(
+        &self,
+        intent: &Intent,
+        changes: &[IntentChange],
+    ) -> Result<(), StoreError> {
         let _turn = self.intent_turn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        // An empty journal has nothing to replay over the file: nothing to journal first.
+        let replays = match journal.as_ref() {
+            Some(j) => j.bytes() > 0,
+            None => fs::metadata(self.journal_path()).is_ok_and(|m| m.len() > 0),
+        };
+        let mark = match changes {
+            [_, ..] if replays => Some(self.append_journal(&mut journal, changes)?),
+            _ => None,
+        };
         let path = self.intent_path();
         let saved = self
             .observer
             .timed(SaveKind::Intent, || file::save(&path, INTENT_KIND, intent));
+        if saved.is_err() {
+            if let (Some(mark), Some(j)) = (mark, journal.as_mut()) {
+                let _ = j.truncate(mark);
+            }
+        }
         self.written(saved.map(drop))?;
-        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         let result = match journal.as_mut() {
             Some(j) => j.clear(),
             None => match std::fs::remove_file(self.journal_path()) {
@@ -188,23 +216,33 @@ impl StateDir {
         self.written(result)
     }
 
-    /// Journal one change of run-time routes durably (one append and one fsync, however large
-    /// the intent is): when this returns `Ok`, it survives kill -9 and power loss. The intent
-    /// file must exist (a first change is saved whole).
-    pub fn journal_intent(&self, change: &IntentChange) -> Result<(), StoreError> {
+    /// Journal changes of run-time routes durably, with one append and one fsync however many
+    /// they are and however large the intent is: when this returns `Ok`, they survive kill -9
+    /// and power loss. The intent file must exist (a first change is saved whole).
+    pub fn journal_intent(&self, changes: &[IntentChange]) -> Result<(), StoreError> {
         let _turn = self.intent_turn.lock().unwrap_or_else(|e| e.into_inner());
         let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        let j = match journal.as_mut() {
+        self.append_journal(&mut journal, changes).map(drop)
+    }
+
+    /// Append `changes` to the journal (opened at the first append), timed; where it ended
+    /// before.
+    fn append_journal(
+        &self,
+        journal: &mut Option<Journal>,
+        changes: &[IntentChange],
+    ) -> Result<JournalMark, StoreError> {
+        let j = match journal {
             Some(j) => j,
             None => match Journal::open::<IntentChange>(&self.journal_path()) {
                 Ok((j, _)) => journal.insert(j),
                 Err(e) => return self.written(Err(e)),
             },
         };
-        let appended = self
-            .observer
-            .timed(SaveKind::Journal, || j.append(std::slice::from_ref(change)));
-        self.written(appended.map(drop))
+        let mark = j.mark();
+        let appended = self.observer.timed(SaveKind::Journal, || j.append(changes));
+        self.written(appended.map(drop))?;
+        Ok(mark)
     }
 
     /// Changes journaled since the intent file was last saved, as far as this process knows
@@ -284,11 +322,11 @@ impl StateDir {
     }
 
     /// Remember how a write went; a file system error becomes [`StoreError::NotWritable`].
-    fn written(&self, result: Result<(), StoreError>) -> Result<(), StoreError> {
+    fn written<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         match result {
-            Ok(()) => {
+            Ok(value) => {
                 self.writable.succeeded(&self.path);
-                Ok(())
+                Ok(value)
             }
             Err(StoreError::Io { path, op, source }) => {
                 tracing::debug!(path = %path.display(), %op, error = %source, "state save failed");

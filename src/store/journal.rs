@@ -38,6 +38,13 @@ pub struct Journal {
     bytes: u64,
 }
 
+/// Where a journal ended at some point: what [`Journal::truncate`] cuts back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalMark {
+    records: usize,
+    bytes: u64,
+}
+
 /// What loading a journal found.
 #[derive(Debug)]
 pub struct Replay<T> {
@@ -106,15 +113,45 @@ impl Journal {
             buf.push(b'\n');
         }
         let path = &self.path;
-        self.file
+        let written = self
+            .file
             .write_all(&buf)
-            .map_err(|e| StoreError::io(path, "append", e))?;
-        self.file
-            .sync_data()
-            .map_err(|e| StoreError::io(path, "fsync", e))?;
+            .map_err(|e| StoreError::io(path, "append", e))
+            .and_then(|()| {
+                self.file
+                    .sync_data()
+                    .map_err(|e| StoreError::io(path, "fsync", e))
+            });
+        if let Err(e) = written {
+            // Whole records whose fsync failed would still be replayed at the next start,
+            // though refused: cut them off (if this fails too, the caller saves the whole
+            // state next, which empties the journal).
+            let _ = self.file.set_len(self.bytes);
+            return Err(e);
+        }
         self.records += records.len();
         self.bytes += buf.len() as u64;
         Ok(buf.len() as u64)
+    }
+
+    /// Where the journal ends now, for [`truncate`](Self::truncate).
+    pub fn mark(&self) -> JournalMark {
+        JournalMark {
+            records: self.records,
+            bytes: self.bytes,
+        }
+    }
+
+    /// Cut the journal back to `mark` (records appended since, for a change that was refused
+    /// after all), and fsync.
+    pub fn truncate(&mut self, mark: JournalMark) -> Result<(), StoreError> {
+        self.file
+            .set_len(mark.bytes)
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| StoreError::io(&self.path, "truncate", e))?;
+        self.records = mark.records;
+        self.bytes = mark.bytes;
+        Ok(())
     }
 
     /// Empty the journal (after its records went into a saved snapshot).

@@ -12,7 +12,8 @@ pub enum SaveKind {
     Rib,
     /// The whole intent (`intent.state`).
     Intent,
-    /// One record appended to the intent's journal (`intent.journal`).
+    /// Records appended to the intent's journal (`intent.journal`), one append per batch of
+    /// changes.
     Journal,
 }
 

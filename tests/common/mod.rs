@@ -28,6 +28,7 @@
 // Re-exports are for the test files' convenience; each binary uses some of them.
 #![allow(unused_imports)]
 
+pub mod api_lab;
 pub mod baton;
 pub mod bird;
 pub mod gobgp;

@@ -8,7 +8,9 @@ use nix::fcntl::{Flock, FlockArg};
 use super::*;
 use crate::config::Config;
 use crate::store::file::tmp_path;
-use crate::store::{Intent, RibSnapshot, Source, StateDir, StoreError, LOCK_FILE};
+use crate::store::{
+    Intent, IntentChange, RibSnapshot, Source, StateDir, StoreError, INTENT_JOURNAL, LOCK_FILE,
+};
 
 #[test]
 fn open_creates_a_private_directory_and_starts_empty() {
@@ -182,7 +184,7 @@ impl crate::store::SaveObserver for Heard {
 
 #[test]
 fn the_observer_hears_each_save_with_the_bytes_written_and_each_failure() {
-    use crate::store::{IntentChange, SaveKind};
+    use crate::store::SaveKind;
     let top = tempdir();
     let dir = StateDir::open(top.path()).unwrap();
     let heard = std::sync::Arc::new(Heard::default());
@@ -190,10 +192,8 @@ fn the_observer_hears_each_save_with_the_bytes_written_and_each_failure() {
     assert!(!dir.observe(heard.clone()), "one observer per directory");
     dir.save_intent(&Intent::new(Config::default_config()))
         .unwrap();
-    dir.journal_intent(&IntentChange::Withdraw(vec!["198.18.7.0/24"
-        .parse()
-        .unwrap()]))
-        .unwrap();
+    let withdraw = IntentChange::Withdraw(vec!["198.18.7.0/24".parse().unwrap()]);
+    dir.journal_intent(&[withdraw]).unwrap();
     dir.save_rib(&RibSnapshot::default()).unwrap();
     let sizes = [
         fs::metadata(dir.intent_path()).unwrap().len(),
@@ -212,4 +212,54 @@ fn the_observer_hears_each_save_with_the_bytes_written_and_each_failure() {
     fs::create_dir(tmp_path(&dir.rib_path())).unwrap();
     assert!(dir.save_rib(&RibSnapshot::default()).is_err());
     assert_eq!(heard.0.lock().unwrap().last(), Some(&(SaveKind::Rib, None)));
+}
+
+/// What a crash right after the intent file is saved (before the journal is emptied) would
+/// leave, read when the save is heard of.
+struct CrashAfterSave(std::path::PathBuf, std::sync::Mutex<Vec<Intent>>);
+
+impl crate::store::SaveObserver for CrashAfterSave {
+    fn saved(&self, kind: crate::store::SaveKind, _: std::time::Duration, _: u64) {
+        if kind == crate::store::SaveKind::Intent {
+            let dir = StateDir::join(&self.0).unwrap();
+            let loaded = dir.load_intent().unwrap().unwrap().value;
+            self.1.lock().unwrap().push(loaded);
+        }
+    }
+    fn failed(&self, _: crate::store::SaveKind) {}
+}
+
+#[test]
+fn a_whole_save_journals_its_changes_first_and_cuts_them_off_if_the_save_fails() {
+    let top = tempdir();
+    let (path, moved) = (top.path().join("state"), top.path().join("moved"));
+    let dir = StateDir::open(&path).unwrap();
+    let crash = std::sync::Arc::new(CrashAfterSave(path.clone(), Default::default()));
+    dir.observe(crash.clone());
+    let mut intent = Intent::new(Config::default_config());
+    dir.save_intent(&intent).unwrap();
+    let route: crate::config::Route =
+        serde_json::from_value(serde_json::json!({ "prefix": "198.18.7.0/24" })).unwrap();
+    let announce = IntentChange::Announce(vec![route.clone()]);
+    dir.journal_intent(std::slice::from_ref(&announce)).unwrap();
+    intent.apply(&announce);
+    // A compaction with the route's withdrawal: saved whole.
+    let withdraw = IntentChange::Withdraw(vec![route.prefix]);
+    intent.apply(&withdraw);
+    fs::rename(&path, &moved).unwrap();
+    let e = dir
+        .save_intent_with(&intent, std::slice::from_ref(&withdraw))
+        .unwrap_err();
+    assert!(e.not_writable().is_some(), "{e}");
+    let journal = crate::store::journal::Journal::read::<IntentChange>(&moved.join(INTENT_JOURNAL));
+    assert_eq!(journal.unwrap().records, vec![announce], "cut back");
+    fs::rename(&moved, &path).unwrap();
+    dir.save_intent_with(&intent, &[withdraw]).unwrap();
+    let crashed = crash.1.lock().unwrap();
+    assert_eq!(crashed.len(), 2);
+    assert_eq!(
+        crashed[1], intent,
+        "the journal replayed over the file changes nothing"
+    );
+    assert_eq!(dir.load_intent().unwrap().unwrap().value, intent);
 }
