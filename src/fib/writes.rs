@@ -18,7 +18,7 @@ use crate::rib::BestPathChange;
 use crate::wire::Prefix;
 
 /// One batch of the best-path feed.
-pub type Batch = Arc<[BestPathChange]>;
+pub type Batch = Arc<Vec<BestPathChange>>;
 
 /// A pause between a reconciliation run's dump and its writes, for tests of what happens
 /// meanwhile: called once per run (not the first), the run writes when the future completes.

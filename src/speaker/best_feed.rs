@@ -15,8 +15,10 @@ use tokio::sync::mpsc;
 use crate::metrics::{FamilyLabel, Metrics};
 use crate::rib::{equal_to_best, BestPathChange, Rib};
 
-/// One batch of best-path changes.
-pub type BestBatch = Arc<[BestPathChange]>;
+/// One batch of best-path changes. An `Arc<Vec<_>>` rather than an `Arc<[_]>`: turning the
+/// vector into a slice would copy it, and the first batch of a million originated routes is a
+/// hundred MiB.
+pub type BestBatch = Arc<Vec<BestPathChange>>;
 
 /// A subscriber's end of the feed.
 pub type BestFeedRx = mpsc::UnboundedReceiver<BestBatch>;
