@@ -72,13 +72,29 @@ pub struct ApiLabel {
     pub status: String,
 }
 
-/// The Loc-RIB, fed by the best-path feed.
+/// The Loc-RIB, refreshed at each scrape from the counters the RIB publishes.
 #[derive(Debug, Default)]
 pub struct RibMetrics {
     /// Prefixes with a best route, per family.
     pub prefixes: Family<FamilyLabel, Gauge>,
     /// Best-path changes seen.
     pub best_changes: Counter,
+}
+
+impl RibMetrics {
+    /// Set the gauges and the counter to what the RIB counted: prefixes per family, and
+    /// best-path changes since the speaker started (the counter only ever rises to it).
+    pub fn set(&self, per_family: &[(String, usize)], best_changes: u64) {
+        for (family, n) in per_family {
+            let label = FamilyLabel {
+                family: family.clone(),
+            };
+            self.prefixes.get_or_create(&label).set(*n as i64);
+        }
+        self.best_changes
+            .inner()
+            .fetch_max(best_changes, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Peers, refreshed from the peer status at each scrape.

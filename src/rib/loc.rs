@@ -3,7 +3,7 @@
 use foldhash::HashMap;
 use smallvec::SmallVec;
 
-use super::{compare, multipath_equal, Candidate, Source};
+use super::{compare, multipath_equal, Candidate, FamilyCounts, Source};
 use crate::wire::Prefix;
 
 /// What a change did to the best route of a prefix.
@@ -18,7 +18,7 @@ pub enum BestChange {
 }
 
 /// One prefix whose best route changed: what consumers of the Loc-RIB (the kernel route
-/// installer, metrics) subscribe to. `old == None` is a new prefix, `new == None` a prefix gone.
+/// installer) subscribe to. `old == None` is a new prefix, `new == None` a prefix gone.
 /// A change of the routes equal to the best for multipath ([`multipath_equal`]) is a change
 /// too, even when the best itself stays (`old == new`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,10 @@ pub struct LocRib {
     /// Best-path changes since the last [`take_changes`](Self::take_changes), kept only while
     /// someone listens (see [`track_changes`](Self::track_changes)).
     changes: Option<Vec<BestPathChange>>,
+    /// Prefixes with a route, per family, and best-path changes so far: counted on every
+    /// change (no allocation), for the metrics, whether or not anyone tracks the changes.
+    counts: FamilyCounts,
+    best_changes: u64,
 }
 
 impl LocRib {
@@ -56,6 +60,10 @@ impl LocRib {
         list.push(candidate);
         reselect(list);
         let change = diff(old_best.clone(), list.first());
+        if old_best.is_none() {
+            *self.counts.slot(&prefix) += 1;
+        }
+        self.count(&change);
         self.record(prefix, old_best, old_equal, &change);
         change
     }
@@ -71,6 +79,7 @@ impl LocRib {
         let change = if list.is_empty() {
             self.table.remove(prefix);
             if old_best.is_some() {
+                *self.counts.slot(prefix) -= 1;
                 BestChange::Gone
             } else {
                 BestChange::None
@@ -79,8 +88,25 @@ impl LocRib {
             reselect(list);
             diff(old_best.clone(), list.first())
         };
+        self.count(&change);
         self.record(*prefix, old_best, old_equal, &change);
         change
+    }
+
+    fn count(&mut self, change: &BestChange) {
+        if *change != BestChange::None {
+            self.best_changes += 1;
+        }
+    }
+
+    /// Prefixes with at least one route, per family.
+    pub fn counts(&self) -> FamilyCounts {
+        self.counts
+    }
+
+    /// How many times a prefix's best route changed (appeared, was replaced or went).
+    pub fn best_changes(&self) -> u64 {
+        self.best_changes
     }
 
     /// Start or stop keeping the best-path changes for [`take_changes`](Self::take_changes).

@@ -23,7 +23,7 @@ impl FamilyCounts {
         }
     }
 
-    fn slot(&mut self, prefix: &Prefix) -> &mut usize {
+    pub(super) fn slot(&mut self, prefix: &Prefix) -> &mut usize {
         if prefix.addr().is_ipv4() {
             &mut self.ipv4
         } else {

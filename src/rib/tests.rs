@@ -157,6 +157,23 @@ fn peer_down_removes_its_routes_from_the_loc_rib() {
 }
 
 #[test]
+fn the_loc_rib_counts_its_prefixes_per_family_and_its_best_path_changes_untracked() {
+    let mut rib = Rib::new(LOCAL_AS);
+    let counts = |rib: &Rib| (rib.loc().counts().ipv4, rib.loc().best_changes());
+    rib.apply_update(peer(2), announce(&["203.0.113.0/24"], &[65002]));
+    assert_eq!(counts(&rib), (1, 1));
+    // A worse path for the same prefix: a candidate more, no new prefix, no change of best.
+    rib.apply_update(peer(3), announce(&["203.0.113.0/24"], &[65003, 65004]));
+    assert_eq!(counts(&rib), (1, 1));
+    // The best goes: the other one takes over (a change), the prefix stays.
+    rib.peer_down(peer(2).address);
+    assert_eq!(counts(&rib), (1, 2));
+    rib.peer_down(peer(3).address);
+    assert_eq!(counts(&rib), (0, 3));
+    assert_eq!(rib.loc().counts().ipv6, 0);
+}
+
+#[test]
 fn ebgp_export_prepends_our_as_sets_next_hop_self_and_drops_local_pref() {
     let attrs = export_local(
         &route("192.0.2.0/24"),

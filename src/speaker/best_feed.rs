@@ -1,5 +1,7 @@
 //! The best-path feed: every change of a prefix's best route, published by the RIB task to any
-//! number of subscribers (the kernel route installer, metrics).
+//! number of subscribers (the kernel route installer). The Loc-RIB metrics do not subscribe:
+//! they read counts the Loc-RIB keeps and the RIB task publishes, so that a RIB without kernel
+//! routes does not record every change (a million originated routes were a batch of 100 MiB).
 //!
 //! A subscriber first receives the whole current table (as changes from nothing), then every
 //! change in the order the RIB made it, in batches (one per RIB command: an UPDATE, a peer
@@ -12,7 +14,6 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::metrics::{FamilyLabel, Metrics};
 use crate::rib::{equal_to_best, BestPathChange, Rib};
 
 /// One batch of best-path changes. An `Arc<Vec<_>>` rather than an `Arc<[_]>`: turning the
@@ -70,31 +71,6 @@ impl BestFeed {
         if self.subscribers.is_empty() {
             rib.track_best_changes(false);
         }
-    }
-}
-
-/// Keep the Loc-RIB gauges of `metrics` up to date from the feed, until the RIB task ends.
-pub async fn count_into(mut rx: BestFeedRx, metrics: Arc<Metrics>) {
-    let mut first = true;
-    while let Some(batch) = rx.recv().await {
-        for change in batch.iter() {
-            let label = FamilyLabel {
-                family: change.prefix.family().name(),
-            };
-            let gauge = metrics.rib.prefixes.get_or_create(&label);
-            match (&change.old, &change.new) {
-                (None, Some(_)) => gauge.inc(),
-                (Some(_), None) => gauge.dec(),
-                _ => 0,
-            };
-        }
-        // The first batch is the table as it was, not a change; a change of the multipath
-        // set alone is not a change of the best path.
-        if !first {
-            let best = batch.iter().filter(|c| c.old != c.new).count();
-            metrics.rib.best_changes.inc_by(best as u64);
-        }
-        first = false;
     }
 }
 

@@ -151,16 +151,6 @@ pub async fn run(
 
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
     let rib = tokio::spawn(rib_task::run(config.global.asn, rib_rx, status.clone()));
-    let (feed_tx, feed_rx) = oneshot::channel();
-    let _ = rib_tx.send(RibCmd::SubscribeBest(feed_tx));
-    tokio::spawn({
-        let metrics = metrics.clone();
-        async move {
-            if let Ok(rx) = feed_rx.await {
-                best_feed::count_into(rx, metrics).await;
-            }
-        }
-    });
     // The keeper holds the configuration's routes; the speaker keeps the settings only, so
     // that a million routes are held once.
     let (config, routes) = config.split_routes();

@@ -154,7 +154,7 @@ impl Ops {
                     established_count: s.established_count,
                     martian_next_hops: s.martian_next_hops,
                     graceful_restart: s.graceful_restart.to_string(),
-                    families: counters.get(&p.address).cloned().unwrap_or_else(|| {
+                    families: counters.peers.get(&p.address).cloned().unwrap_or_else(|| {
                         p.session_families()
                             .iter()
                             .map(|f| FamilyCountersView {
@@ -274,6 +274,12 @@ impl Ops {
     /// The metrics in the Prometheus text format, with the peer gauges refreshed from the
     /// sessions as they are now.
     pub async fn metrics_text(&self) -> Result<String, String> {
+        let rib = self.status.rib_counters();
+        let families = [
+            (crate::wire::Family::IPV4_UNICAST.name(), rib.loc.ipv4),
+            (crate::wire::Family::IPV6_UNICAST.name(), rib.loc.ipv6),
+        ];
+        self.metrics.rib.set(&families, rib.best_changes);
         for view in self.neighbor_views().await? {
             let peer = view.address.to_string();
             self.metrics

@@ -253,6 +253,14 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>, board: 
 }
 
 fn counters(rib: &Rib) -> RibCounters {
+    RibCounters {
+        peers: peer_counters(rib),
+        loc: rib.loc().counts(),
+        best_changes: rib.loc().best_changes(),
+    }
+}
+
+fn peer_counters(rib: &Rib) -> std::collections::BTreeMap<IpAddr, Vec<FamilyCountersView>> {
     let peers: BTreeSet<IpAddr> = rib
         .adj_ins()
         .map(|(a, _)| *a)

@@ -78,8 +78,16 @@ pub struct SessionStep {
     pub at: Instant,
 }
 
-/// Each peer's prefix counters per family, as the RIB last published them.
-pub type RibCounters = BTreeMap<IpAddr, Vec<FamilyCountersView>>;
+/// The RIB's counters as it last published them.
+#[derive(Debug, Clone, Default)]
+pub struct RibCounters {
+    /// Each peer's prefix counters per family.
+    pub peers: BTreeMap<IpAddr, Vec<FamilyCountersView>>,
+    /// Prefixes in the Loc-RIB, per family.
+    pub loc: crate::rib::FamilyCounts,
+    /// Best-path changes since the speaker started.
+    pub best_changes: u64,
+}
 
 /// How stale the published RIB counters may get while the RIB task is busy.
 pub const COUNTERS_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
