@@ -27,7 +27,10 @@ use crate::wire::Prefix;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Intent {
-    /// The last applied configuration, as parsed.
+    /// The last applied configuration, as parsed. Saved without its routes: the
+    /// configuration file holds them (a speaker reads it, never this copy), and at a million
+    /// routes they made every save and every load of the intent cost a third of a second.
+    #[serde(serialize_with = "settings_only")]
     pub config: Config,
     /// Routes originated at run time through the API or the CLI, by prefix: a change costs
     /// O(log n) however many there are (a sorted vector moved half of a million routes for
@@ -339,4 +342,24 @@ mod prefix_text {
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Prefix, D::Error> {
         d.deserialize_str(PrefixVisitor)
     }
+}
+
+/// `config` as saved in the intent: everything but its routes.
+fn settings_only<S: serde::Serializer>(config: &Config, s: S) -> Result<S::Ok, S::Error> {
+    // Every field named, so that a new one cannot be left out unnoticed.
+    let Config {
+        global,
+        api,
+        fib,
+        peers,
+        routes: _,
+    } = config;
+    Config {
+        global: global.clone(),
+        api: api.clone(),
+        fib: fib.clone(),
+        peers: peers.clone(),
+        routes: Vec::new(),
+    }
+    .serialize(s)
 }

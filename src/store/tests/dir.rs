@@ -40,7 +40,7 @@ fn intent_and_rib_survive_reopening() {
     }
     let dir = StateDir::open(top.path()).unwrap();
     let l = dir.load_intent().unwrap().unwrap();
-    assert_eq!((l.value, l.source), (intent, Source::Current));
+    assert_eq!((l.value, l.source), (as_saved(intent), Source::Current));
     assert_eq!(dir.load_rib().unwrap().unwrap().value, rib);
     // The kinds are checked: the RIB file is not taken for an intent.
     fs::copy(dir.rib_path(), dir.intent_path()).unwrap();
@@ -157,7 +157,7 @@ fn a_directory_that_cannot_be_written_refuses_saves_until_it_can_again() {
     fs::rename(&moved, &path).unwrap();
     dir.save_intent(&intent).unwrap();
     assert_eq!(dir.not_writable(), None);
-    assert_eq!(dir.load_intent().unwrap().unwrap().value, intent);
+    assert_eq!(dir.load_intent().unwrap().unwrap().value, as_saved(intent));
     // The probe leaves nothing behind.
     let left: Vec<_> = fs::read_dir(&path)
         .unwrap()
@@ -258,8 +258,9 @@ fn a_whole_save_journals_its_changes_first_and_cuts_them_off_if_the_save_fails()
     let crashed = crash.1.lock().unwrap();
     assert_eq!(crashed.len(), 2);
     assert_eq!(
-        crashed[1], intent,
+        crashed[1],
+        as_saved(intent.clone()),
         "the journal replayed over the file changes nothing"
     );
-    assert_eq!(dir.load_intent().unwrap().unwrap().value, intent);
+    assert_eq!(dir.load_intent().unwrap().unwrap().value, as_saved(intent));
 }

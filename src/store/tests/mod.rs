@@ -23,6 +23,12 @@ fn demo(name: &str) -> Demo {
     }
 }
 
+/// `intent` as it comes back from disk: its configuration without routes (the file has them).
+fn as_saved(mut intent: crate::store::Intent) -> crate::store::Intent {
+    intent.config.routes.clear();
+    intent
+}
+
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary directory")
 }

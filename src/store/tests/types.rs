@@ -137,13 +137,17 @@ fn intent_round_trips_through_a_file() {
     intent.disabled_peers.push(ip("198.18.0.2"));
     save(&path, "intent", &intent).unwrap();
     let l = load::<Intent>(&path, "intent").unwrap().unwrap();
-    assert_eq!((l.value, l.source), (intent, Source::Current));
+    assert!(
+        !intent.config.routes.is_empty(),
+        "the test needs configured routes"
+    );
+    assert_eq!((l.value, l.source), (as_saved(intent), Source::Current));
 
     let default = Intent::new(config::Config::default_config());
     save(&path, "intent", &default).unwrap();
     assert_eq!(
         load::<Intent>(&path, "intent").unwrap().unwrap().value,
-        default
+        as_saved(default)
     );
 }
 
