@@ -132,7 +132,7 @@ impl IntentKeeper {
     pub(super) fn commit(&mut self, next: Intent) -> Result<(), CommitError> {
         self.dir.as_ref().ok_or(CommitError::NoStateDir)?;
         let was = std::mem::replace(&mut self.intent, next);
-        self.config_prefixes = prefixes_of(&self.intent.config);
+        self.refresh_config_prefixes(&was.config);
         self.staged_or_kept(Entry {
             record: None,
             undo: Undo::Whole(Box::new(was)),
@@ -177,9 +177,17 @@ impl IntentKeeper {
                 }
             }
             Undo::Whole(was) => {
-                self.intent = *was;
-                self.config_prefixes = prefixes_of(&self.intent.config);
+                let undone = std::mem::replace(&mut self.intent, *was);
+                self.refresh_config_prefixes(&undone.config);
             }
+        }
+    }
+
+    /// Rebuild the configuration's prefix set if its routes differ from `before`'s: a peer
+    /// change keeps them, and rebuilding a million-entry set for it was work for nothing.
+    fn refresh_config_prefixes(&mut self, before: &crate::config::Config) {
+        if self.intent.config.routes != before.routes {
+            self.config_prefixes = prefixes_of(&self.intent.config);
         }
     }
 }
