@@ -1,9 +1,9 @@
 //! Adj-RIB-Out: what we have told one peer, and the UPDATEs that bring it to a new state.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use foldhash::{HashMap, HashMapExt};
 
 use super::{CountedTable, FamilyCounts, SharedAttrs};
 use crate::wire::{Family, Prefix, UpdatePacker};
@@ -24,6 +24,14 @@ pub struct AdjRibOut {
 }
 
 impl AdjRibOut {
+    /// Empty, with room for `routes` prefixes (a new session's whole table) without regrowing.
+    pub fn with_capacity(routes: usize) -> AdjRibOut {
+        AdjRibOut {
+            table: CountedTable::with_capacity(routes),
+            pending: HashMap::new(),
+        }
+    }
+
     /// Make `prefix` carry `attrs` (or be withdrawn, for `None`) at the next [`flush`](Self::flush).
     /// Staging the state the peer already has is a no-op, so a reload that changes nothing
     /// sends nothing.
@@ -31,14 +39,10 @@ impl AdjRibOut {
         let pending = self.pending.entry(prefix.family()).or_default();
         match attrs {
             Some(a) => {
-                if self
-                    .table
-                    .get(&prefix)
-                    .is_some_and(|old| Arc::ptr_eq(old, &a))
-                {
+                let old = self.table.insert(prefix, a.clone());
+                if old.is_some_and(|old| Arc::ptr_eq(&old, &a)) {
                     return;
                 }
-                self.table.insert(prefix, a.clone());
                 pending
                     .announce
                     .entry(Arc::as_ptr(&a) as usize)

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{PathAttrs, DEFAULT_LOCAL_PREF};
+use super::{PathAttrs, SharedAttrs, DEFAULT_LOCAL_PREF};
 use crate::config::Route;
 use crate::wire::{AsPath, Attributes, CodecContext, Family, Origin};
 
@@ -86,4 +86,52 @@ pub fn local_attrs(route: &Route) -> PathAttrs {
         },
         next_hop: route.next_hop,
     }
+}
+
+/// Remembers the attribute set made for the last route, so a run of routes with the same
+/// attributes (the usual case: a million prefixes, a handful of attribute sets, in prefix
+/// order) builds and interns the set once rather than once per prefix.
+#[derive(Debug, Default)]
+pub struct LastAttrs<'a> {
+    last: Option<(&'a Route, Option<SharedAttrs>)>,
+}
+
+impl<'a> LastAttrs<'a> {
+    /// The set for `route`: the last one made if `route` has the same attributes as the last
+    /// route asked about (everything but the prefix, whose family must match), else `make`'s.
+    pub fn get(
+        &mut self,
+        route: &'a Route,
+        make: impl FnOnce(&Route) -> Option<SharedAttrs>,
+    ) -> Option<SharedAttrs> {
+        if let Some((last, attrs)) = &self.last {
+            if same_attributes(last, route) {
+                return attrs.clone();
+            }
+        }
+        let attrs = make(route);
+        self.last = Some((route, attrs.clone()));
+        attrs
+    }
+}
+
+/// Equal in everything an attribute set is made from. Destructured, so that a field added to
+/// [`Route`] cannot be forgotten here.
+fn same_attributes(a: &Route, b: &Route) -> bool {
+    let Route {
+        prefix,
+        next_hop,
+        communities,
+        large_communities,
+        med,
+        local_pref,
+        as_path_prepend,
+    } = a;
+    prefix.family() == b.prefix.family()
+        && *next_hop == b.next_hop
+        && *med == b.med
+        && *local_pref == b.local_pref
+        && *as_path_prepend == b.as_path_prepend
+        && *communities == b.communities
+        && *large_communities == b.large_communities
 }

@@ -7,7 +7,7 @@ use bytes::BytesMut;
 
 use super::{
     export_local, local_attrs, AdjRibIn, AdjRibOut, BestPathChange, Candidate, InRoute, Interner,
-    LocRib, PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
+    LastAttrs, LocRib, PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
 };
 use crate::config::Route;
 use crate::wire::{Community, Family, Prefix, Update, UpdatePacker};
@@ -67,9 +67,13 @@ impl Rib {
         for prefix in &gone {
             self.loc.remove(prefix, Source::Local);
         }
+        let mut last = LastAttrs::default();
         for (prefix, route) in &new {
             if self.originated.get(prefix) != Some(route) {
-                let attrs = self.interner.intern(local_attrs(route));
+                let interner = &mut self.interner;
+                let attrs = last
+                    .get(route, |r| Some(interner.intern(local_attrs(r))))
+                    .expect("an originated route always has local attributes");
                 self.loc.upsert(
                     *prefix,
                     Candidate {
@@ -125,12 +129,13 @@ impl Rib {
     fn restage(&mut self, prefixes: &[Prefix]) -> Vec<(IpAddr, BytesMut)> {
         let mut writes = Vec::new();
         for (addr, peer) in self.out.iter_mut() {
+            let mut last = LastAttrs::default();
             for prefix in prefixes {
-                let attrs = self
-                    .originated
-                    .get(prefix)
-                    .and_then(|route| export_local(route, &peer.session))
-                    .map(|a| self.interner.intern(a));
+                let attrs = self.originated.get(prefix).and_then(|route| {
+                    last.get(route, |r| {
+                        export_local(r, &peer.session).map(|a| self.interner.intern(a))
+                    })
+                });
                 peer.adj_out.stage(*prefix, attrs);
             }
             let mut buf = BytesMut::new();
@@ -154,10 +159,14 @@ impl Rib {
     /// carry, followed by End-of-RIB for each negotiated family — in that order, so the peer
     /// never sees End-of-RIB before the whole table.
     pub fn peer_up(&mut self, session: PeerSession) -> BytesMut {
-        let mut adj_out = AdjRibOut::default();
+        let mut adj_out = AdjRibOut::with_capacity(self.originated.len());
+        let mut last = LastAttrs::default();
         for (prefix, route) in &self.originated {
-            if let Some(attrs) = export_local(route, &session) {
-                adj_out.stage(*prefix, Some(self.interner.intern(attrs)));
+            let attrs = last.get(route, |r| {
+                export_local(r, &session).map(|a| self.interner.intern(a))
+            });
+            if attrs.is_some() {
+                adj_out.stage(*prefix, attrs);
             }
         }
         let packer = UpdatePacker::new(session.codec);

@@ -50,6 +50,14 @@ impl<V> Default for CountedTable<V> {
 }
 
 impl<V> CountedTable<V> {
+    /// Empty, with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Self {
+        CountedTable {
+            map: HashMap::with_capacity(n),
+            counts: FamilyCounts::default(),
+        }
+    }
+
     /// Insert or replace; returns the old value.
     pub fn insert(&mut self, prefix: Prefix, value: V) -> Option<V> {
         let old = self.map.insert(prefix, value);

@@ -540,3 +540,34 @@ fn a_martian_next_hop_ignores_only_the_nlri_it_is_the_next_hop_of() {
     u.attributes.as_mut().unwrap().next_hop = Some(Ipv4Addr::LOCALHOST);
     assert_eq!(ignore_martian_routes(&mut u, &LOCAL), vec![]);
 }
+
+#[test]
+fn a_run_of_equal_attributes_shares_one_set_and_a_change_makes_another() {
+    let mut rib = Rib::new(LOCAL_AS);
+    let mut other = route("198.51.100.128/25");
+    other.med = Some(20);
+    rib.set_originated(vec![
+        route("198.51.100.0/26"),
+        route("198.51.100.64/26"),
+        other,
+        route("203.0.113.0/24"),
+    ]);
+    rib.peer_up(session(65002, vec![Family::IPV4_UNICAST]));
+    let sent: Vec<(Prefix, SharedAttrs)> = rib
+        .adj_out(&IpAddr::from([198, 18, 0, 2]))
+        .expect("the peer is up")
+        .iter()
+        .map(|(p, a)| (*p, a.clone()))
+        .collect();
+    let attrs = |s: &str| &sent.iter().find(|(p2, _)| *p2 == p(s)).unwrap().1;
+    assert!(std::sync::Arc::ptr_eq(
+        attrs("198.51.100.0/26"),
+        attrs("198.51.100.64/26")
+    ));
+    assert!(std::sync::Arc::ptr_eq(
+        attrs("198.51.100.0/26"),
+        attrs("203.0.113.0/24")
+    ));
+    assert_eq!(attrs("198.51.100.128/25").attrs.med, Some(20));
+    assert_eq!(attrs("198.51.100.0/26").attrs.med, Some(10));
+}
