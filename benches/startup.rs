@@ -38,6 +38,8 @@ mod common;
 mod config_parse;
 #[path = "startup/fib.rs"]
 mod fib;
+#[path = "startup/figures.rs"]
+mod figures;
 #[path = "startup/gobgp_origin.rs"]
 mod gobgp_origin;
 #[path = "startup/ingest.rs"]
@@ -73,7 +75,7 @@ use common::{poll, Family};
 use config_parse::{bench_config, print_config_table};
 use machine::{cpu_time, peak_rss_kib, print_machine, wait_quiet};
 use options::{parse_args, Options};
-use report::{cell, print_startup_table};
+use report::print_startup_table;
 use store::{bench_store, print_store_table, StoreTimes};
 use upgrade::{
     bench_speaker_kill, bench_upgrade, print_replacement_table, with_monitors, Receivers,
@@ -155,11 +157,13 @@ fn main() {
     // `cargo test --all-targets` (bin/test) builds and runs bench targets too, without
     // `--bench`: figures are for bin/bench, not for the test suite.
     // The injector's bytes are checked there, though (decoded back with baton's decoder).
+    // So are the figures' recorder and its JSON.
     if !std::env::args().any(|a| a == "--bench") {
         let messages = injector::self_check();
+        figures::self_check();
         println!(
             "startup bench: not run by cargo test (use bin/bench); the injector's {messages} \
-             UPDATEs decode as encoded"
+             UPDATEs decode as encoded, the figures' JSON holds their median and range"
         );
         return;
     }

@@ -183,7 +183,7 @@ fn snapshot_prefix(i: u32) -> Prefix {
 
 /// The store table: one row per kind of state and N, each a list of runs.
 pub fn print_store_table(rows: &[(usize, Vec<(StoreTimes, StoreTimes)>)], runs: usize) {
-    use super::cell;
+    let table = super::figures::table("store");
     let (dir, fs) = scratch_place();
     println!(
         "state store (baton::store, this optimised build; files in {}, {fs}):",
@@ -202,15 +202,17 @@ pub fn print_store_table(rows: &[(usize, Vec<(StoreTimes, StoreTimes)>)], runs: 
             ),
             ("RIB snapshot (4 peers)", |t: &(StoreTimes, StoreTimes)| t.1),
         ] {
-            let col = |f: &dyn Fn(StoreTimes) -> f64| -> Vec<Option<f64>> {
-                times.iter().map(|t| Some(f(pick(t)))).collect()
+            let row = format!("{kind}, N = {n}");
+            let cell = |column: &str, unit: &str, f: &dyn Fn(StoreTimes) -> f64, precision| {
+                let values: Vec<Option<f64>> = times.iter().map(|t| Some(f(pick(t)))).collect();
+                table.figure(&row, column, unit, &values, precision)
             };
             println!(
                 "{kind:<34} {n:>8} {:>9} {:>w$} {:>w$} {:>w$}",
-                cell(&col(&|t| t.bytes as f64 / 1e6), 1),
-                cell(&col(&|t| t.save.as_secs_f64()), 3),
-                cell(&col(&|t| t.save_again.as_secs_f64()), 3),
-                cell(&col(&|t| t.load.as_secs_f64()), 3),
+                cell("file MB", "MB", &|t| t.bytes as f64 / 1e6, 1),
+                cell("save s", "s", &|t| t.save.as_secs_f64(), 3),
+                cell("again s", "s", &|t| t.save_again.as_secs_f64(), 3),
+                cell("load s", "s", &|t| t.load.as_secs_f64(), 3),
             );
         }
     }
