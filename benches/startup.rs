@@ -73,7 +73,7 @@ use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 use config_parse::{bench_config, print_config_table};
-use machine::{cpu_time, peak_rss_kib, print_machine, wait_quiet};
+use machine::{cpu_time, peak_rss_kib, wait_quiet, Machine};
 use options::{parse_args, Options};
 use report::print_startup_table;
 use store::{bench_store, print_store_table, StoreTimes};
@@ -168,13 +168,21 @@ fn main() {
         return;
     }
     let options = parse_args();
+    // Created now, so that a path it cannot write to fails before the run rather than after.
+    let json_file = options.json.as_ref().map(|path| {
+        std::fs::File::create(path).unwrap_or_else(|e| {
+            eprintln!("bench: --json {}: {e}", path.display());
+            std::process::exit(2)
+        })
+    });
     let n = options.routes;
     println!(
         "baton benchmark: N = {n} originated routes, distinct /28s from 10.0.0.0/8 (route \
          data only, never on an interface), {} run(s) of each scenario",
         options.runs
     );
-    print_machine();
+    let machine = Machine::read();
+    machine.print();
     println!(
         "receivers: a gobgpd and a bird2, each in its own network namespace, eBGP from the \
          originator, graceful-restart helpers (restart time {RESTART_TIME} s)\n"
@@ -274,6 +282,15 @@ fn main() {
     if let Some(burst) = burst {
         println!();
         ingest_report::print_ingest_table(&ingest_runs, options.ingest, &burst);
+    }
+    if let Some(mut file) = json_file {
+        let document = serde_json::json!({
+            "machine": machine,
+            "options": options.to_json(),
+            "figures": figures::recorded(),
+        });
+        let text = serde_json::to_string_pretty(&document).expect("figures as JSON") + "\n";
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("write the --json file");
     }
 }
 

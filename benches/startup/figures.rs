@@ -45,6 +45,11 @@ pub fn table(name: &'static str) -> Table<'static> {
     RECORDED.table(name)
 }
 
+/// Takes the figures recorded so far by the tables.
+pub fn recorded() -> Vec<Figure> {
+    RECORDED.take()
+}
+
 impl Recorder {
     pub fn table(&self, name: &'static str) -> Table<'_> {
         Table {
