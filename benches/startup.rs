@@ -284,12 +284,7 @@ fn main() {
         ingest_report::print_ingest_table(&ingest_runs, options.ingest, &burst);
     }
     if let Some(mut file) = json_file {
-        let document = serde_json::json!({
-            "machine": machine,
-            "options": options.to_json(),
-            "figures": figures::recorded(),
-        });
-        let text = serde_json::to_string_pretty(&document).expect("figures as JSON") + "\n";
+        let text = figures::document(&machine, &options.to_json());
         std::io::Write::write_all(&mut file, text.as_bytes()).expect("write the --json file");
     }
 }

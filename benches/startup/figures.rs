@@ -45,9 +45,22 @@ pub fn table(name: &'static str) -> Table<'static> {
     RECORDED.table(name)
 }
 
-/// Takes the figures recorded so far by the tables.
-pub fn recorded() -> Vec<Figure> {
-    RECORDED.take()
+/// The `--json` document: the machine, the options, and the figures recorded so far by the
+/// tables (taken), in that order.
+pub fn document(machine: &impl Serialize, options: &impl Serialize) -> String {
+    #[derive(Serialize)]
+    struct Document<'a, M, O> {
+        machine: &'a M,
+        options: &'a O,
+        figures: Vec<Figure>,
+    }
+    let figures = RECORDED.take();
+    let document = Document {
+        machine,
+        options,
+        figures,
+    };
+    serde_json::to_string_pretty(&document).expect("figures as JSON") + "\n"
 }
 
 impl Recorder {
