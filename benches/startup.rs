@@ -38,6 +38,8 @@ mod common;
 mod config_parse;
 #[path = "startup/fib.rs"]
 mod fib;
+#[path = "startup/figures.rs"]
+mod figures;
 #[path = "startup/gobgp_origin.rs"]
 mod gobgp_origin;
 #[path = "startup/ingest.rs"]
@@ -71,9 +73,9 @@ use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
 use common::{poll, Family};
 use config_parse::{bench_config, print_config_table};
-use machine::{cpu_time, peak_rss_kib, print_machine, wait_quiet};
+use machine::{cpu_time, peak_rss_kib, wait_quiet, Machine};
 use options::{parse_args, Options};
-use report::{cell, print_startup_table};
+use report::print_startup_table;
 use store::{bench_store, print_store_table, StoreTimes};
 use upgrade::{
     bench_speaker_kill, bench_upgrade, print_replacement_table, with_monitors, Receivers,
@@ -155,22 +157,32 @@ fn main() {
     // `cargo test --all-targets` (bin/test) builds and runs bench targets too, without
     // `--bench`: figures are for bin/bench, not for the test suite.
     // The injector's bytes are checked there, though (decoded back with baton's decoder).
+    // So are the figures' recorder and its JSON.
     if !std::env::args().any(|a| a == "--bench") {
         let messages = injector::self_check();
+        figures::self_check();
         println!(
             "startup bench: not run by cargo test (use bin/bench); the injector's {messages} \
-             UPDATEs decode as encoded"
+             UPDATEs decode as encoded, the figures' JSON holds their median and range"
         );
         return;
     }
     let options = parse_args();
+    // Created now, so that a path it cannot write to fails before the run rather than after.
+    let json_file = options.json.as_ref().map(|path| {
+        std::fs::File::create(path).unwrap_or_else(|e| {
+            eprintln!("bench: --json {}: {e}", path.display());
+            std::process::exit(2)
+        })
+    });
     let n = options.routes;
     println!(
         "baton benchmark: N = {n} originated routes, distinct /28s from 10.0.0.0/8 (route \
          data only, never on an interface), {} run(s) of each scenario",
         options.runs
     );
-    print_machine();
+    let machine = Machine::read();
+    machine.print();
     println!(
         "receivers: a gobgpd and a bird2, each in its own network namespace, eBGP from the \
          originator, graceful-restart helpers (restart time {RESTART_TIME} s)\n"
@@ -270,6 +282,10 @@ fn main() {
     if let Some(burst) = burst {
         println!();
         ingest_report::print_ingest_table(&ingest_runs, options.ingest, &burst);
+    }
+    if let Some(mut file) = json_file {
+        let text = figures::document(&machine, &options.to_json());
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("write the --json file");
     }
 }
 

@@ -28,7 +28,6 @@ use super::common::netns::{Host, Lab};
 use super::gobgp_origin;
 use super::machine::{cpu_time, peak_rss_kib};
 use super::options::Options;
-use super::report::cell;
 use super::watch::{watch_receivers, Times};
 use super::{
     prefix, start_receivers, upgrade, BIRD_AS, BIRD_PROTOCOL, GOBGP_AS, ORIGIN_AS, RESTART_TIME,
@@ -391,9 +390,10 @@ fn measure(
 /// cost, then what the figures mean.
 pub fn print_api_table(options: &Options, runs: &[Vec<ApiRow>], grpc: &Option<String>) {
     let rows = scenarios(options);
-    let column = |s: usize, f: &dyn Fn(&ApiRow) -> Option<f64>| -> Vec<Option<f64>> {
+    let values = |s: usize, f: &dyn Fn(&ApiRow) -> Option<f64>| -> Vec<Option<f64>> {
         runs.iter().map(|r| f(&r[s])).collect()
     };
+    let table = super::figures::table("api");
     let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
     let w = if options.runs > 1 { 22 } else { 10 };
     println!(
@@ -421,18 +421,28 @@ pub fn print_api_table(options: &Options, runs: &[Vec<ApiRow>], grpc: &Option<St
         }
         let routes = s.routes as f64;
         let rate = |d: Option<Duration>| d.map(|d| routes / d.as_secs_f64().max(1e-9));
+        let cell = |column: &str, unit: &str, f: &dyn Fn(&ApiRow) -> Option<f64>, precision| {
+            table.figure(&s.name, column, unit, &values(i, f), precision)
+        };
         println!(
             "{head} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$}",
-            cell(&column(i, &|r| secs(r.acked)), 2),
-            cell(&column(i, &|r| rate(r.acked)), 0),
-            cell(&column(i, &|r| secs(r.gobgpd)), 2),
-            cell(&column(i, &|r| secs(r.bird)), 2),
+            cell("acked s", "s", &|r| secs(r.acked), 2),
+            cell("acked r/s", "routes/s", &|r| rate(r.acked), 0),
+            cell("gobgpd s", "s", &|r| secs(r.gobgpd), 2),
+            cell("bird2 s", "s", &|r| secs(r.bird), 2),
             cell(
-                &column(i, &|r| rate(r.gobgpd.zip(r.bird).map(|(g, b)| g.max(b)))),
+                "held r/s",
+                "routes/s",
+                &|r| rate(r.gobgpd.zip(r.bird).map(|(g, b)| g.max(b))),
                 0
             ),
-            cell(&column(i, &|r| r.rss_kib.map(|k| k as f64 / 1024.0)), 1),
-            cell(&column(i, &|r| secs(r.cpu)), 2),
+            cell(
+                "RSS MiB",
+                "MiB",
+                &|r| r.rss_kib.map(|k| k as f64 / 1024.0),
+                1
+            ),
+            cell("CPU s", "s", &|r| secs(r.cpu), 2),
         );
     }
     if options.runs > 1 {

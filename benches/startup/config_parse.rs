@@ -99,7 +99,7 @@ fn load(path: &Path, n: usize, bytes: u64) -> LoadTimes {
 
 /// The table: one row per form and N, each a list of runs.
 pub fn print_config_table(rows: &[(usize, Vec<(LoadTimes, LoadTimes)>)], runs: usize) {
-    use super::cell;
+    let table = super::figures::table("config");
     let w = if runs > 1 { 20 } else { 10 };
     println!("configuration load (baton::config::load, this optimised build):");
     println!(
@@ -114,14 +114,16 @@ pub fn print_config_table(rows: &[(usize, Vec<(LoadTimes, LoadTimes)>)], runs: u
             ),
             ("[global] routes_file", |t: &(LoadTimes, LoadTimes)| t.1),
         ] {
-            let col = |f: &dyn Fn(LoadTimes) -> f64| -> Vec<Option<f64>> {
-                times.iter().map(|t| Some(f(pick(t)))).collect()
+            let row = format!("{kind}, N = {n}");
+            let cell = |column: &str, unit: &str, f: &dyn Fn(LoadTimes) -> f64, precision| {
+                let values: Vec<Option<f64>> = times.iter().map(|t| Some(f(pick(t)))).collect();
+                table.figure(&row, column, unit, &values, precision)
             };
             println!(
                 "{kind:<34} {n:>8} {:>9} {:>w$} {:>w$}",
-                cell(&col(&|t| t.bytes as f64 / 1e6), 1),
-                cell(&col(&|t| t.load.as_secs_f64()), 3),
-                cell(&col(&|t| t.peak_mib), 0),
+                cell("file MB", "MB", &|t| t.bytes as f64 / 1e6, 1),
+                cell("load s", "s", &|t| t.load.as_secs_f64(), 3),
+                cell("peak MiB", "MiB", &|t| t.peak_mib, 0),
             );
         }
     }

@@ -25,7 +25,7 @@ use baton::rib::{BestPathChange, Candidate, PathAttrs, PeerRef, Source};
 use baton::wire::Prefix;
 use tokio::sync::{mpsc, watch};
 
-use super::{cell, prefix_addr};
+use super::prefix_addr;
 
 /// Seconds between reconciliation runs: longer than the install at a million routes takes on
 /// a small machine, so that a run rarely overlaps it.
@@ -206,23 +206,31 @@ pub fn print_fib_table(rows: &[(usize, Vec<FibTimes>)], runs: usize) {
         "kernel routes (baton::fib installer driven directly in a network namespace, IPv4, one \
          next hop; no peer):"
     );
+    let table = super::figures::table("fib");
     let w = if runs > 1 { 20 } else { 12 };
     println!(
         "{:>8} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$}",
         "routes", "acked s", "in kernel s", "routes/s", "reconcile s", "remove s"
     );
     for (n, times) in rows {
-        let col = |f: &dyn Fn(&FibTimes) -> Option<f64>| -> Vec<Option<f64>> {
-            times.iter().map(f).collect()
+        let row = format!("N = {n}");
+        let cell = |column: &str, unit: &str, f: &dyn Fn(&FibTimes) -> Option<f64>, precision| {
+            let values: Vec<Option<f64>> = times.iter().map(f).collect();
+            table.figure(&row, column, unit, &values, precision)
         };
         let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
         println!(
             "{n:>8} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$}",
-            cell(&col(&|t| secs(t.acked)), 2),
-            cell(&col(&|t| secs(t.held)), 2),
-            cell(&col(&|t| secs(t.held).map(|s| *n as f64 / s)), 0),
-            cell(&col(&|t| secs(t.reconcile)), 2),
-            cell(&col(&|t| secs(t.removed)), 2),
+            cell("acked s", "s", &|t| secs(t.acked), 2),
+            cell("in kernel s", "s", &|t| secs(t.held), 2),
+            cell(
+                "routes/s",
+                "routes/s",
+                &|t| secs(t.held).map(|s| *n as f64 / s),
+                0
+            ),
+            cell("reconcile s", "s", &|t| secs(t.reconcile), 2),
+            cell("remove s", "s", &|t| secs(t.removed), 2),
         );
     }
     println!(

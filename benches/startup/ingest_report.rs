@@ -3,16 +3,9 @@
 
 use std::time::Duration;
 
+use super::figures::{self, summary};
 use super::ingest::{Ingest, RECEIVERS};
 use super::injector::Burst;
-use super::report::cell;
-
-/// Median of the values measured (`None` if any run missed it).
-fn median(values: &[Option<f64>]) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().copied().collect::<Option<_>>()?;
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
-}
 
 /// Median and longest of answer times, ms.
 fn answers(times: &[Duration]) -> (Option<f64>, Option<f64>) {
@@ -21,19 +14,26 @@ fn answers(times: &[Duration]) -> (Option<f64>, Option<f64>) {
     (ms.get(ms.len() / 2).copied(), ms.last().copied())
 }
 
-/// The columns: title, precision, value of one receiver in one run.
-type Column = (&'static str, usize, fn(&Ingest, u64) -> Option<f64>);
+/// The columns: title, unit, precision, value of one receiver in one run.
+type Column = (
+    &'static str,
+    &'static str,
+    usize,
+    fn(&Ingest, u64) -> Option<f64>,
+);
 
 const COLUMNS: [Column; 7] = [
-    ("held s", 2, |r, _| r.held.map(|d| d.as_secs_f64())),
-    ("routes/s", 0, |r, total| {
+    ("held s", "s", 2, |r, _| r.held.map(|d| d.as_secs_f64())),
+    ("routes/s", "routes/s", 0, |r, total| {
         r.held.map(|d| total as f64 / d.as_secs_f64())
     }),
-    ("taken s", 2, |r, _| r.taken.map(|d| d.as_secs_f64())),
-    ("RSS MiB", 1, |r, _| r.rss_kib.map(|k| k as f64 / 1024.0)),
-    ("CPU s", 2, |r, _| r.cpu.map(|d| d.as_secs_f64())),
-    ("status med ms", 1, |r, _| answers(&r.status).0),
-    ("status max ms", 1, |r, _| answers(&r.status).1),
+    ("taken s", "s", 2, |r, _| r.taken.map(|d| d.as_secs_f64())),
+    ("RSS MiB", "MiB", 1, |r, _| {
+        r.rss_kib.map(|k| k as f64 / 1024.0)
+    }),
+    ("CPU s", "s", 2, |r, _| r.cpu.map(|d| d.as_secs_f64())),
+    ("status med ms", "ms", 1, |r, _| answers(&r.status).0),
+    ("status max ms", "ms", 1, |r, _| answers(&r.status).1),
 ];
 
 /// Table 6, from `runs[r][receiver]`.
@@ -47,7 +47,8 @@ pub fn print_ingest_table(runs: &[[Ingest; 3]], (v4, v6): (usize, usize), burst:
         burst.bytes.len() as f64 / 1e6
     );
     print!("{:<14}", "receiver");
-    for (title, _, _) in COLUMNS {
+    let table = figures::table("ingest");
+    for (title, _, _, _) in COLUMNS {
         print!(" {title:>w$}");
     }
     println!();
@@ -56,16 +57,18 @@ pub fn print_ingest_table(runs: &[[Ingest; 3]], (v4, v6): (usize, usize), burst:
     };
     for (i, name) in RECEIVERS.iter().enumerate() {
         print!("{name:<14}");
-        for (_, precision, f) in COLUMNS {
-            print!(" {:>w$}", cell(&column(i, f), precision));
+        for (title, unit, precision, f) in COLUMNS {
+            let text = table.figure(name, title, unit, &column(i, f), precision);
+            print!(" {text:>w$}");
         }
         println!();
     }
     for (i, name) in RECEIVERS.iter().enumerate().skip(1) {
-        print!("{:<14}", format!("baton/{name}"));
-        for (_, _, f) in COLUMNS {
-            let ratio = median(&column(0, f)).zip(median(&column(i, f)).filter(|&o| o > 0.0));
-            let text = ratio.map_or("-".into(), |(b, o)| format!("{:.2}", b / o));
+        let row = format!("baton/{name}");
+        print!("{row:<14}");
+        let median = |values: &[Option<f64>]| summary(values).map(|s| s.0);
+        for (title, _, _, f) in COLUMNS {
+            let text = table.ratio(&row, title, median(&column(0, f)), median(&column(i, f)));
             print!(" {text:>w$}");
         }
         println!();
@@ -73,22 +76,28 @@ pub fn print_ingest_table(runs: &[[Ingest; 3]], (v4, v6): (usize, usize), burst:
     if runs.len() > 1 {
         println!("(median, then min–max over {} runs)", runs.len());
     }
-    let rest =
-        |f: fn(&Ingest) -> Option<f64>| cell(&runs.iter().map(|r| f(&r[0])).collect::<Vec<_>>(), 1);
+    let rest = |what: &str, unit: &str, f: fn(&Ingest) -> Option<f64>| {
+        let values: Vec<Option<f64>> = runs.iter().map(|r| f(&r[0])).collect();
+        table.figure(RECEIVERS[0], what, unit, &values, 1)
+    };
     println!(
         "baton's REST API during the ingest: GET /v1/neighbors answered in {} ms median, {} ms \
          at most",
-        rest(|r| answers(&r.rest).0),
-        rest(|r| answers(&r.rest).1)
+        rest("REST median ms", "ms", |r| answers(&r.rest).0),
+        rest("REST max ms", "ms", |r| answers(&r.rest).1)
     );
     println!(
         "baton's speaker peak RSS: {} MiB holding all routes, {} MiB after the next RIB \
          snapshot save ({} % more)",
-        rest(|r| r.snapshot_rss_kib.map(|(held, _)| held as f64 / 1024.0)),
-        rest(|r| r.snapshot_rss_kib.map(|(_, saved)| saved as f64 / 1024.0)),
-        rest(|r| r
+        rest("speaker RSS holding all", "MiB", |r| r
             .snapshot_rss_kib
-            .map(|(held, saved)| (saved as f64 / held as f64 - 1.0) * 100.0))
+            .map(|(held, _)| held as f64 / 1024.0)),
+        rest("speaker RSS after snapshot", "MiB", |r| r
+            .snapshot_rss_kib
+            .map(|(_, saved)| saved as f64 / 1024.0)),
+        rest("speaker RSS growth", "%", |r| r.snapshot_rss_kib.map(
+            |(held, saved)| (saved as f64 / held as f64 - 1.0) * 100.0
+        ))
     );
     println!();
     println!(

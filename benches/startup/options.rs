@@ -1,6 +1,10 @@
 //! The benchmark's command line: how many routes, how many runs, which parts.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::injector::MAX_INJECTED;
 use super::MAX_ROUTES;
@@ -40,10 +44,30 @@ pub struct Options {
     pub ingest: (usize, usize),
     /// `--timeout`, if given.
     pub timeout: Option<Duration>,
+    /// `--json FILE`: where to write every printed figure as JSON.
+    pub json: Option<PathBuf>,
+}
+
+impl Options {
+    /// The options as the JSON output gives them.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "routes": self.routes,
+            "runs": self.runs,
+            "deadline_s": self.deadline.as_secs_f64(),
+            "parts": self.parts,
+            "count_gobgpd": self.count_gobgpd,
+            "store_routes": self.store_routes,
+            "api_routes": self.api_routes,
+            "fib_routes": self.fib_routes,
+            "ingest_routes": self.ingest.0,
+            "ingest_v6": self.ingest.1,
+        })
+    }
 }
 
 /// The parts of the benchmark `--only` chooses from.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Serialize)]
 pub struct Parts {
     /// baton's scenarios: first start, restarts, upgrade (tables 1 and 2).
     pub baton: bool,
@@ -83,6 +107,7 @@ pub fn parse_args() -> Options {
     let mut api_routes = DEFAULT_API_ROUTES;
     let mut fib_routes = DEFAULT_FIB_ROUTES.to_vec();
     let mut ingest = (DEFAULT_INGEST_ROUTES, DEFAULT_INGEST_V6);
+    let mut json = None;
     let mut args = std::env::args().skip(1);
     let number = |name: &str, v: &str| -> usize {
         v.replace('_', "")
@@ -146,6 +171,7 @@ pub fn parse_args() -> Options {
             "--ingest-v6" => ingest.1 = number("--ingest-v6", &value("--ingest-v6")),
             "--api-routes" => api_routes = number("--api-routes", &value("--api-routes")),
             "--no-gobgpd-count" => count_gobgpd = false,
+            "--json" => json = Some(PathBuf::from(value("--json"))),
             // cargo bench passes --bench to every bench target.
             "--bench" => {}
             "-h" | "--help" => usage(""),
@@ -181,6 +207,7 @@ pub fn parse_args() -> Options {
         fib_routes,
         ingest,
         timeout,
+        json,
     }
 }
 
@@ -191,7 +218,7 @@ fn usage(error: &str) -> ! {
     eprintln!(
         "usage: cargo bench --bench startup -- [--routes N] [--runs R] [--timeout SECONDS] \
          [--only PARTS] [--store-routes N,N] [--api-routes M] [--fib-routes N,N] \
-         [--ingest-routes N] [--ingest-v6 M] [--no-gobgpd-count]\n  \
+         [--ingest-routes N] [--ingest-v6 M] [--no-gobgpd-count] [--json FILE]\n  \
          --routes N          routes to originate (default {DEFAULT_ROUTES}, at most {MAX_ROUTES})\n  \
          --runs R            run every scenario R times, each in a fresh lab; print the median \
          and range (default 1)\n  \
@@ -206,7 +233,9 @@ fn usage(error: &str) -> ! {
          --api-routes M      routes announced one per request in the API table (default \
          {DEFAULT_API_ROUTES}; the batches there carry N)\n  \
          --no-gobgpd-count   do not count gobgpd's routes while the speaker is replaced (each \
-         count walks its table, which slows it down at a million routes)"
+         count walks its table, which slows it down at a million routes)\n  \
+         --json FILE         also write every figure printed, with each run's value, the \
+         machine and these options, as JSON to FILE (relative to the repository's root)"
     );
     std::process::exit(if error.is_empty() { 0 } else { 2 });
 }

@@ -1,8 +1,9 @@
 //! Table 1, start-up: the scenarios side by side, each one's details, and what the figures
-//! mean; and the cell format every table shares.
+//! mean.
 
 use std::time::Duration;
 
+use super::figures;
 use super::gobgp_origin;
 use super::options::Options;
 use super::{Row, MAX_PAUSE, MIN_PAUSE, SCENARIOS};
@@ -19,6 +20,15 @@ pub fn print_startup_table(
     };
     let as_secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
     let as_mib = |k: Option<u64>| k.map(|k| k as f64 / 1024.0);
+    let table = figures::table("startup");
+    let cell = |s: usize, name: &str, unit: &str, f: &dyn Fn(&Row) -> Option<f64>, precision| {
+        table.figure(SCENARIOS[s], name, unit, &column(s, f), precision)
+    };
+    // A detail shown only where some run measured it (the others print nothing).
+    let shown = |s: usize, name: &str, f: &dyn Fn(&Row) -> Option<f64>| {
+        let measured = column(s, f).iter().any(Option::is_some);
+        measured.then(|| cell(s, name, "s", f, 2))
+    };
 
     println!("start-up, N = {n}:");
     let w = if options.runs > 1 { 20 } else { 12 };
@@ -42,10 +52,10 @@ pub fn print_startup_table(
         }
         println!(
             "{name:<28} {n:>8} {:>w$} {:>w$} {:>w$} {:>w$}",
-            cell(&column(s, &|r| as_secs(r.gobgpd)), 2),
-            cell(&column(s, &|r| as_secs(r.bird)), 2),
-            cell(&column(s, &|r| as_mib(r.rss_kib)), 1),
-            cell(&column(s, &|r| as_secs(r.cpu)), 2),
+            cell(s, "gobgpd s", "s", &|r| as_secs(r.gobgpd), 2),
+            cell(s, "bird2 s", "s", &|r| as_secs(r.bird), 2),
+            cell(s, "orig RSS MiB", "MiB", &|r| as_mib(r.rss_kib), 1),
+            cell(s, "orig CPU s", "s", &|r| as_secs(r.cpu), 2),
         );
     }
     if options.runs > 1 {
@@ -63,34 +73,31 @@ pub fn print_startup_table(
         }
         let mut details = vec![format!(
             "receivers' peak RSS gobgpd {} MiB, bird2 {} MiB",
-            cell(&column(s, &|r| as_mib(r.gobgpd_rss_kib)), 1),
-            cell(&column(s, &|r| as_mib(r.bird_rss_kib)), 1)
+            cell(s, "gobgpd RSS", "MiB", &|r| as_mib(r.gobgpd_rss_kib), 1),
+            cell(s, "bird2 RSS", "MiB", &|r| as_mib(r.bird_rss_kib), 1)
         )];
+        let updates = |r: &Row| r.gobgpd_updates.map(|u| u as f64);
         details.push(format!(
             "gobgpd got {} UPDATE messages",
-            cell(&column(s, &|r| r.gobgpd_updates.map(|u| u as f64)), 0)
+            cell(s, "gobgpd UPDATEs", "messages", &updates, 0)
         ));
         details.push(format!(
             "Established at gobgpd {} s, bird2 {} s",
-            cell(&column(s, &|r| as_secs(r.gobgpd_up)), 2),
-            cell(&column(s, &|r| as_secs(r.bird_up)), 2)
+            cell(s, "gobgpd Established", "s", &|r| as_secs(r.gobgpd_up), 2),
+            cell(s, "bird2 Established", "s", &|r| as_secs(r.bird_up), 2)
         ));
         let most = (
-            cell(&column(s, &|r| as_secs(r.gobgpd_99)), 2),
-            cell(&column(s, &|r| as_secs(r.bird_99)), 2),
+            shown(s, "gobgpd 99 % held", &|r| as_secs(r.gobgpd_99)),
+            shown(s, "bird2 99 % held", &|r| as_secs(r.bird_99)),
         );
-        if most != ("-".into(), "-".into()) {
-            details.push(format!(
-                "99 % held at gobgpd {} s, bird2 {} s",
-                most.0, most.1
-            ));
+        if most.0.is_some() || most.1.is_some() {
+            let [g, b] = [most.0, most.1].map(|c| c.unwrap_or_else(|| "-".into()));
+            details.push(format!("99 % held at gobgpd {g} s, bird2 {b} s"));
         }
-        let ready = cell(&column(s, &|r| as_secs(r.ready)), 2);
-        if ready != "-" {
+        if let Some(ready) = shown(s, "control socket up", &|r| as_secs(r.ready)) {
             details.push(format!("control socket up {ready} s after spawn"));
         }
-        let injected = cell(&column(s, &|r| as_secs(r.injected)), 2);
-        if injected != "-" {
+        if let Some(injected) = shown(s, "API stream taken", &|r| as_secs(r.injected)) {
             details.push(format!("API stream of N paths taken by {injected} s"));
         }
         println!("{name}: {}", details.join("; "));
@@ -119,27 +126,4 @@ pub fn print_startup_table(
          RSS: its VmHWM (peak resident set); for baton, supervisor and speaker added up.",
         gobgp_origin::PATHS_PER_REQUEST
     );
-}
-
-/// One table cell: the value of a single run, or the median and range of several; "-" if
-/// nothing was measured, "timeout" if any run missed its deadline.
-pub fn cell(values: &[Option<f64>], precision: usize) -> String {
-    if values.iter().all(Option::is_none) {
-        return "-".into();
-    }
-    let mut v: Vec<f64> = values.iter().flatten().copied().collect();
-    if v.len() < values.len() {
-        return format!("timeout ({}/{})", values.len() - v.len(), values.len());
-    }
-    v.sort_by(f64::total_cmp);
-    let median = v[v.len() / 2];
-    if v.len() == 1 {
-        format!("{median:.precision$}")
-    } else {
-        format!(
-            "{median:.precision$} ({:.precision$}–{:.precision$})",
-            v[0],
-            v[v.len() - 1]
-        )
-    }
 }

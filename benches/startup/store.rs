@@ -1,5 +1,6 @@
 //! The on-disk state store (`baton::store`) timed in this optimised build: how long the intent
-//! (the configuration with N originated routes, saved whole on every `batonctl route add`) and a
+//! (the configuration and N routes added at run time, saved whole when its journal of changes
+//! is compacted; the configured routes are not in it, the configuration file holds them) and a
 //! RIB snapshot of N routes take to save durably and to load back, and how large their files
 //! are. No daemon and no root needed; the files go to the build's scratch directory, on the same
 //! disk as the build (not a tmpfs, so the fsyncs are real).
@@ -51,7 +52,7 @@ pub fn bench_store(n: usize) -> (StoreTimes, StoreTimes) {
     let back = state.load_intent().expect("load the intent");
     let load = t.elapsed();
     let back = back.expect("an intent was saved").value;
-    assert_eq!(back.config.routes.len(), n, "the intent read back");
+    assert_eq!(back.api_routes.len(), n, "the intent read back");
     let intent_times = StoreTimes {
         bytes: file_size(&state.intent_path()),
         save,
@@ -111,8 +112,8 @@ fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-/// The benchmark's own intent: its configuration (two graceful-restart peers) with the N
-/// originated /28s as `[[route]]`s; the routes are built directly, not parsed from TOML.
+/// The benchmark's own intent: its configuration (two graceful-restart peers) and the N
+/// originated /28s as routes added at run time, the part of the intent that grows.
 fn intent(n: usize) -> Intent {
     let toml = "[global]\nasn = 65001\nrouter_id = \"198.18.0.1\"\n\
                 listen = [\"198.18.0.1:179\"]\nstate_dir = \"/var/lib/baton\"\n\n\
@@ -120,14 +121,17 @@ fn intent(n: usize) -> Intent {
                 [peer.graceful_restart]\nenabled = true\nrestart_time = 120\n\n\
                 [[peer]]\naddress = \"198.18.0.3\"\nremote_as = 65003\n\
                 [peer.graceful_restart]\nenabled = true\nrestart_time = 120\n";
-    let mut config = config::parse(toml, "bench.toml").expect("the bench's config parses");
-    config.routes = (0..n)
-        .map(|i| {
-            let (addr, len) = prefix_addr(i);
-            Route::new(Prefix::new(IpAddr::V4(addr), len).expect("a /28 without host bits"))
-        })
-        .collect();
-    Intent::new(config)
+    let config = config::parse(toml, "bench.toml").expect("the bench's config parses");
+    let mut intent = Intent::new(config);
+    intent.announce(
+        (0..n)
+            .map(|i| {
+                let (addr, len) = prefix_addr(i);
+                Route::new(Prefix::new(IpAddr::V4(addr), len).expect("a /28 without host bits"))
+            })
+            .collect(),
+    );
+    intent
 }
 
 /// N routes shaped like a full table: spread over [`PEERS`] peers' Adj-RIB-Out and Adj-RIB-In,
@@ -183,7 +187,7 @@ fn snapshot_prefix(i: u32) -> Prefix {
 
 /// The store table: one row per kind of state and N, each a list of runs.
 pub fn print_store_table(rows: &[(usize, Vec<(StoreTimes, StoreTimes)>)], runs: usize) {
-    use super::cell;
+    let table = super::figures::table("store");
     let (dir, fs) = scratch_place();
     println!(
         "state store (baton::store, this optimised build; files in {}, {fs}):",
@@ -197,27 +201,30 @@ pub fn print_store_table(rows: &[(usize, Vec<(StoreTimes, StoreTimes)>)], runs: 
     for (n, times) in rows {
         for (kind, pick) in [
             (
-                "intent (config, N [[route]])",
+                "intent (config, N run-time routes)",
                 (|t: &(StoreTimes, StoreTimes)| t.0) as fn(&_) -> StoreTimes,
             ),
             ("RIB snapshot (4 peers)", |t: &(StoreTimes, StoreTimes)| t.1),
         ] {
-            let col = |f: &dyn Fn(StoreTimes) -> f64| -> Vec<Option<f64>> {
-                times.iter().map(|t| Some(f(pick(t)))).collect()
+            let row = format!("{kind}, N = {n}");
+            let cell = |column: &str, unit: &str, f: &dyn Fn(StoreTimes) -> f64, precision| {
+                let values: Vec<Option<f64>> = times.iter().map(|t| Some(f(pick(t)))).collect();
+                table.figure(&row, column, unit, &values, precision)
             };
             println!(
                 "{kind:<34} {n:>8} {:>9} {:>w$} {:>w$} {:>w$}",
-                cell(&col(&|t| t.bytes as f64 / 1e6), 1),
-                cell(&col(&|t| t.save.as_secs_f64()), 3),
-                cell(&col(&|t| t.save_again.as_secs_f64()), 3),
-                cell(&col(&|t| t.load.as_secs_f64()), 3),
+                cell("file MB", "MB", &|t| t.bytes as f64 / 1e6, 1),
+                cell("save s", "s", &|t| t.save.as_secs_f64(), 3),
+                cell("again s", "s", &|t| t.save_again.as_secs_f64(), 3),
+                cell("load s", "s", &|t| t.load.as_secs_f64(), 3),
             );
         }
     }
     println!(
         "save: encode (JSON), write, fsync, rename, fsync the directory; \"again\": a second save \
          of the same state, which also checks the current file and keeps it as .prev; load: \
-         read, checksum, decode. The intent is saved whole on each run-time route change; the \
+         read, checksum, decode. The intent (here N routes added at run time; the configured routes are \
+         not in it) is saved whole when its journal of run-time changes is compacted; the \
          RIB snapshot's routes spread over {PEERS} peers (2 Adj-RIB-Out, 2 Adj-RIB-In) and \
          {ATTR_SETS} distinct attribute sets, as a full table's (one per route below that)."
     );

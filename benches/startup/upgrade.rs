@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::common::baton::Baton;
 use super::common::bird::Bird;
 use super::common::gobgp::Gobgpd;
-use super::{cell, BIRD_PROTOCOL, MAX_PAUSE, MIN_PAUSE};
+use super::{BIRD_PROTOCOL, MAX_PAUSE, MIN_PAUSE};
 
 /// What the watchers and monitors look at, and for how long.
 pub struct Receivers<'a> {
@@ -405,9 +405,9 @@ fn time_of_day_ms(word: &str) -> Option<u64> {
 pub fn print_replacement_table(n: usize, runs: &[[Replacement; 3]], from: [IpAddr; 2]) {
     let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
     let ms = |m: Option<u64>| m.map(|m| m as f64 / 1000.0);
-    let column = |e: usize, f: &dyn Fn(&Replacement) -> Option<f64>| -> String {
-        let values: Vec<Option<f64>> = runs.iter().map(|r| f(&r[e])).collect();
-        cell(&values, 2)
+    let table = super::figures::table("replacement");
+    let values = |e: usize, f: &dyn Fn(&Replacement) -> Option<f64>| -> Vec<Option<f64>> {
+        runs.iter().map(|r| f(&r[e])).collect()
     };
     let peer = |r: &Replacement, at: IpAddr, eor: bool| -> Option<f64> {
         let p = r.report.as_ref()?.peers.iter().find(|p| p.peer == at)?;
@@ -419,8 +419,12 @@ pub fn print_replacement_table(n: usize, runs: &[[Replacement; 3]], from: [IpAdd
     };
     let both =
         |r: &Replacement| -> Option<f64> { Some(secs(r.gobgpd.fresh)?.max(secs(r.bird.fresh)?)) };
-    let low = |e: usize, pick: &dyn Fn(&Replacement) -> Lowest| -> String {
+    let low = |label: &str, e: usize, pick: &dyn Fn(&Replacement) -> Lowest| -> String {
         let lows: Vec<Lowest> = runs.iter().map(|r| pick(&r[e])).collect();
+        let each_run: Vec<Option<f64>> = lows.iter().map(|l| l.routes.map(|m| m as f64)).collect();
+        if lows.iter().any(|l| l.samples > 0) {
+            table.record(label, EVENTS[e], "routes", &each_run);
+        }
         let samples: usize = lows.iter().map(|l| l.samples).sum();
         let failed: usize = lows.iter().map(|l| l.failed).sum();
         match lows.iter().filter_map(|l| l.routes).min() {
@@ -458,37 +462,43 @@ pub fn print_replacement_table(n: usize, runs: &[[Replacement; 3]], from: [IpAdd
             cells[0], cells[1], cells[2]
         );
     };
-    let each = |f: &dyn Fn(&Replacement) -> Option<f64>| [0, 1, 2].map(|e| column(e, f));
+    // A row of times: each event's cell, recorded.
+    let timed = |label: &str, f: &dyn Fn(&Replacement) -> Option<f64>| {
+        row(
+            label,
+            [0, 1, 2].map(|e| table.figure(label, EVENTS[e], "s", &values(e, f), 2)),
+        );
+    };
     row(
         "clock starts at",
         ["command start", "the kill", "the new spawn"].map(String::from),
     );
-    row(
-        "report: duration_ms (last End-of-RIB)",
-        each(&|r| ms(r.report.as_ref().map(|v| v.duration_ms))),
-    );
-    row("report: gobgpd Established", each(&|r| peer(r, g, false)));
-    row("report: gobgpd End-of-RIB", each(&|r| peer(r, g, true)));
-    row("report: bird2 Established", each(&|r| peer(r, b, false)));
-    row("report: bird2 End-of-RIB", each(&|r| peer(r, b, true)));
-    row("batonctl upgrade returned", each(&|r| secs(r.command)));
-    row("new speaker running", each(&|r| secs(r.speaker)));
-    row(
-        "gobgpd: old session seen lost",
-        each(&|r| secs(r.gobgpd.lost)),
-    );
-    row("bird2: old session seen lost", each(&|r| secs(r.bird.lost)));
-    row("gobgpd: all N fresh again", each(&|r| secs(r.gobgpd.fresh)));
-    row("bird2: all N fresh again", each(&|r| secs(r.bird.fresh)));
-    row("both receivers: all N fresh again", each(&both));
-    row(
-        "fewest routes at gobgpd (samples)",
-        [0, 1, 2].map(|e| low(e, &|r| r.gobgpd_low)),
-    );
-    row(
-        "fewest routes at bird2 (samples)",
-        [0, 1, 2].map(|e| low(e, &|r| r.bird_low)),
-    );
+    timed("report: duration_ms (last End-of-RIB)", &|r| {
+        ms(r.report.as_ref().map(|v| v.duration_ms))
+    });
+    timed("report: gobgpd Established", &|r| peer(r, g, false));
+    timed("report: gobgpd End-of-RIB", &|r| peer(r, g, true));
+    timed("report: bird2 Established", &|r| peer(r, b, false));
+    timed("report: bird2 End-of-RIB", &|r| peer(r, b, true));
+    timed("batonctl upgrade returned", &|r| secs(r.command));
+    timed("new speaker running", &|r| secs(r.speaker));
+    timed("gobgpd: old session seen lost", &|r| secs(r.gobgpd.lost));
+    timed("bird2: old session seen lost", &|r| secs(r.bird.lost));
+    timed("gobgpd: all N fresh again", &|r| secs(r.gobgpd.fresh));
+    timed("bird2: all N fresh again", &|r| secs(r.bird.fresh));
+    timed("both receivers: all N fresh again", &both);
+    for (label, pick) in [
+        (
+            "fewest routes at gobgpd",
+            (|r: &Replacement| r.gobgpd_low) as fn(&Replacement) -> Lowest,
+        ),
+        ("fewest routes at bird2", |r: &Replacement| r.bird_low),
+    ] {
+        row(
+            &format!("{label} (samples)"),
+            [0, 1, 2].map(|e| low(label, e, &pick)),
+        );
+    }
     row("any withdrawal seen", [0, 1, 2].map(withdrawn));
     if runs.len() > 1 {
         println!("(median, then min–max over {} runs)", runs.len());
