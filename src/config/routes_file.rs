@@ -8,9 +8,9 @@
 //! ```
 //!
 //! Why not `[[route]]` tables: a full table in TOML costs a generic value tree, then typed
-//! structs, seconds of parsing and hundreds of MiB at a million routes. Here a buffered reader
-//! takes one line at a time into one reused buffer and parses each word straight into the route
-//! (no intermediate tree), so a million lines take a fraction of a second.
+//! structs, seconds of parsing and hundreds of MiB at a million routes. Here each line is parsed
+//! where it lies in the reader's buffer, word by word straight into the route (no intermediate
+//! tree, no allocation per line but the route's), so a million lines take about 0.2 s.
 //!
 //! Errors name the file, line and column of the offending word, like the TOML's, and nothing is
 //! applied: the whole configuration is refused.
@@ -18,6 +18,8 @@
 use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::Path;
+
+use smallvec::SmallVec;
 
 use super::error::{ConfigError, Position};
 use super::schema::Route;
@@ -193,54 +195,131 @@ pub fn parse(
 /// Parse every line of `reader`, handing each valid route to `each`; the first bad line is the
 /// error. `lines` (a hint) sizes the duplicate check.
 fn visit(
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     file_name: &str,
     taken: &HashSet<Prefix>,
     lines: usize,
     mut each: impl FnMut(Route),
 ) -> Result<(), ConfigError> {
-    // foldhash: a million inserts with std's SipHash were a fifth of the load.
-    let mut seen: foldhash::HashSet<Prefix> =
-        foldhash::HashSet::with_capacity_and_hasher(lines, Default::default());
-    let mut line = String::new();
+    let mut seen = Seen::new(lines);
     let mut number = 0;
-    loop {
-        line.clear();
-        let read = reader
-            .read_line(&mut line)
-            .map_err(|source| ConfigError::Io {
-                file: file_name.to_string(),
-                source,
-            })?;
-        if read == 0 {
-            return Ok(());
-        }
+    let io = |source| ConfigError::Io {
+        file: file_name.to_string(),
+        source,
+    };
+    for_each_line(reader, io, |bytes| {
         number += 1;
-        let text = line.split('#').next().unwrap_or_default();
-        let ws: Vec<&str> = text.split_ascii_whitespace().collect();
-        if ws.is_empty() {
-            continue;
-        }
-        let invalid = |word: usize, field: &str, message: String| ConfigError::Invalid {
+        let invalid = |column: usize, field: Option<&str>, message: String| ConfigError::Invalid {
             file: file_name.to_string(),
             position: Some(Position {
                 line: number,
-                column: column_of(&line, ws.get(word).copied()),
+                column,
             }),
-            field: Some(field.to_string()),
+            field: field.map(str::to_string),
             message,
         };
-        let route = route_from_words(&ws).map_err(|e| invalid(e.word, e.field, e.message))?;
+        let line = std::str::from_utf8(bytes).map_err(|e| {
+            let column = column_of_byte(bytes, e.valid_up_to());
+            invalid(column, None, "the line is not valid UTF-8".to_string())
+        })?;
+        let text = line.split('#').next().unwrap_or_default();
+        // The words of a line on the stack: no allocation per line but the route's own.
+        let ws: SmallVec<[&str; 16]> = text.split_ascii_whitespace().collect();
+        if ws.is_empty() {
+            return Ok(());
+        }
+        let at = |word: usize| column_of(line, ws.get(word).copied());
+        let route =
+            route_from_words(&ws).map_err(|e| invalid(at(e.word), Some(e.field), e.message))?;
         if !taken.is_empty() && taken.contains(&route.prefix) {
             let message = format!("{} is also originated by a [[route]] table", route.prefix);
-            return Err(invalid(0, "prefix", message));
+            return Err(invalid(at(0), Some("prefix"), message));
         }
         if !seen.insert(route.prefix) {
             let message = format!("{} is listed twice", route.prefix);
-            return Err(invalid(0, "prefix", message));
+            return Err(invalid(at(0), Some("prefix"), message));
         }
         each(route);
+        Ok(())
+    })
+}
+
+/// The prefixes read so far, to refuse a second line for one. A file written in prefix order
+/// (what a generator produces) cannot repeat one while each prefix is greater than the last,
+/// so until the order breaks this keeps only the last prefix: a million random inserts into a
+/// hash set were a quarter of the load. The first line out of order builds the set.
+struct Seen {
+    sorted: Vec<Prefix>,
+    set: Option<foldhash::HashSet<Prefix>>,
+}
+
+impl Seen {
+    fn new(lines: usize) -> Seen {
+        Seen {
+            sorted: Vec::with_capacity(lines),
+            set: None,
+        }
     }
+
+    /// False if `prefix` was seen before.
+    fn insert(&mut self, prefix: Prefix) -> bool {
+        if let Some(set) = &mut self.set {
+            return set.insert(prefix);
+        }
+        if self.sorted.last().is_none_or(|last| *last < prefix) {
+            self.sorted.push(prefix);
+            return true;
+        }
+        let mut set: foldhash::HashSet<Prefix> =
+            std::mem::take(&mut self.sorted).into_iter().collect();
+        let new = set.insert(prefix);
+        self.set = Some(set);
+        new
+    }
+}
+
+/// Hand `line` every line of `reader` (with its newline, if it has one) straight from the
+/// reader's buffer; only a line split across two reads is copied.
+fn for_each_line<E>(
+    mut reader: impl BufRead,
+    io: impl Fn(std::io::Error) -> E,
+    mut line: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut carry = Vec::new();
+    loop {
+        let buf = reader.fill_buf().map_err(&io)?;
+        if buf.is_empty() {
+            return if carry.is_empty() {
+                Ok(())
+            } else {
+                line(&carry)
+            };
+        }
+        let read = buf.len();
+        let mut rest = buf;
+        if !carry.is_empty() {
+            let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+                carry.extend_from_slice(rest);
+                reader.consume(read);
+                continue;
+            };
+            carry.extend_from_slice(&rest[..=end]);
+            line(&carry)?;
+            carry.clear();
+            rest = &rest[end + 1..];
+        }
+        let whole = rest.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        for l in rest[..whole].split_inclusive(|b| *b == b'\n') {
+            line(l)?;
+        }
+        carry.extend_from_slice(&rest[whole..]);
+        reader.consume(read);
+    }
+}
+
+/// The 1-based column (in characters) of the byte at `offset`, all valid UTF-8 before it.
+fn column_of_byte(bytes: &[u8], offset: usize) -> usize {
+    String::from_utf8_lossy(&bytes[..offset]).chars().count() + 1
 }
 
 /// The 1-based column (in characters) where `word`, a slice of `line`, starts.

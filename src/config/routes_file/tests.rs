@@ -126,3 +126,45 @@ fn load_adds_the_file_routes_to_the_route_tables_and_refuses_a_missing_file() {
         "{e}"
     );
 }
+
+#[test]
+fn a_line_that_is_not_utf8_is_refused_with_its_line_and_column() {
+    let bytes = b"198.51.100.0/24\n198.51.100.7/32 med 1\xff\n";
+    let err = parse(&bytes[..], "routes.txt", &HashSet::new(), 0).unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("routes.txt:2:22: "), "{text}");
+    assert!(text.contains("not valid UTF-8"), "{text}");
+}
+
+#[test]
+fn lines_split_across_reads_and_a_last_line_without_newline_are_read_whole() {
+    let text = "198.51.100.0/24 med 1\n# note\n198.51.100.128/25 community 65001:7\n203.0.113.0/24";
+    let whole = read_text(text).unwrap();
+    assert_eq!(whole.len(), 3);
+    for capacity in [1, 2, 7, 16] {
+        let reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+        let routes = parse(reader, "routes.txt", &HashSet::new(), 0).unwrap();
+        assert_eq!(routes, whole, "read {capacity} bytes at a time");
+    }
+}
+
+#[test]
+fn a_repeated_prefix_is_found_in_order_and_out_of_order() {
+    for (text, line) in [
+        ("10.0.0.0/24\n10.0.1.0/24\n10.0.1.0/24\n", 3),
+        ("10.0.0.0/24\n10.0.2.0/24\n10.0.1.0/24\n10.0.0.0/24\n", 4),
+        ("10.0.2.0/24\n10.0.1.0/24\n10.0.3.0/24\n10.0.2.0/24\n", 4),
+    ] {
+        let err = read_text(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("routes.txt:{line}:1: prefix: ")) && err.contains("twice"),
+            "{text:?}: {err}"
+        );
+    }
+    assert_eq!(
+        read_text("10.0.2.0/24\n10.0.1.0/24\n10.0.3.0/24\n")
+            .unwrap()
+            .len(),
+        3
+    );
+}
