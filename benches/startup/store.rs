@@ -20,7 +20,7 @@ use super::prefix_addr;
 
 /// Distinct attribute sets in the RIB snapshot: about a full Internet table's.
 const ATTR_SETS: u32 = 30_000;
-/// Peers the snapshot's routes are spread over (half Adj-RIB-Out, half Adj-RIB-In).
+/// Peers whose Adj-RIB-In the snapshot's routes are spread over.
 const PEERS: u32 = 4;
 
 /// What one save/load round of one kind of state measured.
@@ -134,7 +134,7 @@ fn intent(n: usize) -> Intent {
     intent
 }
 
-/// N routes shaped like a full table: spread over [`PEERS`] peers' Adj-RIB-Out and Adj-RIB-In,
+/// N routes shaped like a full table: spread over [`PEERS`] peers' Adj-RIB-In,
 /// [`ATTR_SETS`] distinct attribute sets (AS paths of 2 to 6 ASes, a MED, a community).
 fn rib_snapshot(n: usize) -> RibSnapshot {
     let sets: Vec<SharedAttrs> = (0..ATTR_SETS)
@@ -164,11 +164,7 @@ fn rib_snapshot(n: usize) -> RibSnapshot {
             })
             .collect();
         let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1 + peer as u8));
-        if peer % 2 == 0 {
-            rib.adj_out.insert(addr, routes);
-        } else {
-            rib.adj_in.insert(addr, routes);
-        }
+        rib.adj_in.insert(addr, routes);
     }
     rib
 }
@@ -225,7 +221,7 @@ pub fn print_store_table(rows: &[(usize, Vec<(StoreTimes, StoreTimes)>)], runs: 
          of the same state, which also checks the current file and keeps it as .prev; load: \
          read, checksum, decode. The intent (here N routes added at run time; the configured routes are \
          not in it) is saved whole when its journal of run-time changes is compacted; the \
-         RIB snapshot's routes spread over {PEERS} peers (2 Adj-RIB-Out, 2 Adj-RIB-In) and \
+         RIB snapshot's routes spread over {PEERS} peers' Adj-RIB-In and \
          {ATTR_SETS} distinct attribute sets, as a full table's (one per route below that)."
     );
 }

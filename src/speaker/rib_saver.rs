@@ -53,8 +53,10 @@ impl RibSaver {
         RibSaver { stop, task }
     }
 
-    /// Stop saving, after a last snapshot if `last_snapshot` (whether or not the RIB changed);
-    /// returns once the saver has ended, so the RIB task can be stopped next.
+    /// Stop saving, after a last snapshot if `last_snapshot` and the RIB changed since the last
+    /// one saved (an upgrade waits for this save: at a million learned routes, half a second
+    /// for nothing if the file already holds them); returns once the saver has ended, so the
+    /// RIB task can be stopped next.
     pub async fn finish(self, last_snapshot: bool) {
         let _ = self.stop.send(last_snapshot);
         if let Err(e) = self.task.await {
@@ -90,7 +92,7 @@ async fn run(
         }
     };
     if last {
-        if let Err(e) = save(&rib, &dir, None).await {
+        if let Err(e) = save(&rib, &dir, since).await {
             report(&e);
         }
     }

@@ -118,6 +118,29 @@ pub enum RibCmd {
     },
 }
 
+/// Whether `cmd` can change what a [`RibSnapshot`] holds (the routes peers sent): the saver
+/// writes only a snapshot that changed, so an API announcement or a new session does not
+/// rewrite a million learned routes. Exhaustive, so a new command has to be classified.
+fn changes_snapshot(cmd: &RibCmd) -> bool {
+    match cmd {
+        RibCmd::PeerDown(_)
+        | RibCmd::MarkStale(..)
+        | RibCmd::PurgeStale(..)
+        | RibCmd::LongLivedStale(..)
+        | RibCmd::Update(..)
+        | RibCmd::Restore(_) => true,
+        RibCmd::PeerUp { .. }
+        | RibCmd::Refresh(..)
+        | RibCmd::SetOriginated(_)
+        | RibCmd::ChangeOriginated { .. }
+        | RibCmd::Snapshot { .. }
+        | RibCmd::Dump { .. }
+        | RibCmd::SubscribeBest(_)
+        | RibCmd::EndOfRibSeen(_)
+        | RibCmd::DumpAdjOut { .. } => false,
+    }
+}
+
 /// Run the RIB until every sender is gone, publishing its counters on `board`.
 pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>, board: StatusBoard) {
     let mut rib = Rib::new(local_as);
@@ -129,13 +152,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>, board: 
     let (mut published, mut published_at) = (None, Instant::now());
     board.set_rib_counters(counters(&rib));
     while let Some(cmd) = rx.recv().await {
-        if !matches!(
-            cmd,
-            RibCmd::Dump { .. }
-                | RibCmd::Snapshot { .. }
-                | RibCmd::SubscribeBest(_)
-                | RibCmd::EndOfRibSeen(_)
-        ) {
+        if changes_snapshot(&cmd) {
             changes += 1;
         }
         match cmd {

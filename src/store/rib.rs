@@ -1,19 +1,17 @@
 //! The RIB to and from its snapshot: what a restarted speaker still knows.
 //!
 //! A speaker that restarts (crash, kill, upgrade) loads the last snapshot and takes every route
-//! its peers had sent as stale ([`Rib::restore_stale`]). Adj-RIB-Out is saved too, for
-//! inspection and for the kernel routes to come. The conversion lives here rather than in
+//! its peers had sent as stale ([`Rib::restore_stale`]). Adj-RIB-Out is not saved: the next
+//! speaker recomputes it from the intent (see [`RibSnapshot`]). The conversion lives here rather than in
 //! `rib/` so that the RIB knows nothing of how it is kept on disk.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use super::{RibSnapshot, SavedRoute};
 use crate::rib::Rib;
 
 impl RibSnapshot {
-    /// Everything each peer sent us and everything we sent it (attribute sets shared with the
-    /// RIB, not copied).
+    /// Everything each peer sent us (attribute sets shared with the RIB, not copied).
     pub fn of(rib: &Rib) -> RibSnapshot {
         let mut adj_in = BTreeMap::new();
         for (peer, table) in rib.adj_ins() {
@@ -26,21 +24,7 @@ impl RibSnapshot {
                 .collect();
             adj_in.insert(*peer, routes);
         }
-        let mut adj_out = BTreeMap::new();
-        for peer in rib.out_peers().collect::<Vec<IpAddr>>() {
-            if let Some(table) = rib.adj_out(&peer) {
-                let routes = table
-                    .iter()
-                    .map(|(prefix, attrs)| SavedRoute {
-                        prefix: *prefix,
-                        attrs: attrs.clone(),
-                    })
-                    .collect();
-                adj_out.insert(peer, routes);
-            }
-        }
         RibSnapshot {
-            adj_out,
             adj_in,
             kernel_routes: Vec::new(),
         }

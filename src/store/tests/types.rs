@@ -167,17 +167,18 @@ fn sample_rib() -> RibSnapshot {
     let plain_again: SharedAttrs = Arc::new(plain_attrs(10, "198.18.0.1"));
     let v6: SharedAttrs = Arc::new(plain_attrs(20, "2001:db8::1"));
     let mut rib = RibSnapshot::default();
-    rib.adj_out.insert(
-        ip("198.18.0.2"),
-        routes(&[("198.18.1.0/24", &plain), ("0.0.0.0/0", &plain_again)]),
-    );
-    rib.adj_out.insert(
-        ip("2001:db8::2"),
-        routes(&[("2001:db8:1::/48", &v6), ("::/0", &v6)]),
-    );
     rib.adj_in.insert(
         ip("198.18.0.2"),
-        routes(&[("198.18.2.0/24", &rich), ("198.18.3.0/24", &plain)]),
+        routes(&[
+            ("198.18.1.0/24", &plain),
+            ("0.0.0.0/0", &plain_again),
+            ("198.18.2.0/24", &rich),
+            ("198.18.3.0/24", &plain),
+        ]),
+    );
+    rib.adj_in.insert(
+        ip("2001:db8::2"),
+        routes(&[("2001:db8:1::/48", &v6), ("::/0", &v6)]),
     );
     rib.adj_in.insert(ip("198.18.0.3"), Vec::new());
     rib.kernel_routes.push(KernelRoute {
@@ -201,15 +202,28 @@ fn rib_snapshot_round_trips_and_shares_attribute_sets() {
     let json: serde_json::Value = serde_json::from_slice(&rib_payload(&path)).unwrap();
     assert_eq!(json["attr_sets"].as_array().unwrap().len(), 3, "{json}");
     assert_eq!(
-        json["adj_out"][0]["routes"][0],
+        json["adj_in"][0]["routes"][0],
         serde_json::json!(["198.18.1.0/24", 0])
     );
+    // Kept for speakers that expect the field; nothing in it (see `RibSnapshot`).
+    assert_eq!(json["adj_out"], serde_json::json!([]));
 
-    let out = &back.adj_out[&ip("198.18.0.2")];
     let inn = &back.adj_in[&ip("198.18.0.2")];
-    assert!(Arc::ptr_eq(&out[0].attrs, &out[1].attrs));
-    assert!(Arc::ptr_eq(&out[0].attrs, &inn[1].attrs));
-    assert!(!Arc::ptr_eq(&out[0].attrs, &inn[0].attrs));
+    assert!(Arc::ptr_eq(&inn[0].attrs, &inn[1].attrs));
+    assert!(Arc::ptr_eq(&inn[0].attrs, &inn[3].attrs));
+    assert!(!Arc::ptr_eq(&inn[0].attrs, &inn[2].attrs));
+}
+
+#[test]
+fn an_older_snapshot_with_adj_rib_out_loads_without_it() {
+    let dir = tempdir();
+    let path = dir.path().join("rib.state");
+    let rib = sample_rib();
+    save(&path, "rib", &rib).unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&rib_payload(&path)).unwrap();
+    json["adj_out"] = json["adj_in"].clone();
+    let back: RibSnapshot = serde_json::from_value(json).unwrap();
+    assert_eq!(back, rib);
 }
 
 fn rib_payload(path: &Path) -> Vec<u8> {
@@ -220,19 +234,19 @@ fn rib_payload(path: &Path) -> Vec<u8> {
 
 #[test]
 fn inconsistent_snapshots_do_not_decode() {
-    let base = r#""adj_in":[],"kernel_routes":[]"#;
+    let base = r#""adj_out":[],"kernel_routes":[]"#;
     let cases = [
         // An index past the attribute sets.
         format!(
-            r#"{{"attr_sets":[{{}}],"adj_out":[{{"peer":"198.18.0.2","routes":[["198.18.1.0/24",1]]}}],{base}}}"#
+            r#"{{"attr_sets":[{{}}],"adj_in":[{{"peer":"198.18.0.2","routes":[["198.18.1.0/24",1]]}}],{base}}}"#
         ),
         // Host bits set.
         format!(
-            r#"{{"attr_sets":[{{}}],"adj_out":[{{"peer":"198.18.0.2","routes":[["198.18.1.1/24",0]]}}],{base}}}"#
+            r#"{{"attr_sets":[{{}}],"adj_in":[{{"peer":"198.18.0.2","routes":[["198.18.1.1/24",0]]}}],{base}}}"#
         ),
         // The same peer twice.
         format!(
-            r#"{{"attr_sets":[],"adj_out":[{{"peer":"198.18.0.2","routes":[]}},{{"peer":"198.18.0.2","routes":[]}}],{base}}}"#
+            r#"{{"attr_sets":[],"adj_in":[{{"peer":"198.18.0.2","routes":[]}},{{"peer":"198.18.0.2","routes":[]}}],{base}}}"#
         ),
     ];
     let expected = [
@@ -246,7 +260,7 @@ fn inconsistent_snapshots_do_not_decode() {
             .to_string();
         assert!(err.contains(want), "{err}");
     }
-    let empty = format!(r#"{{"attr_sets":[],"adj_out":[],{base}}}"#);
+    let empty = format!(r#"{{"attr_sets":[],"adj_in":[],{base}}}"#);
     let rib: RibSnapshot = serde_json::from_str(&empty).unwrap();
     assert_eq!(rib, RibSnapshot::default());
 }
