@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{PathAttrs, SharedAttrs, DEFAULT_LOCAL_PREF};
+use super::{Interner, PathAttrs, SharedAttrs, DEFAULT_LOCAL_PREF};
 use crate::config::Route;
 use crate::wire::{AsPath, Attributes, CodecContext, Family, Origin};
 
@@ -112,6 +112,18 @@ impl<'a> LastAttrs<'a> {
         let attrs = make(route);
         self.last = Some((route, attrs.clone()));
         attrs
+    }
+
+    /// The interned set `route` exports to `session` ([`export_local`]), made once per run.
+    pub fn export(
+        &mut self,
+        route: &'a Route,
+        session: &PeerSession,
+        interner: &mut Interner,
+    ) -> Option<SharedAttrs> {
+        self.get(route, |r| {
+            export_local(r, session).map(|a| interner.intern(a))
+        })
     }
 }
 

@@ -9,7 +9,8 @@
 //! What goes out: originated routes only (the operator's intent), to every Established peer
 //! whose negotiated families include the route's family. Learned routes enter Adj-RIB-In and
 //! compete in the Loc-RIB (for the FIB and for display), but a host speaker is not a transit
-//! router, so they are not re-advertised.
+//! router, so they are not re-advertised. Because of that, a peer's Adj-RIB-Out is a function
+//! of the originated routes and its session, and is computed rather than stored (`adj_out.rs`).
 
 mod adj_in;
 mod adj_out;
@@ -18,6 +19,8 @@ mod decision;
 mod export;
 mod loc;
 mod martian;
+#[cfg(test)]
+mod out_tests;
 mod state;
 mod table;
 #[cfg(test)]

@@ -11,9 +11,9 @@ use crate::wire::{
     Community, Family, Message, MpReach, Origin, Prefix, SegmentType, Update, UpdateErrors,
 };
 
-const LOCAL_AS: u32 = 65001;
+pub(super) const LOCAL_AS: u32 = 65001;
 
-fn p(s: &str) -> Prefix {
+pub(super) fn p(s: &str) -> Prefix {
     s.parse().unwrap()
 }
 
@@ -25,7 +25,7 @@ fn peer(last: u8) -> PeerRef {
     }
 }
 
-fn route(prefix: &str) -> Route {
+pub(super) fn route(prefix: &str) -> Route {
     Route {
         prefix: p(prefix),
         next_hop: None,
@@ -37,7 +37,7 @@ fn route(prefix: &str) -> Route {
     }
 }
 
-fn session(remote_as: u32, families: Vec<Family>) -> PeerSession {
+pub(super) fn session(remote_as: u32, families: Vec<Family>) -> PeerSession {
     PeerSession {
         address: IpAddr::from([198, 18, 0, 2]),
         local_as: LOCAL_AS,
@@ -76,7 +76,7 @@ fn announce(prefixes: &[&str], path: &[u32]) -> Update {
 }
 
 /// Split a buffer of encoded messages back into messages.
-fn messages(buf: &BytesMut, ctx: &CodecContext) -> Vec<Message> {
+pub(super) fn messages(buf: &BytesMut, ctx: &CodecContext) -> Vec<Message> {
     let mut rest = &buf[..];
     let mut out = Vec::new();
     while let Some(len) = frame_len(rest, ctx).unwrap() {
@@ -220,80 +220,6 @@ fn ipv6_route_uses_the_ipv6_local_address_and_is_not_sent_without_the_family() {
     );
     assert_eq!(attrs.attrs.next_hop, None);
     assert!(export_local(&route("192.0.2.0/24"), &s).is_none());
-}
-
-#[test]
-fn peer_up_sends_every_route_then_end_of_rib_per_family() {
-    let mut rib = Rib::new(LOCAL_AS);
-    rib.set_originated(vec![
-        route("192.0.2.0/24"),
-        route("198.51.100.0/24"),
-        route("2001:db8:100::/48"),
-    ]);
-    let s = session(65002, vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST]);
-    let ctx = s.codec;
-    let msgs = messages(&rib.peer_up(s), &ctx);
-    let updates: Vec<&Update> = msgs
-        .iter()
-        .map(|m| match m {
-            Message::Update(u) => u,
-            other => panic!("unexpected {other:?}"),
-        })
-        .collect();
-    // One UPDATE for both IPv4 prefixes (same attributes), one for IPv6, then two End-of-RIB.
-    assert_eq!(updates.len(), 4);
-    assert_eq!(updates[0].nlri.len() + updates[1].nlri.len(), 2);
-    let eors: Vec<Option<Family>> = updates.iter().map(|u| u.as_end_of_rib()).collect();
-    assert_eq!(
-        &eors[2..],
-        &[Some(Family::IPV4_UNICAST), Some(Family::IPV6_UNICAST)]
-    );
-    assert!(eors[..2].iter().all(|e| e.is_none()));
-}
-
-#[test]
-fn changing_one_route_sends_one_update_and_unchanged_routes_nothing() {
-    let mut rib = Rib::new(LOCAL_AS);
-    rib.set_originated(vec![route("192.0.2.0/24"), route("198.51.100.0/24")]);
-    let s = session(65002, vec![Family::IPV4_UNICAST]);
-    let ctx = s.codec;
-    rib.peer_up(s);
-    assert!(rib
-        .set_originated(vec![route("192.0.2.0/24"), route("198.51.100.0/24")])
-        .is_empty());
-    let mut changed = route("198.51.100.0/24");
-    changed.med = Some(20);
-    let writes = rib.set_originated(vec![route("192.0.2.0/24"), changed]);
-    assert_eq!(writes.len(), 1);
-    let msgs = messages(&writes[0].1, &ctx);
-    assert_eq!(msgs.len(), 1);
-    let Message::Update(u) = &msgs[0] else {
-        panic!("not an UPDATE")
-    };
-    assert_eq!(u.nlri, vec![p("198.51.100.0/24")]);
-    assert_eq!(u.attributes.as_ref().unwrap().med, Some(20));
-}
-
-#[test]
-fn removing_a_route_withdraws_it() {
-    let mut rib = Rib::new(LOCAL_AS);
-    rib.set_originated(vec![route("192.0.2.0/24"), route("198.51.100.0/24")]);
-    let s = session(65002, vec![Family::IPV4_UNICAST]);
-    let ctx = s.codec;
-    rib.peer_up(s);
-    let writes = rib.set_originated(vec![route("192.0.2.0/24")]);
-    let msgs = messages(&writes[0].1, &ctx);
-    let Message::Update(u) = &msgs[0] else {
-        panic!("not an UPDATE")
-    };
-    assert_eq!(u.withdrawn, vec![p("198.51.100.0/24")]);
-    assert_eq!(
-        rib.adj_out(&IpAddr::from([198, 18, 0, 2]))
-            .unwrap()
-            .advertised()
-            .ipv4,
-        1
-    );
 }
 
 #[test]
@@ -539,35 +465,4 @@ fn a_martian_next_hop_ignores_only_the_nlri_it_is_the_next_hop_of() {
     let mut u = announce_via("2001:db8:100::/48", &ips(&["2001:db8::2"]));
     u.attributes.as_mut().unwrap().next_hop = Some(Ipv4Addr::LOCALHOST);
     assert_eq!(ignore_martian_routes(&mut u, &LOCAL), vec![]);
-}
-
-#[test]
-fn a_run_of_equal_attributes_shares_one_set_and_a_change_makes_another() {
-    let mut rib = Rib::new(LOCAL_AS);
-    let mut other = route("198.51.100.128/25");
-    other.med = Some(20);
-    rib.set_originated(vec![
-        route("198.51.100.0/26"),
-        route("198.51.100.64/26"),
-        other,
-        route("203.0.113.0/24"),
-    ]);
-    rib.peer_up(session(65002, vec![Family::IPV4_UNICAST]));
-    let sent: Vec<(Prefix, SharedAttrs)> = rib
-        .adj_out(&IpAddr::from([198, 18, 0, 2]))
-        .expect("the peer is up")
-        .iter()
-        .map(|(p, a)| (*p, a.clone()))
-        .collect();
-    let attrs = |s: &str| &sent.iter().find(|(p2, _)| *p2 == p(s)).unwrap().1;
-    assert!(std::sync::Arc::ptr_eq(
-        attrs("198.51.100.0/26"),
-        attrs("198.51.100.64/26")
-    ));
-    assert!(std::sync::Arc::ptr_eq(
-        attrs("198.51.100.0/26"),
-        attrs("203.0.113.0/24")
-    ));
-    assert_eq!(attrs("198.51.100.128/25").attrs.med, Some(20));
-    assert_eq!(attrs("198.51.100.0/26").attrs.med, Some(10));
 }

@@ -292,7 +292,7 @@ fn peer_counters(rib: &Rib) -> std::collections::BTreeMap<IpAddr, Vec<FamilyCoun
                     let (received, accepted) = rib.adj_in(&addr).map_or((0, 0), |a| {
                         (a.received().get(family), a.accepted().get(family))
                     });
-                    let advertised = rib.adj_out(&addr).map_or(0, |a| a.advertised().get(family));
+                    let advertised = rib.advertised_counts(&addr).map_or(0, |c| c.get(family));
                     FamilyCountersView {
                         family: family.name(),
                         received,
@@ -356,20 +356,14 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
 }
 
 fn dump_adj_out(rib: &Rib, peer: IpAddr, only: Option<Prefix>) -> Vec<RouteView> {
-    let Some(out) = rib.adj_out(&peer) else {
-        return Vec::new();
-    };
-    let mut routes: Vec<(Prefix, RouteView)> = out
+    rib.advertised(&peer, only)
         .iter()
-        .filter(|(p, _)| only.is_none_or(|o| o == **p))
         .map(|(prefix, attrs)| {
             let source = match rib.loc().best(prefix).map(|c| c.source) {
                 Some(crate::rib::Source::Peer(p)) => p.address.to_string(),
                 _ => "local".to_string(),
             };
-            (*prefix, RouteView::new(prefix, source, attrs))
+            RouteView::new(prefix, source, attrs)
         })
-        .collect();
-    routes.sort_by_key(|a| a.0);
-    routes.into_iter().map(|(_, v)| v).collect()
+        .collect()
 }
