@@ -2,10 +2,11 @@
 //! sets next-hop self unless the route names a next hop; iBGP carries LOCAL_PREF.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use super::{Interner, PathAttrs, SharedAttrs, DEFAULT_LOCAL_PREF};
 use crate::config::Route;
-use crate::wire::{AsPath, Attributes, CodecContext, Family, Origin};
+use crate::wire::{AsPath, Attributes, CodecContext, Family, Origin as OriginAttr, Prefix};
 
 /// An Established session as the RIB sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,14 +36,29 @@ impl PeerSession {
     }
 }
 
-/// The attributes an originated route carries to `session`, or `None` when the session cannot
-/// carry it (family not negotiated, or no next hop of the route's family).
-pub fn export_local(route: &Route, session: &PeerSession) -> Option<PathAttrs> {
-    let family = route.prefix.family();
+/// An originated route as the RIB keeps it, beside its prefix: the attribute set it has in
+/// our own Loc-RIB ([`local_attrs`], interned) and how many extra copies of our AS it carries
+/// to eBGP peers, the one thing of a [`Route`] that only export needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Originated {
+    /// Its Loc-RIB attributes; `next_hop` is the configured one, if any.
+    pub attrs: SharedAttrs,
+    /// Extra copies of our AS prepended towards eBGP peers.
+    pub prepend: u8,
+}
+
+/// The attributes an originated route of `family` carries to `session`, or `None` when the
+/// session cannot carry it (family not negotiated, or no next hop of the route's family).
+pub fn export_local(
+    family: Family,
+    origin: &Originated,
+    session: &PeerSession,
+) -> Option<PathAttrs> {
     if !session.families.contains(&family) {
         return None;
     }
-    let next_hop = route.next_hop.or(match family {
+    let local = &origin.attrs.attrs;
+    let next_hop = origin.attrs.next_hop.or(match family {
         Family::IPV4_UNICAST => session.local_v4.map(IpAddr::V4),
         _ => session.local_v6.map(IpAddr::V6),
     })?;
@@ -50,20 +66,20 @@ pub fn export_local(route: &Route, session: &PeerSession) -> Option<PathAttrs> {
     let as_path = if ibgp {
         AsPath::default()
     } else {
-        let prepends = 1 + route.as_path_prepend as usize;
+        let prepends = 1 + origin.prepend as usize;
         AsPath::default().prepended(session.local_as, prepends)
     };
     let attrs = Attributes {
-        origin: Some(Origin::Igp),
+        origin: Some(OriginAttr::Igp),
         as_path: Some(as_path),
         next_hop: match next_hop {
             IpAddr::V4(v4) if family == Family::IPV4_UNICAST => Some(v4),
             _ => None,
         },
-        med: route.med,
-        local_pref: ibgp.then(|| route.local_pref.unwrap_or(DEFAULT_LOCAL_PREF)),
-        communities: route.communities.clone(),
-        large_communities: route.large_communities.clone(),
+        med: local.med,
+        local_pref: ibgp.then(|| local.local_pref.unwrap_or(DEFAULT_LOCAL_PREF)),
+        communities: local.communities.clone(),
+        large_communities: local.large_communities.clone(),
         ..Attributes::default()
     };
     Some(PathAttrs {
@@ -76,7 +92,7 @@ pub fn export_local(route: &Route, session: &PeerSession) -> Option<PathAttrs> {
 pub fn local_attrs(route: &Route) -> PathAttrs {
     PathAttrs {
         attrs: Attributes {
-            origin: Some(Origin::Igp),
+            origin: Some(OriginAttr::Igp),
             as_path: Some(AsPath::default()),
             med: route.med,
             local_pref: route.local_pref,
@@ -113,18 +129,6 @@ impl<'a> LastAttrs<'a> {
         self.last = Some((route, attrs.clone()));
         attrs
     }
-
-    /// The interned set `route` exports to `session` ([`export_local`]), made once per run.
-    pub fn export(
-        &mut self,
-        route: &'a Route,
-        session: &PeerSession,
-        interner: &mut Interner,
-    ) -> Option<SharedAttrs> {
-        self.get(route, |r| {
-            export_local(r, session).map(|a| interner.intern(a))
-        })
-    }
 }
 
 /// Equal in everything an attribute set is made from. Destructured, so that a field added to
@@ -146,4 +150,44 @@ fn same_attributes(a: &Route, b: &Route) -> bool {
         && *as_path_prepend == b.as_path_prepend
         && *communities == b.communities
         && *large_communities == b.large_communities
+}
+
+/// Remembers the export made for the last route, so a run of routes with the same [`Originated`]
+/// (one interned set, so a pointer comparison) and family exports and interns once.
+#[derive(Debug, Default)]
+pub struct LastExport {
+    last: Option<(Family, Originated, Option<SharedAttrs>)>,
+}
+
+impl LastExport {
+    /// The export of `origin` for `prefix` to `session`: the last one made if the origin and
+    /// family are the last ones asked about, else a new one shared through `share`.
+    pub fn get(
+        &mut self,
+        prefix: Prefix,
+        origin: &Originated,
+        share: impl FnOnce(PathAttrs) -> SharedAttrs,
+        session: &PeerSession,
+    ) -> Option<SharedAttrs> {
+        let family = prefix.family();
+        if let Some((f, o, attrs)) = &self.last {
+            if *f == family && o.prepend == origin.prepend && Arc::ptr_eq(&o.attrs, &origin.attrs) {
+                return attrs.clone();
+            }
+        }
+        let attrs = export_local(family, origin, session).map(share);
+        self.last = Some((family, origin.clone(), attrs.clone()));
+        attrs
+    }
+
+    /// [`get`](Self::get), the export interned in `interner` (so equal exports are one pointer).
+    pub fn interned(
+        &mut self,
+        prefix: Prefix,
+        origin: &Originated,
+        session: &PeerSession,
+        interner: &mut Interner,
+    ) -> Option<SharedAttrs> {
+        self.get(prefix, origin, |a| interner.intern(a), session)
+    }
 }

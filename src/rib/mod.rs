@@ -19,6 +19,7 @@ mod decision;
 mod export;
 mod loc;
 mod martian;
+mod originate;
 #[cfg(test)]
 mod out_tests;
 mod state;

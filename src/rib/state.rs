@@ -3,20 +3,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use bytes::BytesMut;
-
 use super::{
-    export_local, local_attrs, AdjRibIn, AdjRibOut, BestPathChange, Candidate, FamilyCounts,
-    InRoute, Interner, LastAttrs, LocRib, PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
+    AdjRibIn, AdjRibOut, BestPathChange, Candidate, InRoute, Interner, LocRib, Originated,
+    PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
 };
-use crate::config::Route;
-use crate::wire::{Community, Family, Prefix, Update, UpdatePacker};
+use crate::wire::{Community, Family, Prefix, Update};
 
 /// An Established peer's outbound side.
 #[derive(Debug)]
-struct OutPeer {
-    session: PeerSession,
-    adj_out: AdjRibOut,
+pub(super) struct OutPeer {
+    pub(super) session: PeerSession,
+    pub(super) adj_out: AdjRibOut,
 }
 
 /// What applying one received UPDATE did.
@@ -34,11 +31,13 @@ pub struct UpdateOutcome {
 #[derive(Debug)]
 pub struct Rib {
     local_as: u32,
-    interner: Interner,
-    originated: BTreeMap<Prefix, Route>,
+    pub(super) interner: Interner,
+    /// The originated routes (`originate.rs`).
+    pub(super) originated: BTreeMap<Prefix, Originated>,
     adj_in: HashMap<IpAddr, AdjRibIn>,
-    out: HashMap<IpAddr, OutPeer>,
-    loc: LocRib,
+    /// Established peers: what each can be sent, and its counts.
+    pub(super) out: HashMap<IpAddr, OutPeer>,
+    pub(super) loc: LocRib,
 }
 
 impl Rib {
@@ -52,191 +51,6 @@ impl Rib {
             out: HashMap::new(),
             loc: LocRib::default(),
         }
-    }
-
-    /// Replace the set of originated routes. Returns, per Established peer, the UPDATEs that
-    /// bring it from what it was sent to the new set (nothing for an unchanged route).
-    pub fn set_originated(&mut self, routes: Vec<Route>) -> Vec<(IpAddr, BytesMut)> {
-        let new: BTreeMap<Prefix, Route> = routes.into_iter().map(|r| (r.prefix, r)).collect();
-        let old = std::mem::replace(&mut self.originated, new);
-        // Both maps are in prefix order: walk them side by side. With no peer up there is
-        // nothing to stage (a first load), so only the Loc-RIB is written.
-        let staging = !self.out.is_empty();
-        let mut changes = Changes::default();
-        let mut memo = LastAttrs::default();
-        let mut now = self.originated.iter().peekable();
-        for (prefix, route) in old {
-            while let Some((p, r)) = now.next_if(|(p, _)| **p < prefix) {
-                upsert_local(&mut self.loc, &mut self.interner, &mut memo, r);
-                if staging {
-                    changes.added.push(*p);
-                }
-            }
-            match now.next_if(|(p, _)| **p == prefix) {
-                Some((_, r)) if *r == route => continue,
-                Some((_, r)) => upsert_local(&mut self.loc, &mut self.interner, &mut memo, r),
-                None => {
-                    self.loc.remove(&prefix, Source::Local);
-                }
-            }
-            if staging {
-                changes.was.push(route);
-            }
-        }
-        for (p, r) in now {
-            upsert_local(&mut self.loc, &mut self.interner, &mut memo, r);
-            if staging {
-                changes.added.push(*p);
-            }
-        }
-        self.restage(&changes)
-    }
-
-    /// Change some originated routes: add or replace `announce`, remove `withdraw`. Returns,
-    /// per Established peer, the UPDATEs for those prefixes only: the cost is the change's,
-    /// not the table's.
-    pub fn change_originated(
-        &mut self,
-        announce: Vec<Route>,
-        withdraw: &[Prefix],
-    ) -> Vec<(IpAddr, BytesMut)> {
-        // What each prefix touched was before the first change to it.
-        let mut before: HashMap<Prefix, Option<Route>> = HashMap::new();
-        for prefix in withdraw {
-            if let Some(old) = self.originated.remove(prefix) {
-                self.loc.remove(prefix, Source::Local);
-                before.entry(*prefix).or_insert(Some(old));
-            }
-        }
-        for route in announce {
-            if self.originated.get(&route.prefix) == Some(&route) {
-                continue;
-            }
-            let prefix = route.prefix;
-            let old = self.originated.insert(prefix, route);
-            before.entry(prefix).or_insert(old);
-        }
-        let mut changes = Changes::default();
-        for (prefix, old) in before {
-            match old {
-                Some(route) => changes.was.push(route),
-                None => changes.added.push(prefix),
-            }
-        }
-        self.upsert_changed(&changes);
-        self.restage(&changes)
-    }
-
-    /// Put the originated routes of `changes` that still exist in the Loc-RIB.
-    fn upsert_changed(&mut self, changes: &Changes) {
-        let mut memo = LastAttrs::default();
-        let prefixes = changes.was.iter().map(|r| &r.prefix).chain(&changes.added);
-        for prefix in prefixes {
-            if let Some(route) = self.originated.get(prefix) {
-                upsert_local(&mut self.loc, &mut self.interner, &mut memo, route);
-            }
-        }
-    }
-
-    /// Stage `changes` for every Established peer (each prefix from what its old route
-    /// exported to what its route now exports) and return the UPDATEs each needs.
-    fn restage(&mut self, changes: &Changes) -> Vec<(IpAddr, BytesMut)> {
-        let mut writes = Vec::new();
-        for (addr, peer) in self.out.iter_mut() {
-            let session = &peer.session;
-            let (mut was_memo, mut now_memo) = (LastAttrs::default(), LastAttrs::default());
-            for old in &changes.was {
-                let was = was_memo.export(old, session, &mut self.interner);
-                let now = self.originated.get(&old.prefix);
-                let now = now.and_then(|r| now_memo.export(r, session, &mut self.interner));
-                peer.adj_out.stage(old.prefix, was.as_ref(), now);
-            }
-            for prefix in &changes.added {
-                let now = self.originated.get(prefix);
-                let now = now.and_then(|r| now_memo.export(r, session, &mut self.interner));
-                peer.adj_out.stage(*prefix, None, now);
-            }
-            let mut buf = BytesMut::new();
-            if peer
-                .adj_out
-                .flush(&UpdatePacker::new(session.codec), &mut buf)
-                > 0
-            {
-                writes.push((*addr, buf));
-            }
-        }
-        writes
-    }
-
-    /// The originated routes.
-    pub fn originated(&self) -> impl Iterator<Item = &Route> {
-        self.originated.values()
-    }
-
-    /// A session reached Established: returns its initial UPDATEs, every originated route it can
-    /// carry, followed by End-of-RIB for each negotiated family — in that order, so the peer
-    /// never sees End-of-RIB before the whole table.
-    pub fn peer_up(&mut self, session: PeerSession) -> BytesMut {
-        let mut adj_out = AdjRibOut::default();
-        let mut buf = BytesMut::new();
-        announce_all(
-            &self.originated,
-            &mut self.interner,
-            &session,
-            None,
-            &mut adj_out,
-            &mut buf,
-        );
-        for family in &session.families {
-            crate::wire::encode(
-                &crate::wire::Message::Update(Update::end_of_rib(*family)),
-                &session.codec,
-                &mut buf,
-            );
-        }
-        self.out
-            .insert(session.address, OutPeer { session, adj_out });
-        buf
-    }
-
-    /// The peer asked for a ROUTE-REFRESH of `family`: everything it was sent, again.
-    pub fn refresh(&mut self, address: IpAddr, family: Family) -> BytesMut {
-        let mut buf = BytesMut::new();
-        if let Some(p) = self.out.get(&address) {
-            announce_all(
-                &self.originated,
-                &mut self.interner,
-                &p.session,
-                Some(family),
-                &mut AdjRibOut::default(),
-                &mut buf,
-            );
-        }
-        buf
-    }
-
-    /// What an Established peer has been sent (its Adj-RIB-Out), in prefix order; only
-    /// `prefix`'s route if one is named. Computed from the originated routes: routes of a run
-    /// with equal attributes share one set.
-    pub fn advertised(
-        &self,
-        address: &IpAddr,
-        prefix: Option<Prefix>,
-    ) -> Vec<(Prefix, SharedAttrs)> {
-        let Some(peer) = self.out.get(address) else {
-            return Vec::new();
-        };
-        let routes: Box<dyn Iterator<Item = &Route>> = match prefix {
-            Some(p) => Box::new(self.originated.get(&p).into_iter()),
-            None => Box::new(self.originated.values()),
-        };
-        let mut last = LastAttrs::default();
-        routes
-            .filter_map(|r| {
-                let attrs = last.get(r, |r| export_local(r, &peer.session).map(SharedAttrs::new));
-                attrs.map(|a| (r.prefix, a))
-            })
-            .collect()
     }
 
     /// A session went down without graceful restart: forget what it was sent and everything
@@ -511,11 +325,6 @@ impl Rib {
         self.adj_in.iter()
     }
 
-    /// How many prefixes an Established peer has been sent, per family.
-    pub fn advertised_counts(&self, address: &IpAddr) -> Option<FamilyCounts> {
-        self.out.get(address).map(|p| p.adj_out.advertised())
-    }
-
     /// Every Established peer.
     pub fn out_peers(&self) -> impl Iterator<Item = IpAddr> + '_ {
         self.out.keys().copied()
@@ -530,47 +339,4 @@ impl Rib {
     pub fn attribute_sets(&self) -> usize {
         self.interner.len()
     }
-}
-
-/// Originated routes that changed, as the RIB stages them for its peers: each prefix once.
-#[derive(Debug, Default)]
-struct Changes {
-    /// Routes that were originated before the change (each still originated, changed, or gone).
-    was: Vec<Route>,
-    /// Prefixes not originated before the change.
-    added: Vec<Prefix>,
-}
-
-/// Stage every originated route `session` can carry (of `family`, or all) as new in `adj_out`
-/// and write the UPDATEs into `out`, one interned set per run of equal attributes.
-fn announce_all(
-    originated: &BTreeMap<Prefix, Route>,
-    interner: &mut Interner,
-    session: &PeerSession,
-    family: Option<Family>,
-    adj_out: &mut AdjRibOut,
-    out: &mut BytesMut,
-) -> usize {
-    let mut last = LastAttrs::default();
-    for (prefix, route) in originated {
-        if family.is_some_and(|f| f != prefix.family()) {
-            continue;
-        }
-        adj_out.stage(*prefix, None, last.export(route, session, interner));
-    }
-    adj_out.flush(&UpdatePacker::new(session.codec), out)
-}
-
-/// Put an originated route in the Loc-RIB, its attribute set made once per run.
-fn upsert_local<'a>(
-    loc: &mut LocRib,
-    interner: &mut Interner,
-    memo: &mut LastAttrs<'a>,
-    route: &'a Route,
-) {
-    let attrs = memo
-        .get(route, |r| Some(interner.intern(local_attrs(r))))
-        .expect("an originated route always has local attributes");
-    let source = Source::Local;
-    loc.upsert(route.prefix, Candidate { source, attrs });
 }

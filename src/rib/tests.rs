@@ -53,6 +53,15 @@ pub(super) fn session(remote_as: u32, families: Vec<Family>) -> PeerSession {
     }
 }
 
+/// What an originated `route` exports to `session`.
+fn export(route: &Route, session: &PeerSession) -> Option<PathAttrs> {
+    let origin = Originated {
+        attrs: std::sync::Arc::new(local_attrs(route)),
+        prepend: route.as_path_prepend,
+    };
+    export_local(route.prefix.family(), &origin, session)
+}
+
 fn learned_attrs(path: &[u32]) -> Attributes {
     Attributes {
         origin: Some(Origin::Igp),
@@ -175,7 +184,7 @@ fn the_loc_rib_counts_its_prefixes_per_family_and_its_best_path_changes_untracke
 
 #[test]
 fn ebgp_export_prepends_our_as_sets_next_hop_self_and_drops_local_pref() {
-    let attrs = export_local(
+    let attrs = export(
         &route("192.0.2.0/24"),
         &session(65002, vec![Family::IPV4_UNICAST]),
     )
@@ -191,7 +200,7 @@ fn ebgp_export_prepends_our_as_sets_next_hop_self_and_drops_local_pref() {
 
 #[test]
 fn ibgp_export_carries_local_pref_and_an_empty_as_path() {
-    let attrs = export_local(
+    let attrs = export(
         &route("192.0.2.0/24"),
         &session(LOCAL_AS, vec![Family::IPV4_UNICAST]),
     )
@@ -205,7 +214,7 @@ fn export_keeps_a_configured_next_hop_and_honours_prepends() {
     let mut r = route("192.0.2.0/24");
     r.next_hop = Some(IpAddr::from([198, 18, 0, 9]));
     r.as_path_prepend = 2;
-    let attrs = export_local(&r, &session(65002, vec![Family::IPV4_UNICAST])).unwrap();
+    let attrs = export(&r, &session(65002, vec![Family::IPV4_UNICAST])).unwrap();
     assert_eq!(attrs.attrs.next_hop, Some(Ipv4Addr::new(198, 18, 0, 9)));
     assert_eq!(attrs.attrs.as_path.unwrap().path_len(), 3);
 }
@@ -213,13 +222,13 @@ fn export_keeps_a_configured_next_hop_and_honours_prepends() {
 #[test]
 fn ipv6_route_uses_the_ipv6_local_address_and_is_not_sent_without_the_family() {
     let s = session(65002, vec![Family::IPV6_UNICAST]);
-    let attrs = export_local(&route("2001:db8:100::/48"), &s).unwrap();
+    let attrs = export(&route("2001:db8:100::/48"), &s).unwrap();
     assert_eq!(
         attrs.next_hop,
         Some(IpAddr::V6("2001:db8::1".parse::<Ipv6Addr>().unwrap()))
     );
     assert_eq!(attrs.attrs.next_hop, None);
-    assert!(export_local(&route("192.0.2.0/24"), &s).is_none());
+    assert!(export(&route("192.0.2.0/24"), &s).is_none());
 }
 
 #[test]
