@@ -61,8 +61,7 @@ impl AdjRibIn {
     /// Mark every route of `family` stale; returns how many.
     pub fn mark_stale(&mut self, family: crate::wire::Family) -> usize {
         self.table
-            .iter_mut()
-            .filter(|(p, _)| p.family() == family)
+            .iter_family_mut(family)
             .map(|(_, r)| r.stale = true)
             .count()
     }
@@ -70,14 +69,22 @@ impl AdjRibIn {
     /// The prefixes of `family` still stale.
     pub fn stale_prefixes(&self, family: crate::wire::Family) -> Vec<Prefix> {
         self.table
-            .iter()
-            .filter(|(p, r)| r.stale && p.family() == family)
-            .map(|(p, _)| *p)
+            .iter_family(family)
+            .filter(|(_, r)| r.stale)
+            .map(|(p, _)| p)
             .collect()
     }
 
+    /// The routes of `family`.
+    pub fn iter_family(
+        &self,
+        family: crate::wire::Family,
+    ) -> impl Iterator<Item = (Prefix, &InRoute)> {
+        self.table.iter_family(family)
+    }
+
     /// Every route held.
-    pub fn iter(&self) -> impl Iterator<Item = (&Prefix, &InRoute)> {
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, &InRoute)> {
         self.table.iter()
     }
 

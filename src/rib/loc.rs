@@ -1,9 +1,8 @@
 //! The Loc-RIB: every usable route per prefix, the best one first.
 
-use foldhash::HashMap;
 use smallvec::SmallVec;
 
-use super::{compare, multipath_equal, Candidate, FamilyCounts, Source};
+use super::{compare, multipath_equal, Candidate, FamilyCounts, PrefixMap, Source};
 use crate::wire::Prefix;
 
 /// What a change did to the best route of a prefix.
@@ -39,7 +38,7 @@ pub struct BestPathChange {
 pub struct LocRib {
     /// One candidate inline: nearly every prefix has one, so a million prefixes are not a
     /// million heap allocations.
-    table: HashMap<Prefix, SmallVec<[Candidate; 1]>>,
+    table: PrefixMap<SmallVec<[Candidate; 1]>>,
     /// Best-path changes since the last [`take_changes`](Self::take_changes), kept only while
     /// someone listens (see [`track_changes`](Self::track_changes)).
     changes: Option<Vec<BestPathChange>>,
@@ -50,10 +49,17 @@ pub struct LocRib {
 }
 
 impl LocRib {
+    /// Make room for `additional` more prefixes of each family at once. A million-entry table that grows
+    /// by doubling holds the old and the new table together while it moves (about 200 MB at
+    /// the last step), and that moment was the speaker's peak memory at start-up.
+    pub fn reserve(&mut self, additional: FamilyCounts) {
+        self.table.reserve(additional.ipv4, additional.ipv6);
+    }
+
     /// Add or replace the candidate from `candidate.source`.
     pub fn upsert(&mut self, prefix: Prefix, candidate: Candidate) -> BestChange {
         let tracking = self.changes.is_some();
-        let list = self.table.entry(prefix).or_default();
+        let list = self.table.get_or_default(prefix);
         let old_best = list.first().cloned();
         let old_equal = tracking.then(|| equal_to_best(list));
         list.retain(|c| !c.source.same_as(&candidate.source));
@@ -167,7 +173,7 @@ impl LocRib {
     }
 
     /// Every prefix with its candidates, best first.
-    pub fn iter(&self) -> impl Iterator<Item = (&Prefix, &[Candidate])> {
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[Candidate])> {
         self.table.iter().map(|(p, l)| (p, l.as_slice()))
     }
 

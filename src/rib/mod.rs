@@ -22,6 +22,7 @@ mod martian;
 mod originate;
 #[cfg(test)]
 mod out_tests;
+mod prefix_map;
 mod state;
 mod table;
 #[cfg(test)]
@@ -34,5 +35,6 @@ pub use decision::*;
 pub use export::*;
 pub use loc::*;
 pub use martian::*;
+pub use prefix_map::*;
 pub use state::*;
 pub use table::*;

@@ -14,8 +14,8 @@ use std::net::IpAddr;
 use bytes::BytesMut;
 
 use super::{
-    local_attrs, AdjRibOut, Candidate, Interner, LastAttrs, LastExport, Originated, OutPeer,
-    PeerSession, Rib, SharedAttrs, Source,
+    local_attrs, AdjRibOut, Candidate, FamilyCounts, Interner, LastAttrs, LastExport, Originated,
+    OutPeer, PeerSession, Rib, SharedAttrs, Source,
 };
 use crate::config::Route;
 use crate::wire::{Family, Prefix, Update, UpdatePacker};
@@ -36,6 +36,7 @@ impl Rib {
             origins.into_iter().collect()
         };
         let old = std::mem::replace(&mut self.originated, new);
+        self.loc.reserve(growth(&old, &self.originated));
         // Both maps are in prefix order: walk them side by side. With no peer up there is
         // nothing to stage (a first load), so only the Loc-RIB is written.
         let staging = !self.out.is_empty();
@@ -207,7 +208,7 @@ impl Rib {
     }
 
     /// How many prefixes an Established peer has been sent, per family.
-    pub fn advertised_counts(&self, address: &IpAddr) -> Option<super::FamilyCounts> {
+    pub fn advertised_counts(&self, address: &IpAddr) -> Option<FamilyCounts> {
         self.out.get(address).map(|p| p.adj_out.advertised())
     }
 }
@@ -263,4 +264,16 @@ fn announce_all(
         adj_out.stage(*prefix, None, now);
     }
     adj_out.flush(&UpdatePacker::new(session.codec), out)
+}
+
+/// How many more prefixes of each family `new` holds than `old` (none for a family that
+/// shrank): what the Loc-RIB has to make room for.
+fn growth(old: &BTreeMap<Prefix, Originated>, new: &BTreeMap<Prefix, Originated>) -> FamilyCounts {
+    // Prefixes sort IPv4 before IPv6, so each family is one range of the map.
+    let v4 = |m: &BTreeMap<Prefix, Originated>| m.keys().take_while(|p| p.addr().is_ipv4()).count();
+    let (old_v4, new_v4) = (v4(old), v4(new));
+    FamilyCounts {
+        ipv4: new_v4.saturating_sub(old_v4),
+        ipv6: (new.len() - new_v4).saturating_sub(old.len() - old_v4),
+    }
 }

@@ -60,7 +60,7 @@ impl Rib {
         if let Some(adj_in) = self.adj_in.remove(&address) {
             for (prefix, route) in adj_in.iter() {
                 if route.accepted {
-                    self.loc.remove(prefix, Source::Peer(PeerRef::of(address)));
+                    self.loc.remove(&prefix, Source::Peer(PeerRef::of(address)));
                 }
             }
         }
@@ -161,9 +161,9 @@ impl Rib {
             return 0;
         };
         let doomed: Vec<Prefix> = adj_in
-            .iter()
-            .filter(|(p, r)| p.family() == family && pred(r))
-            .map(|(p, _)| *p)
+            .iter_family(family)
+            .filter(|(_, r)| pred(r))
+            .map(|(p, _)| p)
             .collect();
         for prefix in &doomed {
             if adj_in.remove(prefix).is_some_and(|r| r.accepted) {

@@ -1,7 +1,6 @@
 //! A prefix table with per-family counters, the shape both Adj-RIBs share.
 
-use foldhash::{HashMap, HashMapExt};
-
+use super::PrefixMap;
 use crate::wire::{Family, Prefix};
 
 /// Per-family route counts kept up to date on every change.
@@ -36,28 +35,20 @@ impl FamilyCounts {
 /// entries a predicate marks (e.g. "accepted").
 #[derive(Debug, Clone)]
 pub struct CountedTable<V> {
-    map: HashMap<Prefix, V>,
+    map: PrefixMap<V>,
     counts: FamilyCounts,
 }
 
 impl<V> Default for CountedTable<V> {
     fn default() -> Self {
         CountedTable {
-            map: HashMap::new(),
+            map: PrefixMap::default(),
             counts: FamilyCounts::default(),
         }
     }
 }
 
 impl<V> CountedTable<V> {
-    /// Empty, with room for `n` entries.
-    pub fn with_capacity(n: usize) -> Self {
-        CountedTable {
-            map: HashMap::with_capacity(n),
-            counts: FamilyCounts::default(),
-        }
-    }
-
     /// Insert or replace; returns the old value.
     pub fn insert(&mut self, prefix: Prefix, value: V) -> Option<V> {
         let old = self.map.insert(prefix, value);
@@ -86,14 +77,19 @@ impl<V> CountedTable<V> {
         self.counts
     }
 
-    /// All entries, values mutable (the prefix set cannot change this way).
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Prefix, &mut V)> {
-        self.map.iter_mut()
+    /// The entries of `family`, values mutable (the prefix set cannot change this way).
+    pub fn iter_family_mut(&mut self, family: Family) -> impl Iterator<Item = (Prefix, &mut V)> {
+        self.map.iter_family_mut(family)
     }
 
     /// All entries, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Prefix, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, &V)> {
         self.map.iter()
+    }
+
+    /// The entries of `family`, in no particular order.
+    pub fn iter_family(&self, family: Family) -> impl Iterator<Item = (Prefix, &V)> {
+        self.map.iter_family(family)
     }
 
     /// Number of entries.
@@ -108,12 +104,7 @@ impl<V> CountedTable<V> {
 
     /// Remove every entry of `family`, returning them.
     pub fn drain_family(&mut self, family: Family) -> Vec<(Prefix, V)> {
-        let keys: Vec<Prefix> = self
-            .map
-            .keys()
-            .filter(|p| p.family() == family)
-            .copied()
-            .collect();
+        let keys: Vec<Prefix> = self.map.iter_family(family).map(|(p, _)| p).collect();
         keys.into_iter()
             .filter_map(|p| self.remove(&p).map(|v| (p, v)))
             .collect()

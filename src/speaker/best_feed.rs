@@ -43,7 +43,7 @@ impl BestFeed {
             .iter()
             .filter_map(|(prefix, candidates)| {
                 candidates.first().map(|best| BestPathChange {
-                    prefix: *prefix,
+                    prefix,
                     old: None,
                     new: Some(best.clone()),
                     equal: equal_to_best(candidates),

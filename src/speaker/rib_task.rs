@@ -311,6 +311,7 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
         |p: &Prefix| family.is_none_or(|f| p.family() == f) && only.is_none_or(|o| o == *p);
     let mut loc_rib = Vec::new();
     for (prefix, candidates) in rib.loc().iter().filter(|(p, _)| wanted(p)) {
+        let prefix = &prefix;
         for (i, c) in candidates.iter().enumerate() {
             let source = match c.source {
                 crate::rib::Source::Local => "local".to_string(),
@@ -335,10 +336,10 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
                 .iter()
                 .filter(|(p, _)| wanted(p))
                 .map(|(p, r)| {
-                    let mut view = RouteView::new(p, peer.to_string(), &r.attrs);
+                    let mut view = RouteView::new(&p, peer.to_string(), &r.attrs);
                     view.accepted = Some(r.accepted);
                     view.stale = r.stale;
-                    (*p, view)
+                    (p, view)
                 })
                 .collect();
             routes.sort_by_key(|a| a.0);

@@ -18,7 +18,7 @@ impl RibSnapshot {
             let routes = table
                 .iter()
                 .map(|(prefix, r)| SavedRoute {
-                    prefix: *prefix,
+                    prefix,
                     attrs: r.attrs.clone(),
                 })
                 .collect();
