@@ -133,6 +133,54 @@ impl<V> PrefixMap<V> {
     }
 }
 
+/// A set of prefixes that changes only as a whole (the configuration's): sorted vectors, IPv4
+/// packed as in [`PrefixMap`], looked up by binary search. A million IPv4 prefixes take 8 MB,
+/// where a hash set of `Prefix` took about 40.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrefixSet {
+    v4: Vec<u64>,
+    v6: Vec<Prefix>,
+}
+
+impl FromIterator<Prefix> for PrefixSet {
+    fn from_iter<I: IntoIterator<Item = Prefix>>(iter: I) -> Self {
+        let mut set = PrefixSet::default();
+        for prefix in iter {
+            match v4_key(&prefix) {
+                Some(k) => set.v4.push(k),
+                None => set.v6.push(prefix),
+            }
+        }
+        set.v4.sort_unstable();
+        set.v4.dedup();
+        set.v6.sort_unstable();
+        set.v6.dedup();
+        set.v4.shrink_to_fit();
+        set.v6.shrink_to_fit();
+        set
+    }
+}
+
+impl PrefixSet {
+    /// True if `prefix` is in the set.
+    pub fn contains(&self, prefix: &Prefix) -> bool {
+        match v4_key(prefix) {
+            Some(k) => self.v4.binary_search(&k).is_ok(),
+            None => self.v6.binary_search(prefix).is_ok(),
+        }
+    }
+
+    /// Number of distinct prefixes.
+    pub fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +223,26 @@ mod tests {
         *map.get_or_default(p("2001:db8:1::/48")) += 5;
         assert_eq!(map.get(&p("2001:db8:1::/48")), Some(&5));
         assert_eq!(map.len(), prefixes.len());
+    }
+
+    #[test]
+    fn a_set_holds_each_prefix_once_and_finds_it() {
+        let set: PrefixSet = [
+            "198.18.0.0/16",
+            "2001:db8::/32",
+            "198.18.0.0/16",
+            "198.18.0.0/15",
+        ]
+        .map(p)
+        .into_iter()
+        .collect();
+        assert_eq!(set.len(), 3);
+        for s in ["198.18.0.0/16", "198.18.0.0/15", "2001:db8::/32"] {
+            assert!(set.contains(&p(s)), "{s}");
+        }
+        for s in ["198.18.0.0/17", "198.19.0.0/16", "2001:db8::/33"] {
+            assert!(!set.contains(&p(s)), "{s}");
+        }
+        assert!(PrefixSet::default().is_empty());
     }
 }

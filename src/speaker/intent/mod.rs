@@ -70,7 +70,7 @@ pub struct IntentKeeper {
     /// The intent file exists (loaded or saved by this keeper), so changes may be journaled.
     saved_whole: bool,
     /// The prefixes the configuration originates, for [`source_of`](Self::source_of).
-    config_prefixes: foldhash::HashSet<Prefix>,
+    config_prefixes: crate::rib::PrefixSet,
     /// What loading found wrong (torn or corrupt files), for `batonctl status`.
     pub problems: Vec<String>,
     /// The changes of the open batch, not on disk yet (`staging.rs`).
@@ -262,7 +262,7 @@ impl IntentKeeper {
     }
 
     /// Where `prefix` is originated from, if it is (the configuration wins, as in
-    /// [`originated`](Self::originated)): a hash lookup and a tree search, however many routes.
+    /// [`originated`](Self::originated)): a binary search and a tree search, however many routes.
     pub fn source_of(&self, prefix: &Prefix) -> Option<RouteSource> {
         if self.config_prefixes.contains(prefix) {
             return Some(RouteSource::Config);
@@ -367,7 +367,7 @@ impl IntentKeeper {
 }
 
 /// The prefixes `config` originates.
-fn prefixes_of(config: &Config) -> foldhash::HashSet<Prefix> {
+fn prefixes_of(config: &Config) -> crate::rib::PrefixSet {
     config.routes.iter().map(|r| r.prefix).collect()
 }
 
