@@ -92,11 +92,11 @@ pub fn bench_fib(n: usize) -> FibTimes {
 fn table(n: usize) -> Vec<BestPathChange> {
     let gateway = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
     let best = Candidate {
-        source: Source::Peer(PeerRef {
+        source: Source::Peer(Arc::new(PeerRef {
             address: gateway,
             router_id: Ipv4Addr::new(198, 18, 0, 2),
             ibgp: false,
-        }),
+        })),
         attrs: Arc::new(PathAttrs {
             attrs: Default::default(),
             next_hop: Some(gateway),

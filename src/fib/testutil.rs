@@ -10,11 +10,11 @@ use crate::rib::{BestPathChange, Candidate, PathAttrs, PeerRef, Source};
 /// A route learned from `peer` through `next_hop`.
 pub fn learned(peer: &str, next_hop: &str) -> Candidate {
     Candidate {
-        source: Source::Peer(PeerRef {
+        source: Source::Peer(std::sync::Arc::new(PeerRef {
             address: peer.parse().unwrap(),
             router_id: Ipv4Addr::new(198, 18, 0, 9),
             ibgp: false,
-        }),
+        })),
         attrs: Arc::new(PathAttrs {
             attrs: Default::default(),
             next_hop: Some(next_hop.parse().unwrap()),

@@ -67,7 +67,7 @@ impl Policy {
         best: &Candidate,
         equal: &[Candidate],
     ) -> Option<Wanted> {
-        let Source::Peer(peer) = best.source else {
+        let Source::Peer(peer) = &best.source else {
             return None;
         };
         if !self.families.contains(&prefix.family()) {
@@ -98,7 +98,7 @@ impl Policy {
     /// The next hop of `candidate` if the kernel may route `prefix` through it: learned from
     /// a peer not excluded, of the prefix's family, specified.
     fn next_hop(&self, prefix: Prefix, candidate: &Candidate) -> Option<IpAddr> {
-        let Source::Peer(peer) = candidate.source else {
+        let Source::Peer(peer) = &candidate.source else {
             return None;
         };
         let next_hop = candidate.attrs.next_hop?;

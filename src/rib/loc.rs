@@ -2,7 +2,7 @@
 
 use smallvec::SmallVec;
 
-use super::{compare, multipath_equal, Candidate, FamilyCounts, PrefixMap, Source};
+use super::{compare, multipath_equal, Candidate, FamilyCounts, PrefixMap, SourceId};
 use crate::wire::Prefix;
 
 /// What a change did to the best route of a prefix.
@@ -62,7 +62,8 @@ impl LocRib {
         let list = self.table.get_or_default(prefix);
         let old_best = list.first().cloned();
         let old_equal = tracking.then(|| equal_to_best(list));
-        list.retain(|c| !c.source.same_as(&candidate.source));
+        let id = candidate.source.id();
+        list.retain(|c| c.source.id() != id);
         list.push(candidate);
         reselect(list);
         let change = diff(old_best.clone(), list.first());
@@ -75,13 +76,13 @@ impl LocRib {
     }
 
     /// Remove the candidate from `source`.
-    pub fn remove(&mut self, prefix: &Prefix, source: Source) -> BestChange {
+    pub fn remove(&mut self, prefix: &Prefix, source: SourceId) -> BestChange {
         let Some(list) = self.table.get_mut(prefix) else {
             return BestChange::None;
         };
         let old_best = list.first().cloned();
         let old_equal = self.changes.is_some().then(|| equal_to_best(list));
-        list.retain(|c| !c.source.same_as(&source));
+        list.retain(|c| c.source.id() != source);
         let change = if list.is_empty() {
             self.table.remove(prefix);
             if old_best.is_some() {
@@ -235,16 +236,16 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::rib::{PathAttrs, PeerRef};
+    use crate::rib::{PathAttrs, PeerRef, Source};
     use crate::wire::{AsPath, AsSegment, Attributes, SegmentType};
 
     fn from(last: u8, path: &[u32]) -> Candidate {
         Candidate {
-            source: Source::Peer(PeerRef {
+            source: Source::Peer(Arc::new(PeerRef {
                 address: IpAddr::from([198, 18, 0, last]),
                 router_id: Ipv4Addr::new(198, 18, 0, last),
                 ibgp: false,
-            }),
+            })),
             attrs: Arc::new(PathAttrs {
                 attrs: Attributes {
                     as_path: Some(AsPath {
@@ -262,7 +263,7 @@ mod tests {
 
     /// (old best, new best, equal) of each change, as last address bytes.
     fn changes(loc: &mut LocRib) -> Vec<(Option<u8>, Option<u8>, Vec<u8>)> {
-        let last = |c: &Candidate| match c.source {
+        let last = |c: &Candidate| match &c.source {
             Source::Peer(p) => match p.address {
                 IpAddr::V4(a) => a.octets()[3],
                 IpAddr::V6(_) => 0,
@@ -294,10 +295,17 @@ mod tests {
         loc.upsert(prefix, from(4, &[65004, 65004]));
         assert!(changes(&mut loc).is_empty());
         // The equal one withdrawn: the set shrinks.
-        loc.remove(&prefix, from(3, &[]).source);
+        loc.remove(&prefix, from(3, &[]).source.id());
         assert_eq!(changes(&mut loc), [(Some(2), Some(2), vec![])]);
         // The best withdrawn: the worse one is best, alone.
-        loc.remove(&prefix, from(2, &[]).source);
+        loc.remove(&prefix, from(2, &[]).source.id());
         assert_eq!(changes(&mut loc), [(Some(2), Some(4), vec![])]);
+    }
+
+    #[test]
+    fn a_candidate_is_two_pointers_and_a_prefix_list_of_one_holds_it_inline() {
+        // The Loc-RIB holds a list for every prefix of a full table: these sizes are its memory.
+        assert_eq!(std::mem::size_of::<Candidate>(), 16);
+        assert_eq!(std::mem::size_of::<SmallVec<[Candidate; 1]>>(), 24);
     }
 }

@@ -15,7 +15,7 @@ use bytes::BytesMut;
 
 use super::{
     local_attrs, AdjRibOut, Candidate, FamilyCounts, Interner, LastAttrs, LastExport, Originated,
-    OutPeer, PeerSession, Rib, SharedAttrs, Source,
+    OutPeer, PeerSession, Rib, SharedAttrs, Source, SourceId,
 };
 use crate::config::Route;
 use crate::wire::{Family, Prefix, Update, UpdatePacker};
@@ -53,7 +53,7 @@ impl Rib {
                 Some((_, o)) if *o == origin => continue,
                 Some((_, o)) => upsert_local(&mut self.loc, prefix, o),
                 None => {
-                    self.loc.remove(&prefix, Source::Local);
+                    self.loc.remove(&prefix, SourceId::Local);
                 }
             }
             if staging {
@@ -81,7 +81,7 @@ impl Rib {
         let mut before: HashMap<Prefix, Option<Originated>> = HashMap::new();
         for prefix in withdraw {
             if let Some(old) = self.originated.remove(prefix) {
-                self.loc.remove(prefix, Source::Local);
+                self.loc.remove(prefix, SourceId::Local);
                 before.entry(*prefix).or_insert(Some(old));
             }
         }

@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::{
     AdjRibIn, AdjRibOut, BestPathChange, Candidate, InRoute, Interner, LocRib, Originated,
-    PathAttrs, PeerRef, PeerSession, SharedAttrs, Source,
+    PathAttrs, PeerRef, PeerSession, SharedAttrs, Source, SourceId,
 };
 use crate::wire::{Community, Family, Prefix, Update};
 
@@ -35,6 +36,8 @@ pub struct Rib {
     /// The originated routes (`originate.rs`).
     pub(super) originated: BTreeMap<Prefix, Originated>,
     adj_in: HashMap<IpAddr, AdjRibIn>,
+    /// The shared reference of each peer that sent routes (see `shared_peer`).
+    peers: HashMap<IpAddr, Arc<PeerRef>>,
     /// Established peers: what each can be sent, and its counts.
     pub(super) out: HashMap<IpAddr, OutPeer>,
     pub(super) loc: LocRib,
@@ -48,6 +51,7 @@ impl Rib {
             interner: Interner::default(),
             originated: BTreeMap::new(),
             adj_in: HashMap::new(),
+            peers: HashMap::new(),
             out: HashMap::new(),
             loc: LocRib::default(),
         }
@@ -57,10 +61,11 @@ impl Rib {
     /// it announced.
     pub fn peer_down(&mut self, address: IpAddr) {
         self.out.remove(&address);
+        self.peers.remove(&address);
         if let Some(adj_in) = self.adj_in.remove(&address) {
             for (prefix, route) in adj_in.iter() {
                 if route.accepted {
-                    self.loc.remove(&prefix, Source::Peer(PeerRef::of(address)));
+                    self.loc.remove(&prefix, SourceId::Peer(address));
                 }
             }
         }
@@ -136,13 +141,16 @@ impl Rib {
                 },
             );
             if route.accepted {
-                let me = Source::Peer(PeerRef::of(address));
-                let source = self
+                let me = SourceId::Peer(address);
+                let known = self
                     .loc
                     .candidates(&prefix)
                     .iter()
-                    .find(|c| c.source.same_as(&me))
-                    .map_or(me, |c| c.source);
+                    .find(|c| c.source.id() == me);
+                let source = match known.map(|c| c.source.clone()) {
+                    Some(source) => source,
+                    None => Source::Peer(shared_peer(&mut self.peers, PeerRef::of(address))),
+                };
                 self.loc.upsert(prefix, Candidate { source, attrs });
             }
             kept += 1;
@@ -167,7 +175,7 @@ impl Rib {
             .collect();
         for prefix in &doomed {
             if adj_in.remove(prefix).is_some_and(|r| r.accepted) {
-                self.loc.remove(prefix, Source::Peer(PeerRef::of(address)));
+                self.loc.remove(prefix, SourceId::Peer(address));
             }
         }
         doomed.len()
@@ -175,6 +183,8 @@ impl Rib {
 
     /// Apply an UPDATE received from `peer` (RFC 4271 §9, RFC 7606 treat-as-withdraw).
     pub fn apply_update(&mut self, peer: PeerRef, update: Update) -> UpdateOutcome {
+        let peer = self.shared_peer(peer);
+        let peer = &peer;
         let mut outcome = UpdateOutcome {
             end_of_rib: update.as_end_of_rib(),
             ..UpdateOutcome::default()
@@ -231,7 +241,13 @@ impl Rib {
         outcome
     }
 
-    fn announce(&mut self, peer: PeerRef, prefix: Prefix, attrs: SharedAttrs, accepted: bool) {
+    fn announce(
+        &mut self,
+        peer: &Arc<PeerRef>,
+        prefix: Prefix,
+        attrs: SharedAttrs,
+        accepted: bool,
+    ) {
         self.insert_learned(
             peer,
             prefix,
@@ -244,18 +260,22 @@ impl Rib {
     }
 
     /// Put a learned route in the peer's Adj-RIB-In and, if accepted, in the Loc-RIB.
-    pub(super) fn insert_learned(&mut self, peer: PeerRef, prefix: Prefix, route: InRoute) {
+    pub(super) fn insert_learned(&mut self, peer: &Arc<PeerRef>, prefix: Prefix, route: InRoute) {
         let (attrs, accepted) = (route.attrs.clone(), route.accepted);
         self.adj_in
             .entry(peer.address)
             .or_default()
             .insert(prefix, route);
-        let source = Source::Peer(peer);
         if accepted {
+            let source = Source::Peer(peer.clone());
             self.loc.upsert(prefix, Candidate { source, attrs });
         } else {
-            self.loc.remove(&prefix, source);
+            self.loc.remove(&prefix, SourceId::Peer(peer.address));
         }
+    }
+
+    fn shared_peer(&mut self, peer: PeerRef) -> Arc<PeerRef> {
+        shared_peer(&mut self.peers, peer)
     }
 
     /// The shared copy of an attribute set.
@@ -274,8 +294,9 @@ impl Rib {
             .as_path
             .as_ref()
             .is_some_and(|p| p.contains(self.local_as()));
+        let peer = self.shared_peer(PeerRef::of(peer));
         self.insert_learned(
-            PeerRef::of(peer),
+            &peer,
             prefix,
             InRoute {
                 attrs,
@@ -302,13 +323,13 @@ impl Rib {
         self.local_as
     }
 
-    fn withdraw(&mut self, peer: PeerRef, prefix: &Prefix) -> usize {
+    fn withdraw(&mut self, peer: &PeerRef, prefix: &Prefix) -> usize {
         let Some(adj_in) = self.adj_in.get_mut(&peer.address) else {
             return 0;
         };
         match adj_in.remove(prefix) {
             Some(_) => {
-                self.loc.remove(prefix, Source::Peer(peer));
+                self.loc.remove(prefix, SourceId::Peer(peer.address));
                 1
             }
             None => 0,
@@ -338,5 +359,19 @@ impl Rib {
     /// Distinct attribute sets held.
     pub fn attribute_sets(&self) -> usize {
         self.interner.len()
+    }
+}
+
+/// The one shared [`PeerRef`] equal to `peer` in `peers`: every candidate from a session points
+/// at it. A peer whose identifier changed (a new session) gets a new one; candidates of the
+/// old one keep theirs until replaced.
+fn shared_peer(peers: &mut HashMap<IpAddr, Arc<PeerRef>>, peer: PeerRef) -> Arc<PeerRef> {
+    match peers.get(&peer.address) {
+        Some(shared) if **shared == peer => shared.clone(),
+        _ => {
+            let shared = Arc::new(peer);
+            peers.insert(peer.address, shared.clone());
+            shared
+        }
     }
 }

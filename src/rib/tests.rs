@@ -1,6 +1,7 @@
 //! RIB behaviour: learning, withdrawing, exporting, and the UPDATEs a change produces.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 
@@ -156,12 +157,12 @@ fn peer_down_removes_its_routes_from_the_loc_rib() {
     rib.apply_update(peer(3), announce(&["203.0.113.0/24"], &[65003, 65004]));
     assert_eq!(
         rib.loc().best(&p("203.0.113.0/24")).unwrap().source,
-        Source::Peer(peer(2))
+        Source::Peer(Arc::new(peer(2)))
     );
     rib.peer_down(peer(2).address);
     assert_eq!(
         rib.loc().best(&p("203.0.113.0/24")).unwrap().source,
-        Source::Peer(peer(3))
+        Source::Peer(Arc::new(peer(3)))
     );
 }
 
@@ -279,13 +280,17 @@ fn every_kind_of_change_reports_the_old_and_new_best() {
     rib.apply_update(a, announce(&["203.0.113.0/24"], &[65002, 65010]));
     assert_eq!(
         best_changes(&mut rib),
-        vec![(x, None, Some(Source::Peer(a)))]
+        vec![(x, None, Some(Source::Peer(Arc::new(a))))]
     );
     // A shorter path from another peer wins.
     rib.apply_update(b, announce(&["203.0.113.0/24"], &[65003]));
     assert_eq!(
         best_changes(&mut rib),
-        vec![(x, Some(Source::Peer(a)), Some(Source::Peer(b)))]
+        vec![(
+            x,
+            Some(Source::Peer(Arc::new(a))),
+            Some(Source::Peer(Arc::new(b)))
+        )]
     );
     // A losing route's change is no best-path change.
     rib.apply_update(a, announce(&["203.0.113.0/24"], &[65002, 65011]));
@@ -300,13 +305,17 @@ fn every_kind_of_change_reports_the_old_and_new_best() {
     );
     assert_eq!(
         best_changes(&mut rib),
-        vec![(x, Some(Source::Peer(b)), Some(Source::Peer(a)))]
+        vec![(
+            x,
+            Some(Source::Peer(Arc::new(b))),
+            Some(Source::Peer(Arc::new(a)))
+        )]
     );
     // The last peer goes down: the prefix is gone.
     rib.peer_down(a.address);
     assert_eq!(
         best_changes(&mut rib),
-        vec![(x, Some(Source::Peer(a)), None)]
+        vec![(x, Some(Source::Peer(Arc::new(a))), None)]
     );
     // Originated routes count too.
     rib.set_originated(vec![route("198.51.100.0/24")]);
@@ -331,8 +340,8 @@ fn purging_stale_routes_reports_their_prefixes_gone() {
     assert_eq!(
         gone,
         vec![
-            (p("203.0.113.0/24"), Some(Source::Peer(a)), None),
-            (p("203.0.114.0/24"), Some(Source::Peer(a)), None),
+            (p("203.0.113.0/24"), Some(Source::Peer(Arc::new(a))), None),
+            (p("203.0.114.0/24"), Some(Source::Peer(Arc::new(a))), None),
         ]
     );
 }

@@ -313,13 +313,13 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
     for (prefix, candidates) in rib.loc().iter().filter(|(p, _)| wanted(p)) {
         let prefix = &prefix;
         for (i, c) in candidates.iter().enumerate() {
-            let source = match c.source {
+            let source = match &c.source {
                 crate::rib::Source::Local => "local".to_string(),
                 crate::rib::Source::Peer(p) => p.address.to_string(),
             };
             let mut view = RouteView::new(prefix, source, &c.attrs);
             view.best = Some(i == 0);
-            if let crate::rib::Source::Peer(p) = c.source {
+            if let crate::rib::Source::Peer(p) = &c.source {
                 view.stale = rib
                     .adj_in(&p.address)
                     .and_then(|a| a.get(prefix))
@@ -360,7 +360,7 @@ fn dump_adj_out(rib: &Rib, peer: IpAddr, only: Option<Prefix>) -> Vec<RouteView>
     rib.advertised(&peer, only)
         .iter()
         .map(|(prefix, attrs)| {
-            let source = match rib.loc().best(prefix).map(|c| c.source) {
+            let source = match rib.loc().best(prefix).map(|c| &c.source) {
                 Some(crate::rib::Source::Peer(p)) => p.address.to_string(),
                 _ => "local".to_string(),
             };
