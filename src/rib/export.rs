@@ -133,7 +133,7 @@ impl<'a> LastAttrs<'a> {
 
 /// Equal in everything an attribute set is made from. Destructured, so that a field added to
 /// [`Route`] cannot be forgotten here.
-fn same_attributes(a: &Route, b: &Route) -> bool {
+pub(super) fn same_attributes(a: &Route, b: &Route) -> bool {
     let Route {
         prefix,
         next_hop,

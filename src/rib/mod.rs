@@ -23,6 +23,7 @@ mod originate;
 #[cfg(test)]
 mod out_tests;
 mod prefix_map;
+mod runs;
 mod state;
 mod table;
 #[cfg(test)]
@@ -36,5 +37,6 @@ pub use export::*;
 pub use loc::*;
 pub use martian::*;
 pub use prefix_map::*;
+pub use runs::*;
 pub use state::*;
 pub use table::*;

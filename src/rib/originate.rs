@@ -15,7 +15,7 @@ use bytes::BytesMut;
 
 use super::{
     local_attrs, AdjRibOut, Candidate, FamilyCounts, Interner, LastAttrs, LastExport, Originated,
-    OutPeer, PeerSession, Rib, SharedAttrs, Source, SourceId,
+    OutPeer, PeerSession, Rib, RouteRuns, SharedAttrs, Source, SourceId,
 };
 use crate::config::Route;
 use crate::wire::{Family, Prefix, Update, UpdatePacker};
@@ -24,15 +24,19 @@ impl Rib {
     /// Replace the set of originated routes. Returns, per Established peer, the UPDATEs that
     /// bring it from what it was sent to the new set (nothing for an unchanged route).
     pub fn set_originated(&mut self, routes: Vec<Route>) -> Vec<(IpAddr, BytesMut)> {
+        self.set_originated_runs(&RouteRuns::new(&routes))
+    }
+
+    /// [`set_originated`](Self::set_originated) from runs of equal attributes, each run's
+    /// attribute set made once. A prefix given twice takes its last route.
+    pub fn set_originated_runs(&mut self, routes: &RouteRuns) -> Vec<(IpAddr, BytesMut)> {
         let new: BTreeMap<Prefix, Originated> = {
             let mut memo = LastAttrs::default();
             let interner = &mut self.interner;
             let origins: Vec<(Prefix, Originated)> = routes
                 .iter()
-                .map(|r| (r.prefix, origin_of(r, &mut memo, interner)))
+                .map(|(r, prefix)| (prefix, origin_of(r, &mut memo, interner)))
                 .collect();
-            drop(memo);
-            drop(routes);
             origins.into_iter().collect()
         };
         let old = std::mem::replace(&mut self.originated, new);

@@ -162,7 +162,7 @@ pub async fn run(
     let originated = intent
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .originated();
+        .originated_runs();
     let _ = rib_tx.send(RibCmd::SetOriginated(originated));
     let peers = PeerSet::new(
         config.global.asn,
@@ -214,7 +214,7 @@ pub async fn run(
                     } else {
                         let config = keeper.config().clone();
                         *keeper = intent::IntentKeeper::open_owned(config);
-                        let _ = rib_tx.send(RibCmd::SetOriginated(keeper.originated()));
+                        let _ = rib_tx.send(RibCmd::SetOriginated(keeper.originated_runs()));
                         drop(keeper);
                         observe_saves(&intent, &metrics);
                     }

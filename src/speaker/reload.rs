@@ -84,7 +84,7 @@ impl Ops {
             !(plan.advertise.is_empty() && plan.withdraw.is_empty() && plan.update.is_empty());
         self.change_intent(move |keeper| {
             keeper.set_config(new).map_err(BackendError::from)?;
-            let cmd = routes_change.then(|| RibCmd::SetOriginated(keeper.originated()));
+            let cmd = routes_change.then(|| RibCmd::SetOriginated(keeper.originated_runs()));
             Ok(((), cmd))
         })
         .await

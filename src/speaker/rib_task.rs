@@ -12,7 +12,7 @@ use super::best_feed::{BestFeed, BestFeedRx};
 use super::status::{RibCounters, StatusBoard, COUNTERS_EVERY};
 use crate::config::Route;
 use crate::ctl::{AdjInView, FamilyCountersView, RibView, RouteView};
-use crate::rib::{PeerRef, PeerSession, Rib};
+use crate::rib::{PeerRef, PeerSession, Rib, RouteRuns};
 use crate::store::RibSnapshot;
 use crate::wire::{Family, Prefix, Update};
 
@@ -74,7 +74,7 @@ pub enum RibCmd {
     /// The peer asked for a ROUTE-REFRESH.
     Refresh(IpAddr, Family),
     /// Replace the originated routes (config load or reload).
-    SetOriginated(Vec<Route>),
+    SetOriginated(RouteRuns),
     /// Change some originated routes (an API announce or withdraw): only these prefixes are
     /// looked at.
     ChangeOriginated {
@@ -223,7 +223,7 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>, board: 
             }
             cmd @ (RibCmd::SetOriginated(_) | RibCmd::ChangeOriginated { .. }) => {
                 let writes = match cmd {
-                    RibCmd::SetOriginated(routes) => rib.set_originated(routes),
+                    RibCmd::SetOriginated(routes) => rib.set_originated_runs(&routes),
                     RibCmd::ChangeOriginated { announce, withdraw } => {
                         rib.change_originated(announce, &withdraw)
                     }

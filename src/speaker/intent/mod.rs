@@ -261,6 +261,14 @@ impl IntentKeeper {
         routes
     }
 
+    /// [`originated`](Self::originated) as runs of equal attributes, for the RIB: no copy of
+    /// each route (see [`RouteRuns`](crate::rib::RouteRuns)).
+    pub fn originated_runs(&self) -> crate::rib::RouteRuns {
+        let api = self.intent.api_routes.values();
+        let api = api.filter(|r| !self.config_prefixes.contains(&r.prefix));
+        crate::rib::RouteRuns::new(self.intent.config.routes.iter().chain(api))
+    }
+
     /// Where `prefix` is originated from, if it is (the configuration wins, as in
     /// [`originated`](Self::originated)): a binary search and a tree search, however many routes.
     pub fn source_of(&self, prefix: &Prefix) -> Option<RouteSource> {
