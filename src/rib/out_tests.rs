@@ -106,17 +106,10 @@ fn changing_one_route_sends_one_update_and_unchanged_routes_nothing() {
 
 #[test]
 fn removing_a_route_withdraws_it() {
-    let mut rib = Rib::new(LOCAL_AS);
-    rib.set_originated(vec![route("192.0.2.0/24"), route("198.51.100.0/24")]);
-    let s = session(65002, vec![Family::IPV4_UNICAST]);
-    let ctx = s.codec;
-    rib.peer_up(s);
+    let mut rib = rib_with_peer(vec![route("192.0.2.0/24"), route("198.51.100.0/24")]);
     let writes = rib.set_originated(vec![route("192.0.2.0/24")]);
-    let msgs = messages(&writes[0].1, &ctx);
-    let Message::Update(u) = &msgs[0] else {
-        panic!("not an UPDATE")
-    };
-    assert_eq!(u.withdrawn, vec![p("198.51.100.0/24")]);
+    assert_eq!(withdrawals(&writes[0].1), vec![p("198.51.100.0/24")]);
+    assert!(announcements(&writes[0].1).is_empty());
     assert_eq!(rib.advertised_counts(&PEER).unwrap().ipv4, 1);
 }
 
