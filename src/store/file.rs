@@ -83,8 +83,18 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// path from two threads at once (the temporary file name is per process). Returns the size of
 /// the file written, in bytes.
 pub fn save<T: Serialize>(path: &Path, kind: &str, value: &T) -> Result<u64, StoreError> {
+    save_json(path, kind, |w| serde_json::to_writer(w, value))
+}
+
+/// [`save`] with the JSON payload written by `encode` rather than by serde (a hand-written
+/// encoder of the same JSON, for a large state).
+pub(super) fn save_json(
+    path: &Path,
+    kind: &str,
+    encode: impl FnOnce(&mut dyn Write) -> serde_json::Result<()>,
+) -> Result<u64, StoreError> {
     save_with(path, kind, |w| {
-        serde_json::to_writer(w, value).map_err(|source| StoreError::Encode {
+        encode(w).map_err(|source| StoreError::Encode {
             path: path.to_path_buf(),
             kind: kind.to_string(),
             source,

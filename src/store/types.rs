@@ -347,7 +347,10 @@ mod prefix_text {
 }
 
 /// `config` as saved in the intent: everything but its routes.
-fn settings_only<S: serde::Serializer>(config: &Config, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn settings_only<S: serde::Serializer>(
+    config: &Config,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     // Every field named, so that a new one cannot be left out unnoticed.
     let Config {
         global,

@@ -199,7 +199,7 @@ fn rib_snapshot_round_trips_and_shares_attribute_sets() {
     let back = load::<RibSnapshot>(&path, "rib").unwrap().unwrap().value;
     assert_eq!(back, rib);
 
-    let json: serde_json::Value = serde_json::from_slice(&rib_payload(&path)).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&payload(&path)).unwrap();
     assert_eq!(json["attr_sets"].as_array().unwrap().len(), 3, "{json}");
     assert_eq!(
         json["adj_in"][0]["routes"][0],
@@ -220,16 +220,10 @@ fn an_older_snapshot_with_adj_rib_out_loads_without_it() {
     let path = dir.path().join("rib.state");
     let rib = sample_rib();
     save(&path, "rib", &rib).unwrap();
-    let mut json: serde_json::Value = serde_json::from_slice(&rib_payload(&path)).unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&payload(&path)).unwrap();
     json["adj_out"] = json["adj_in"].clone();
     let back: RibSnapshot = serde_json::from_value(json).unwrap();
     assert_eq!(back, rib);
-}
-
-fn rib_payload(path: &Path) -> Vec<u8> {
-    let bytes = std::fs::read(path).unwrap();
-    let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
-    bytes[nl + 1..].to_vec()
 }
 
 #[test]
