@@ -159,17 +159,25 @@ fn push_large_community(buf: &mut Vec<u8>, c: &LargeCommunity) {
     push_u32(buf, c.local2);
 }
 
-/// `n` in decimal.
-fn push_u32(buf: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// `n` in decimal. Numbers below 1000 (address octets, lengths, prepends) are pushed as
+/// fixed-size arrays: a copy of a length known only at run time is a call to `memcpy`, which
+/// cost more than the digits.
+fn push_u32(buf: &mut Vec<u8>, n: u32) {
+    let digit = |d: u32| b'0' + (d % 10) as u8;
+    match n {
+        0..=9 => buf.push(digit(n)),
+        10..=99 => buf.extend_from_slice(&[digit(n / 10), digit(n)]),
+        100..=999 => buf.extend_from_slice(&[digit(n / 100), digit(n / 10), digit(n)]),
+        _ => {
+            let mut digits = [0u8; 10];
+            let mut at = digits.len();
+            let mut n = n;
+            while n > 0 {
+                at -= 1;
+                digits[at] = digit(n);
+                n /= 10;
+            }
+            buf.extend_from_slice(&digits[at..]);
         }
     }
-    buf.extend_from_slice(&digits[at..]);
 }
