@@ -258,3 +258,26 @@ fn inconsistent_snapshots_do_not_decode() {
     let rib: RibSnapshot = serde_json::from_str(&empty).unwrap();
     assert_eq!(rib, RibSnapshot::default());
 }
+
+#[test]
+fn run_time_routes_read_back_keyed_by_prefix_the_last_of_a_prefix_winning() {
+    let mut intent = Intent::new(config::Config::default_config());
+    intent.announce(vec![Route::new(prefix("198.19.0.0/24"))]);
+    let json = serde_json::to_string(&intent).unwrap();
+    let listed = r#""api_routes":[{"prefix":"198.19.1.0/24","med":1,"as_path_prepend":0},{"prefix":"198.19.0.0/24","as_path_prepend":0},{"prefix":"198.19.1.0/24","med":2,"as_path_prepend":0}]"#;
+    let json = json.replace(
+        r#""api_routes":[{"prefix":"198.19.0.0/24","as_path_prepend":0}]"#,
+        listed,
+    );
+    let back: Intent = serde_json::from_str(&json).unwrap();
+    let meds: Vec<_> = back.api_routes.iter().map(|(p, r)| (*p, r.med)).collect();
+    assert_eq!(
+        meds,
+        [
+            (prefix("198.19.0.0/24"), None),
+            (prefix("198.19.1.0/24"), Some(2))
+        ]
+    );
+    let not_a_list = json.replace(listed, r#""api_routes":{}"#);
+    assert!(serde_json::from_str::<Intent>(&not_a_list).is_err());
+}
