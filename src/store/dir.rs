@@ -32,6 +32,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::file::{self, Loaded};
+use super::intent_json;
 use super::journal::{Journal, JournalMark, Replay};
 use super::observe::Observer;
 use super::{Intent, IntentChange, RibSnapshot, SaveKind, SaveObserver, StoreError, Writability};
@@ -196,9 +197,9 @@ impl StateDir {
             _ => None,
         };
         let path = self.intent_path();
-        let saved = self
-            .observer
-            .timed(SaveKind::Intent, || file::save(&path, INTENT_KIND, intent));
+        let saved = self.observer.timed(SaveKind::Intent, || {
+            file::save_json(&path, INTENT_KIND, |w| intent_json::write_intent(intent, w))
+        });
         if saved.is_err() {
             if let (Some(mark), Some(j)) = (mark, journal.as_mut()) {
                 let _ = j.truncate(mark);

@@ -83,8 +83,18 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// path from two threads at once (the temporary file name is per process). Returns the size of
 /// the file written, in bytes.
 pub fn save<T: Serialize>(path: &Path, kind: &str, value: &T) -> Result<u64, StoreError> {
+    save_json(path, kind, |w| serde_json::to_writer(w, value))
+}
+
+/// [`save`] with the JSON payload written by `encode` rather than by serde (a hand-written
+/// encoder of the same JSON, for a large state).
+pub(super) fn save_json(
+    path: &Path,
+    kind: &str,
+    encode: impl FnOnce(&mut dyn Write) -> serde_json::Result<()>,
+) -> Result<u64, StoreError> {
     save_with(path, kind, |w| {
-        serde_json::to_writer(w, value).map_err(|source| StoreError::Encode {
+        encode(w).map_err(|source| StoreError::Encode {
             path: path.to_path_buf(),
             kind: kind.to_string(),
             source,
@@ -198,19 +208,25 @@ fn write_synced(
     let room = header_len(kind);
     f.seek(SeekFrom::Start(room))
         .map_err(|e| StoreError::io(path, "seek", e))?;
-    let mut out = Summed {
-        inner: io::BufWriter::with_capacity(1 << 20, &f),
-        crc: crc32fast::Hasher::new(),
-        len: 0,
-    };
+    // The checksum runs behind the buffer, over whole buffers: the encoder writes in pieces of
+    // a few bytes, and summing each piece on its own cost more than encoding it.
+    let mut out = io::BufWriter::with_capacity(
+        1 << 20,
+        Summed {
+            inner: &f,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        },
+    );
     write(&mut out)?;
-    out.flush().map_err(|e| StoreError::io(path, "write", e))?;
+    let out = out
+        .into_inner()
+        .map_err(|e| StoreError::io(path, "write", e.into_error()))?;
     let saved = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis() as u64;
-    let (len, crc) = (out.len, out.crc.clone());
-    drop(out);
+    let (len, crc) = (out.len, out.crc);
     let head = header(kind, len, saved, &crc);
     debug_assert_eq!(head.len() as u64, room);
     f.write_all_at(head.as_bytes(), 0)

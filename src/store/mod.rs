@@ -3,7 +3,9 @@
 //!
 //! Three layers:
 //! - [`file`](mod@file): one durable, checksummed, versioned file with a fallback copy (`.prev`);
-//! - [`Intent`] and [`RibSnapshot`] (`types.rs`, `attrs.rs`): what is kept, as serde types;
+//! - [`Intent`] and [`RibSnapshot`] (`types.rs`, `attrs.rs`): what is kept, as serde types
+//!   (the intent's large list of routes written by a hand-written encoder of the same JSON,
+//!   `intent_json.rs`);
 //! - [`StateDir`] (`dir.rs`): the state directory, its lock, and one file per kind of state;
 //! - [`Writability`] (`writable.rs`): whether the directory can be written now, for a daemon
 //!   that keeps running from what it read when it cannot;
@@ -37,6 +39,7 @@ mod attrs;
 mod dir;
 mod error;
 pub mod file;
+mod intent_json;
 pub mod journal;
 mod observe;
 mod rib;

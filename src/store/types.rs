@@ -101,11 +101,30 @@ mod route_map {
         s.collect_seq(routes.values())
     }
 
+    /// The routes keyed as they are read: a list of routes first, then of keyed routes, cost
+    /// a second copy of a million routes on every load. A prefix listed twice: the last wins.
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<Prefix, Route>, D::Error> {
-        let routes = Vec::<Route>::deserialize(d)?;
-        Ok(routes.into_iter().map(|r| (r.prefix, r)).collect())
+        d.deserialize_seq(Routes)
+    }
+
+    struct Routes;
+
+    impl<'de> Visitor<'de> for Routes {
+        type Value = BTreeMap<Prefix, Route>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of routes")
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut keyed = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(route) = seq.next_element::<Route>()? {
+                keyed.push((route.prefix, route));
+            }
+            Ok(keyed.into_iter().collect())
+        }
     }
 }
 
@@ -347,7 +366,10 @@ mod prefix_text {
 }
 
 /// `config` as saved in the intent: everything but its routes.
-fn settings_only<S: serde::Serializer>(config: &Config, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn settings_only<S: serde::Serializer>(
+    config: &Config,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     // Every field named, so that a new one cannot be left out unnoticed.
     let Config {
         global,

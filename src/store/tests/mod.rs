@@ -3,6 +3,7 @@
 
 mod dir;
 mod file;
+mod intent_json;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,13 @@ fn demo(name: &str) -> Demo {
 fn as_saved(mut intent: crate::store::Intent) -> crate::store::Intent {
     intent.config.routes.clear();
     intent
+}
+
+/// The payload of the state file at `path` (what follows its header line).
+fn payload(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+    bytes[nl + 1..].to_vec()
 }
 
 fn tempdir() -> tempfile::TempDir {

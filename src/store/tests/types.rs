@@ -199,7 +199,7 @@ fn rib_snapshot_round_trips_and_shares_attribute_sets() {
     let back = load::<RibSnapshot>(&path, "rib").unwrap().unwrap().value;
     assert_eq!(back, rib);
 
-    let json: serde_json::Value = serde_json::from_slice(&rib_payload(&path)).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&payload(&path)).unwrap();
     assert_eq!(json["attr_sets"].as_array().unwrap().len(), 3, "{json}");
     assert_eq!(
         json["adj_in"][0]["routes"][0],
@@ -220,16 +220,10 @@ fn an_older_snapshot_with_adj_rib_out_loads_without_it() {
     let path = dir.path().join("rib.state");
     let rib = sample_rib();
     save(&path, "rib", &rib).unwrap();
-    let mut json: serde_json::Value = serde_json::from_slice(&rib_payload(&path)).unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&payload(&path)).unwrap();
     json["adj_out"] = json["adj_in"].clone();
     let back: RibSnapshot = serde_json::from_value(json).unwrap();
     assert_eq!(back, rib);
-}
-
-fn rib_payload(path: &Path) -> Vec<u8> {
-    let bytes = std::fs::read(path).unwrap();
-    let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
-    bytes[nl + 1..].to_vec()
 }
 
 #[test]
@@ -263,4 +257,27 @@ fn inconsistent_snapshots_do_not_decode() {
     let empty = format!(r#"{{"attr_sets":[],"adj_in":[],{base}}}"#);
     let rib: RibSnapshot = serde_json::from_str(&empty).unwrap();
     assert_eq!(rib, RibSnapshot::default());
+}
+
+#[test]
+fn run_time_routes_read_back_keyed_by_prefix_the_last_of_a_prefix_winning() {
+    let mut intent = Intent::new(config::Config::default_config());
+    intent.announce(vec![Route::new(prefix("198.19.0.0/24"))]);
+    let json = serde_json::to_string(&intent).unwrap();
+    let listed = r#""api_routes":[{"prefix":"198.19.1.0/24","med":1,"as_path_prepend":0},{"prefix":"198.19.0.0/24","as_path_prepend":0},{"prefix":"198.19.1.0/24","med":2,"as_path_prepend":0}]"#;
+    let json = json.replace(
+        r#""api_routes":[{"prefix":"198.19.0.0/24","as_path_prepend":0}]"#,
+        listed,
+    );
+    let back: Intent = serde_json::from_str(&json).unwrap();
+    let meds: Vec<_> = back.api_routes.iter().map(|(p, r)| (*p, r.med)).collect();
+    assert_eq!(
+        meds,
+        [
+            (prefix("198.19.0.0/24"), None),
+            (prefix("198.19.1.0/24"), Some(2))
+        ]
+    );
+    let not_a_list = json.replace(listed, r#""api_routes":{}"#);
+    assert!(serde_json::from_str::<Intent>(&not_a_list).is_err());
 }
