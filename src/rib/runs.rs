@@ -21,16 +21,29 @@ pub struct RouteRuns {
 impl RouteRuns {
     /// Group `routes`, consecutive routes with equal attributes (and family) into one run.
     pub fn new<'a>(routes: impl IntoIterator<Item = &'a Route>) -> RouteRuns {
-        let mut runs: Vec<(Route, Vec<Prefix>)> = Vec::new();
+        let mut runs = RouteRuns::default();
+        runs.extend(routes);
+        runs
+    }
+
+    /// Add `routes` after those held, as [`new`](Self::new) groups them.
+    pub fn extend<'a>(&mut self, routes: impl IntoIterator<Item = &'a Route>) {
         for route in routes {
-            match runs.last_mut() {
+            match self.runs.last_mut() {
                 Some((first, prefixes)) if same_attributes(first, route) => {
                     prefixes.push(route.prefix)
                 }
-                _ => runs.push((route.clone(), vec![route.prefix])),
+                _ => self.runs.push((route.clone(), vec![route.prefix])),
             }
         }
-        RouteRuns { runs }
+    }
+
+    /// Every route, whole (a copy of each: for small sets and tests).
+    pub fn routes(&self) -> impl Iterator<Item = Route> + '_ {
+        self.iter().map(|(attrs, prefix)| Route {
+            prefix,
+            ..attrs.clone()
+        })
     }
 
     /// Every route, as (attributes, prefix): the attributes are those of the run's first route,
@@ -85,14 +98,10 @@ mod tests {
         ];
         let runs = RouteRuns::new(&routes);
         assert_eq!((runs.len(), runs.runs()), (5, 4));
-        let back: Vec<Route> = runs
-            .iter()
-            .map(|(attrs, prefix)| Route {
-                prefix,
-                ..attrs.clone()
-            })
-            .collect();
-        assert_eq!(back, routes);
+        assert_eq!(runs.routes().collect::<Vec<_>>(), routes);
+        let mut more = RouteRuns::new(&routes[..2]);
+        more.extend(&routes[2..]);
+        assert_eq!(more, runs);
         assert!(RouteRuns::new(&[]).is_empty());
     }
 }

@@ -212,8 +212,7 @@ pub async fn run(
                             let _ = rib_tx.send(RibCmd::ChangeOriginated { announce, withdraw });
                         }
                     } else {
-                        let config = keeper.config().clone();
-                        *keeper = intent::IntentKeeper::open_owned(config);
+                        *keeper = keeper.reopen();
                         let _ = rib_tx.send(RibCmd::SetOriginated(keeper.originated_runs()));
                         drop(keeper);
                         observe_saves(&intent, &metrics);

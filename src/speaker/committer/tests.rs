@@ -119,7 +119,7 @@ fn announce(prefix: String) -> impl Change<()> {
     move |keeper| {
         let r = route(&prefix);
         keeper.announce(vec![r.clone()])?;
-        if keeper.config().routes.iter().any(|c| c.prefix == r.prefix) {
+        if keeper.source_of(&r.prefix) == Some(super::super::intent::RouteSource::Config) {
             // Checked after the change on purpose: the batch takes it back.
             return Err(BackendError::Conflict {
                 field: Some("prefix".into()),

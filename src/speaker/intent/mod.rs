@@ -16,7 +16,10 @@ use tracing::warn;
 use std::net::IpAddr;
 
 use crate::api::BackendError;
+use std::sync::Arc;
+
 use crate::config::{Config, Peer, Route};
+use crate::rib::{PrefixSet, RouteRuns};
 use crate::store::{Intent, IntentChange, StateDir, StoreError};
 use crate::wire::Prefix;
 
@@ -69,12 +72,33 @@ pub struct IntentKeeper {
     intent: Intent,
     /// The intent file exists (loaded or saved by this keeper), so changes may be journaled.
     saved_whole: bool,
-    /// The prefixes the configuration originates, for [`source_of`](Self::source_of).
-    config_prefixes: crate::rib::PrefixSet,
+    /// The configuration's routes. `intent.config` is kept without them: they are held here,
+    /// once, as runs (see [`ConfigRoutes`]).
+    config_routes: Arc<ConfigRoutes>,
     /// What loading found wrong (torn or corrupt files), for `batonctl status`.
     pub problems: Vec<String>,
     /// The changes of the open batch, not on disk yet (`staging.rs`).
     staged: Option<staging::Staged>,
+}
+
+/// The configuration's routes as the keeper holds them: runs of equal attributes (18 bytes a
+/// prefix where a `Route` took about 136 with its community list; a million configured routes
+/// were the speaker's largest single item) and their prefix set, for
+/// [`source_of`](IntentKeeper::source_of). Shared, so a peer change or a reload that copies the
+/// intent does not copy them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ConfigRoutes {
+    runs: RouteRuns,
+    prefixes: PrefixSet,
+}
+
+impl ConfigRoutes {
+    fn new(routes: &[Route]) -> ConfigRoutes {
+        ConfigRoutes {
+            runs: RouteRuns::new(routes),
+            prefixes: routes.iter().map(|r| r.prefix).collect(),
+        }
+    }
 }
 
 /// Journal this many route changes, or as many as the intent holds run-time routes if more,
@@ -100,26 +124,39 @@ impl IntentKeeper {
     /// A directory that cannot be written is used all the same (changes are refused until it
     /// is writable again): probed here, so that the log and `batonctl status` say so at once.
     pub fn open_owned(config: Config) -> IntentKeeper {
-        let dir = match StateDir::join(&config.global.state_dir)
-            .or_else(|_| StateDir::open(&config.global.state_dir))
-        {
-            Ok(d) => {
-                let _ = d.probe();
-                Ok(std::sync::Arc::new(d))
-            }
-            Err(e) => Err(format!("state not kept: {e}")),
-        };
+        let dir = open_dir(&config);
         IntentKeeper::load(config, dir)
     }
 
     fn load(config: Config, dir: Result<std::sync::Arc<StateDir>, String>) -> IntentKeeper {
+        let (config, routes) = config.split_routes();
+        let routes = Arc::new(ConfigRoutes::new(&routes));
+        IntentKeeper::load_with(config, routes, dir)
+    }
+
+    /// Open again on the same state directory, the configuration and its routes as they are
+    /// (a new speaker that took over without a usable state directory).
+    pub fn reopen(&self) -> IntentKeeper {
+        let config = self.intent.config.clone();
+        let dir = match &self.dir {
+            Some(d) => Ok(d.clone()),
+            None => open_dir(&config),
+        };
+        IntentKeeper::load_with(config, self.config_routes.clone(), dir)
+    }
+
+    fn load_with(
+        config: Config,
+        config_routes: Arc<ConfigRoutes>,
+        dir: Result<std::sync::Arc<StateDir>, String>,
+    ) -> IntentKeeper {
         let mut problems = Vec::new();
         let dir = dir.map_err(|e| problems.push(e)).ok();
         for p in &problems {
             warn!(problem = %p, "state");
         }
         let mut keeper = IntentKeeper {
-            config_prefixes: prefixes_of(&config),
+            config_routes,
             dir,
             intent: Intent::new(config),
             saved_whole: false,
@@ -193,12 +230,13 @@ impl IntentKeeper {
         self.intent
             .api_routes
             .values()
-            .filter(|r| !self.config_prefixes.contains(&r.prefix))
+            .filter(|r| !self.config_routes.prefixes.contains(&r.prefix))
             .map(|r| (r.prefix, r.clone()))
             .collect()
     }
 
-    /// The configuration in force (replaced by a reload).
+    /// The configuration in force (replaced by a reload), without its routes: those are in
+    /// [`originated`](Self::originated).
     pub fn config(&self) -> &Config {
         &self.intent.config
     }
@@ -206,9 +244,10 @@ impl IntentKeeper {
     /// What [`peers`](Self::peers) and [`originated`](Self::originated) would be with `config`
     /// instead of the one in force (the run-time peers and routes kept): a reload's target.
     pub fn preview(&self, config: Config) -> (Vec<(Peer, PeerSource, bool)>, Vec<Route>) {
+        let (config, routes) = config.split_routes();
         let preview = IntentKeeper {
             dir: None,
-            config_prefixes: prefixes_of(&config),
+            config_routes: Arc::new(ConfigRoutes::new(&routes)),
             intent: Intent {
                 config,
                 ..self.intent.clone()
@@ -222,9 +261,11 @@ impl IntentKeeper {
 
     /// Put `config` in force (a reload); saved before this returns Ok.
     pub fn set_config(&mut self, config: Config) -> Result<(), CommitError> {
+        let (config, routes) = config.split_routes();
+        let routes = Arc::new(ConfigRoutes::new(&routes));
         let mut next = self.intent.clone();
         next.config = config;
-        self.commit(next)
+        self.commit(next, Some(routes))
     }
 
     /// Every originated route with its source, by prefix (for tests).
@@ -234,8 +275,8 @@ impl IntentKeeper {
         for r in self.intent.api_routes.values() {
             by_prefix.insert(r.prefix, (r.clone(), RouteSource::Api));
         }
-        for r in &self.intent.config.routes {
-            by_prefix.insert(r.prefix, (r.clone(), RouteSource::Config));
+        for r in self.config_routes.runs.routes() {
+            by_prefix.insert(r.prefix, (r, RouteSource::Config));
         }
         by_prefix.into_values().collect()
     }
@@ -248,14 +289,14 @@ impl IntentKeeper {
     /// Every originated route: the configuration's, then the run-time ones for prefixes the
     /// configuration does not name. Unsorted: the RIB keys them by prefix itself.
     pub fn originated(&self) -> Vec<Route> {
-        let config = &self.intent.config.routes;
+        let config = &self.config_routes.runs;
         let mut routes = Vec::with_capacity(config.len() + self.intent.api_routes.len());
-        routes.extend(config.iter().cloned());
+        routes.extend(config.routes());
         routes.extend(
             self.intent
                 .api_routes
                 .values()
-                .filter(|r| !self.config_prefixes.contains(&r.prefix))
+                .filter(|r| !self.config_routes.prefixes.contains(&r.prefix))
                 .cloned(),
         );
         routes
@@ -265,14 +306,16 @@ impl IntentKeeper {
     /// each route (see [`RouteRuns`](crate::rib::RouteRuns)).
     pub fn originated_runs(&self) -> crate::rib::RouteRuns {
         let api = self.intent.api_routes.values();
-        let api = api.filter(|r| !self.config_prefixes.contains(&r.prefix));
-        crate::rib::RouteRuns::new(self.intent.config.routes.iter().chain(api))
+        let api = api.filter(|r| !self.config_routes.prefixes.contains(&r.prefix));
+        let mut runs = self.config_routes.runs.clone();
+        runs.extend(api);
+        runs
     }
 
     /// Where `prefix` is originated from, if it is (the configuration wins, as in
     /// [`originated`](Self::originated)): a binary search and a tree search, however many routes.
     pub fn source_of(&self, prefix: &Prefix) -> Option<RouteSource> {
-        if self.config_prefixes.contains(prefix) {
+        if self.config_routes.prefixes.contains(prefix) {
             return Some(RouteSource::Config);
         }
         self.intent
@@ -286,8 +329,10 @@ impl IntentKeeper {
     /// holds the intent (and the changes waiting for it) for as little as it can.
     pub fn route_counts(&self) -> (usize, usize) {
         let api = self.intent.api_routes.keys();
-        let api = api.filter(|p| !self.config_prefixes.contains(p)).count();
-        (self.config_prefixes.len(), api)
+        let api = api
+            .filter(|p| !self.config_routes.prefixes.contains(p))
+            .count();
+        (self.config_routes.prefixes.len(), api)
     }
 
     /// The source of every originated prefix (the configuration's win, as in
@@ -298,8 +343,8 @@ impl IntentKeeper {
             .api_routes
             .keys()
             .map(|p| (*p, RouteSource::Api));
-        let config = self.intent.config.routes.iter();
-        api.chain(config.map(|r| (r.prefix, RouteSource::Config)))
+        let config = self.config_routes.runs.iter();
+        api.chain(config.map(|(_, p)| (p, RouteSource::Config)))
             .collect()
     }
 
@@ -335,7 +380,7 @@ impl IntentKeeper {
         next.api_peers.retain(|p| p.address != peer.address);
         next.api_peers.push(peer);
         next.api_peers.sort_by_key(|p| p.address);
-        self.commit(next)
+        self.commit(next, None)
     }
 
     /// Remove a run-time peer (and its disabled mark); saved before this returns Ok.
@@ -343,7 +388,7 @@ impl IntentKeeper {
         let mut next = self.intent.clone();
         next.api_peers.retain(|p| p.address != addr);
         next.disabled_peers.retain(|a| *a != addr);
-        self.commit(next)
+        self.commit(next, None)
     }
 
     /// Mark a peer enabled or disabled; saved before this returns Ok.
@@ -354,7 +399,7 @@ impl IntentKeeper {
             next.disabled_peers.push(addr);
             next.disabled_peers.sort();
         }
-        self.commit(next)
+        self.commit(next, None)
     }
 
     /// Add (or replace) run-time routes; journaled and fsynced before this returns Ok.
@@ -374,9 +419,18 @@ impl IntentKeeper {
     }
 }
 
-/// The prefixes `config` originates.
-fn prefixes_of(config: &Config) -> crate::rib::PrefixSet {
-    config.routes.iter().map(|r| r.prefix).collect()
+/// The state directory `config` names, probed (so the log and `batonctl status` say at once
+/// that it cannot be written; changes are refused until it can).
+fn open_dir(config: &Config) -> Result<Arc<StateDir>, String> {
+    match StateDir::join(&config.global.state_dir)
+        .or_else(|_| StateDir::open(&config.global.state_dir))
+    {
+        Ok(d) => {
+            let _ = d.probe();
+            Ok(Arc::new(d))
+        }
+        Err(e) => Err(format!("state not kept: {e}")),
+    }
 }
 
 mod staging;

@@ -14,7 +14,9 @@
 //! disk, and works when the disk cannot be read either. Outside a batch a change is a batch of
 //! one, so there is one way of keeping changes.
 
-use super::{prefixes_of, CommitError, IntentKeeper, COMPACT_AFTER, COMPACT_BYTES};
+use std::sync::Arc;
+
+use super::{CommitError, ConfigRoutes, IntentKeeper, COMPACT_AFTER, COMPACT_BYTES};
 use crate::config::Route;
 use crate::store::{Intent, IntentChange};
 use crate::wire::Prefix;
@@ -37,8 +39,9 @@ struct Entry {
 enum Undo {
     /// Put these run-time routes back as they were, last first (`None`: there was none).
     Routes(Vec<(Prefix, Option<Route>)>),
-    /// Put the intent back as it was (peer changes and reloads replace it whole).
-    Whole(Box<Intent>),
+    /// Put the intent and the configuration's routes back as they were (peer changes and
+    /// reloads replace the intent whole).
+    Whole(Box<Intent>, Arc<ConfigRoutes>),
 }
 
 impl IntentKeeper {
@@ -127,15 +130,24 @@ impl IntentKeeper {
         })
     }
 
-    /// Replace the intent with `next` (a peer change, a reload): staged in the open batch, or
-    /// saved at once (a batch of one).
-    pub(super) fn commit(&mut self, next: Intent) -> Result<(), CommitError> {
+    /// Replace the intent with `next` (a peer change, a reload), and the configuration's
+    /// routes with `routes` if given (a reload): staged in the open batch, or saved at once (a
+    /// batch of one).
+    pub(super) fn commit(
+        &mut self,
+        next: Intent,
+        routes: Option<Arc<ConfigRoutes>>,
+    ) -> Result<(), CommitError> {
         self.dir.as_ref().ok_or(CommitError::NoStateDir)?;
         let was = std::mem::replace(&mut self.intent, next);
-        self.refresh_config_prefixes(&was.config);
+        let was_routes = match routes {
+            // Unchanged routes keep their set: a reload that changes peers only rebuilds nothing.
+            Some(r) if *r != *self.config_routes => std::mem::replace(&mut self.config_routes, r),
+            _ => self.config_routes.clone(),
+        };
         self.staged_or_kept(Entry {
             record: None,
-            undo: Undo::Whole(Box::new(was)),
+            undo: Undo::Whole(Box::new(was), was_routes),
         })
     }
 
@@ -176,18 +188,10 @@ impl IntentKeeper {
                     }
                 }
             }
-            Undo::Whole(was) => {
-                let undone = std::mem::replace(&mut self.intent, *was);
-                self.refresh_config_prefixes(&undone.config);
+            Undo::Whole(was, routes) => {
+                self.intent = *was;
+                self.config_routes = routes;
             }
-        }
-    }
-
-    /// Rebuild the configuration's prefix set if its routes differ from `before`'s: a peer
-    /// change keeps them, and rebuilding a million-entry set for it was work for nothing.
-    fn refresh_config_prefixes(&mut self, before: &crate::config::Config) {
-        if self.intent.config.routes != before.routes {
-            self.config_prefixes = prefixes_of(&self.intent.config);
         }
     }
 }
