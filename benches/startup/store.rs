@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use baton::config::{self, Route};
 use baton::rib::{PathAttrs, SharedAttrs};
-use baton::store::{Intent, RibSnapshot, SavedRoute, StateDir};
+use baton::store::{Intent, RibSnapshot, SavedRoutes, StateDir};
 use baton::wire::{AsPath, AsSegment, Community, Origin, Prefix, SegmentType};
 
 use super::prefix_addr;
@@ -156,12 +156,9 @@ fn rib_snapshot(n: usize) -> RibSnapshot {
     let n = u32::try_from(n).expect("at most 2^20 routes");
     let mut rib = RibSnapshot::default();
     for peer in 0..PEERS {
-        let routes: Vec<SavedRoute> = (peer..n)
+        let routes: SavedRoutes = (peer..n)
             .step_by(PEERS as usize)
-            .map(|i| SavedRoute {
-                prefix: snapshot_prefix(i),
-                attrs: Arc::clone(&sets[(i % ATTR_SETS) as usize]),
-            })
+            .map(|i| (snapshot_prefix(i), &sets[(i % ATTR_SETS) as usize]))
             .collect();
         let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1 + peer as u8));
         rib.adj_in.insert(addr, routes);

@@ -43,6 +43,7 @@ mod intent_json;
 pub mod journal;
 mod observe;
 mod rib;
+mod saved_routes;
 mod types;
 mod writable;
 
@@ -54,5 +55,6 @@ pub use dir::*;
 pub use error::*;
 pub use file::{Loaded, Source};
 pub use observe::{SaveKind, SaveObserver};
+pub use saved_routes::SavedRoutes;
 pub use types::*;
 pub use writable::Writability;

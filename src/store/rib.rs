@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{RibSnapshot, SavedRoute};
+use super::RibSnapshot;
 use crate::rib::Rib;
 
 impl RibSnapshot {
@@ -15,13 +15,7 @@ impl RibSnapshot {
     pub fn of(rib: &Rib) -> RibSnapshot {
         let mut adj_in = BTreeMap::new();
         for (peer, table) in rib.adj_ins() {
-            let routes = table
-                .iter()
-                .map(|(prefix, r)| SavedRoute {
-                    prefix,
-                    attrs: r.attrs.clone(),
-                })
-                .collect();
+            let routes = table.iter().map(|(prefix, r)| (prefix, &r.attrs)).collect();
             adj_in.insert(*peer, routes);
         }
         RibSnapshot {
@@ -34,7 +28,7 @@ impl RibSnapshot {
     pub fn restore_into(&self, rib: &mut Rib) -> usize {
         let mut n = 0;
         for (peer, routes) in &self.adj_in {
-            for r in routes {
+            for r in routes.iter() {
                 rib.restore_stale(*peer, r.prefix, (*r.attrs).clone());
                 n += 1;
             }

@@ -4,8 +4,9 @@
 //! acknowledged. The RIB snapshot is what a new speaker needs to advertise at once after an
 //! upgrade or a crash: what each peer was sent and had sent us, and which kernel routes are ours.
 //!
-//! In memory a [`SavedRoute`] shares its attributes with the RIB ([`SharedAttrs`]), so taking a
-//! snapshot of a million routes clones pointers, not attribute sets. On disk each distinct set is
+//! In memory a snapshot's routes share their attributes with the RIB ([`SharedAttrs`]) and are
+//! grouped by attribute set ([`SavedRoutes`]: 8 bytes an IPv4 route), so taking a snapshot of a
+//! million routes copies prefixes, not attribute sets. On disk each distinct set is
 //! written once (`attr_sets`) and routes refer to it by index; loading gives routes with equal
 //! sets the same `Arc` again, ready for the RIB's interner.
 
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::SavedAttrs;
+use super::{SavedAttrs, SavedRoutes};
 use crate::config::{Config, Peer, Route};
 use crate::rib::{PathAttrs, SharedAttrs};
 use crate::wire::Prefix;
@@ -178,7 +179,7 @@ pub struct KernelRoute {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RibSnapshot {
     /// Per peer: the routes it sent us (kept for graceful restart as stale routes).
-    pub adj_in: BTreeMap<IpAddr, Vec<SavedRoute>>,
+    pub adj_in: BTreeMap<IpAddr, SavedRoutes>,
     /// Kernel routes baton installed (empty until the FIB module fills it).
     pub kernel_routes: Vec<KernelRoute>,
 }
@@ -186,7 +187,7 @@ pub struct RibSnapshot {
 impl RibSnapshot {
     /// The number of routes in all Adj-RIBs.
     pub fn route_count(&self) -> usize {
-        self.adj_in.values().map(Vec::len).sum()
+        self.adj_in.values().map(SavedRoutes::len).sum()
     }
 }
 
@@ -203,15 +204,34 @@ struct DiskRibRef<'a> {
 #[derive(Serialize)]
 struct DiskPeerRef<'a> {
     peer: IpAddr,
-    routes: Vec<(PrefixRef<'a>, u32)>,
+    routes: RoutesRef<'a>,
+}
+
+/// A peer's routes as `["prefix", set index]` pairs, written as they are read from the
+/// snapshot (no list of pairs built first: that was a second copy of the table).
+struct RoutesRef<'a> {
+    routes: &'a SavedRoutes,
+    index: &'a HashMap<*const PathAttrs, u32>,
+}
+
+impl Serialize for RoutesRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.routes.len()))?;
+        for r in self.routes.iter() {
+            let i = self.index[&Arc::as_ptr(&r.attrs)];
+            seq.serialize_element(&(PrefixRef(r.prefix), i))?;
+        }
+        seq.end()
+    }
 }
 
 /// Writes a prefix as its text, without an intermediate `String`.
-struct PrefixRef<'a>(&'a Prefix);
+struct PrefixRef(Prefix);
 
-impl Serialize for PrefixRef<'_> {
+impl Serialize for PrefixRef {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self.0)
+        s.collect_str(&self.0)
     }
 }
 
@@ -242,23 +262,32 @@ impl<'a> SetIndex<'a> {
         i
     }
 
-    fn peers(&mut self, rib: &'a BTreeMap<IpAddr, Vec<SavedRoute>>) -> Vec<DiskPeerRef<'a>> {
-        rib.iter()
-            .map(|(peer, routes)| DiskPeerRef {
-                peer: *peer,
-                routes: routes
-                    .iter()
-                    .map(|r| (PrefixRef(&r.prefix), self.index(&r.attrs)))
-                    .collect(),
-            })
-            .collect()
+    /// Number every set the snapshot's routes use (a group's set once, not a route's).
+    fn index_all(&mut self, rib: &'a BTreeMap<IpAddr, SavedRoutes>) {
+        for routes in rib.values() {
+            for (attrs, _) in routes.groups() {
+                self.index(attrs);
+            }
+        }
     }
 }
 
 impl Serialize for RibSnapshot {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut index = SetIndex::default();
-        let adj_in = index.peers(&self.adj_in);
+        index.index_all(&self.adj_in);
+        let by_ptr = &index.by_ptr;
+        let adj_in = self
+            .adj_in
+            .iter()
+            .map(|(peer, routes)| DiskPeerRef {
+                peer: *peer,
+                routes: RoutesRef {
+                    routes,
+                    index: by_ptr,
+                },
+            })
+            .collect();
         DiskRibRef {
             attr_sets: index.sets,
             adj_out: [],
@@ -315,21 +344,19 @@ fn peers<E: de::Error>(
     disk: Vec<DiskPeer>,
     sets: &[SharedAttrs],
     which: &str,
-) -> Result<BTreeMap<IpAddr, Vec<SavedRoute>>, E> {
+) -> Result<BTreeMap<IpAddr, SavedRoutes>, E> {
     let mut out = BTreeMap::new();
-    for DiskPeer { peer, routes } in disk {
-        let routes = routes
-            .into_iter()
-            .map(|(PrefixOwned(prefix), i)| {
-                let attrs = sets.get(i as usize).cloned().ok_or_else(|| {
-                    E::custom(format_args!(
-                        "{which} of {peer}: {prefix} refers to attribute set {i}, but there are {}",
-                        sets.len()
-                    ))
-                })?;
-                Ok(SavedRoute { prefix, attrs })
-            })
-            .collect::<Result<Vec<_>, E>>()?;
+    for DiskPeer { peer, routes: list } in disk {
+        let mut routes = SavedRoutes::default();
+        for (PrefixOwned(prefix), i) in list {
+            let attrs = sets.get(i as usize).ok_or_else(|| {
+                E::custom(format_args!(
+                    "{which} of {peer}: {prefix} refers to attribute set {i}, but there are {}",
+                    sets.len()
+                ))
+            })?;
+            routes.push(prefix, attrs);
+        }
         if out.insert(peer, routes).is_some() {
             return Err(E::custom(format_args!("{which} lists peer {peer} twice")));
         }

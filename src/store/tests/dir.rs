@@ -31,7 +31,8 @@ fn intent_and_rib_survive_reopening() {
     let top = tempdir();
     let intent = Intent::new(Config::default_config());
     let mut rib = RibSnapshot::default();
-    rib.adj_in.insert("198.18.0.2".parse().unwrap(), Vec::new());
+    rib.adj_in
+        .insert("198.18.0.2".parse().unwrap(), Default::default());
     {
         let dir = StateDir::open(top.path()).unwrap();
         dir.save_intent(&intent).unwrap();

@@ -7,7 +7,7 @@ use super::*;
 use crate::config::{self, Peer, Route};
 use crate::rib::{PathAttrs, SharedAttrs};
 use crate::store::file::{load, save};
-use crate::store::{Intent, KernelRoute, RibSnapshot, SavedAttrs, SavedRoute, Source};
+use crate::store::{Intent, KernelRoute, RibSnapshot, SavedAttrs, SavedRoute, SavedRoutes, Source};
 use crate::wire::{
     Aggregator, AsPath, AsSegment, Attributes, Community, ExtCommunity, LargeCommunity, Origin,
     Prefix, RawAttribute, SegmentType,
@@ -151,13 +151,8 @@ fn intent_round_trips_through_a_file() {
     );
 }
 
-fn routes(list: &[(&str, &SharedAttrs)]) -> Vec<SavedRoute> {
-    list.iter()
-        .map(|(p, a)| SavedRoute {
-            prefix: prefix(p),
-            attrs: Arc::clone(a),
-        })
-        .collect()
+fn routes(list: &[(&str, &SharedAttrs)]) -> SavedRoutes {
+    list.iter().map(|(p, a)| (prefix(p), *a)).collect()
 }
 
 fn sample_rib() -> RibSnapshot {
@@ -180,7 +175,7 @@ fn sample_rib() -> RibSnapshot {
         ip("2001:db8::2"),
         routes(&[("2001:db8:1::/48", &v6), ("::/0", &v6)]),
     );
-    rib.adj_in.insert(ip("198.18.0.3"), Vec::new());
+    rib.adj_in.insert(ip("198.18.0.3"), SavedRoutes::default());
     rib.kernel_routes.push(KernelRoute {
         prefix: prefix("198.18.2.0/24"),
         gateway: Some(ip("198.18.0.2")),
@@ -208,10 +203,11 @@ fn rib_snapshot_round_trips_and_shares_attribute_sets() {
     // Kept for speakers that expect the field; nothing in it (see `RibSnapshot`).
     assert_eq!(json["adj_out"], serde_json::json!([]));
 
-    let inn = &back.adj_in[&ip("198.18.0.2")];
-    assert!(Arc::ptr_eq(&inn[0].attrs, &inn[1].attrs));
-    assert!(Arc::ptr_eq(&inn[0].attrs, &inn[3].attrs));
-    assert!(!Arc::ptr_eq(&inn[0].attrs, &inn[2].attrs));
+    let inn: Vec<SavedRoute> = back.adj_in[&ip("198.18.0.2")].iter().collect();
+    let attrs = |p: &str| &inn.iter().find(|r| r.prefix == prefix(p)).unwrap().attrs;
+    assert!(Arc::ptr_eq(attrs("198.18.1.0/24"), attrs("0.0.0.0/0")));
+    assert!(Arc::ptr_eq(attrs("198.18.1.0/24"), attrs("198.18.3.0/24")));
+    assert!(!Arc::ptr_eq(attrs("198.18.1.0/24"), attrs("198.18.2.0/24")));
 }
 
 #[test]

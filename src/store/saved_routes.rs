@@ -1,0 +1,166 @@
+//! One peer's routes in a RIB snapshot, kept compact: grouped by attribute set, IPv4 prefixes
+//! packed into a word.
+//!
+//! The RIB task copies what peers sent into a snapshot, and the saver writes the copy while the
+//! RIB goes on. With a full table that copy is the speaker's memory growth during a save: as a
+//! list of (prefix, shared attributes) it was 32 bytes a route (35 MB for 1.1M routes, about a
+//! fifth of a speaker holding them). Grouped by attribute set (a full table has a few thousand
+//! sets at most), an IPv4 route takes 8 bytes and an IPv6 one 18.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use super::SavedRoute;
+use crate::rib::{PathAttrs, SharedAttrs};
+use crate::wire::Prefix;
+
+/// Routes sharing one attribute set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    attrs: SharedAttrs,
+    /// IPv4 prefixes, address above and length in the low byte.
+    v4: Vec<u64>,
+    v6: Vec<Prefix>,
+}
+
+/// A peer's routes, grouped by attribute set in the order the sets first appear, each group's
+/// IPv4 prefixes before its IPv6 ones.
+#[derive(Debug, Clone, Default)]
+pub struct SavedRoutes {
+    groups: Vec<Group>,
+    /// Group of an attribute set, by pointer (interned sets: the usual case).
+    by_ptr: HashMap<usize, usize>,
+    /// Group of an attribute set, by value (equal sets in different allocations).
+    by_value: HashMap<PathAttrs, usize>,
+}
+
+impl PartialEq for SavedRoutes {
+    fn eq(&self, other: &Self) -> bool {
+        self.groups == other.groups
+    }
+}
+
+impl Eq for SavedRoutes {}
+
+impl SavedRoutes {
+    /// Add a route.
+    pub fn push(&mut self, prefix: Prefix, attrs: &SharedAttrs) {
+        let ptr = Arc::as_ptr(attrs) as usize;
+        let g = match self.by_ptr.get(&ptr) {
+            Some(&g) => g,
+            None => {
+                let g = match self.by_value.get(&**attrs) {
+                    Some(&g) => g,
+                    None => {
+                        self.groups.push(Group {
+                            attrs: attrs.clone(),
+                            v4: Vec::new(),
+                            v6: Vec::new(),
+                        });
+                        self.by_value
+                            .insert((**attrs).clone(), self.groups.len() - 1);
+                        self.groups.len() - 1
+                    }
+                };
+                self.by_ptr.insert(ptr, g);
+                g
+            }
+        };
+        let group = &mut self.groups[g];
+        match prefix.addr() {
+            IpAddr::V4(a) => group
+                .v4
+                .push(u64::from(u32::from(a)) << 8 | u64::from(prefix.len())),
+            IpAddr::V6(_) => group.v6.push(prefix),
+        }
+    }
+
+    /// Every route, group by group.
+    pub fn iter(&self) -> impl Iterator<Item = SavedRoute> + '_ {
+        self.groups.iter().flat_map(|g| {
+            let attrs = &g.attrs;
+            let v4 = g.v4.iter().map(|k| unpack(*k));
+            v4.chain(g.v6.iter().copied()).map(|prefix| SavedRoute {
+                prefix,
+                attrs: attrs.clone(),
+            })
+        })
+    }
+
+    /// The attribute sets, each with its routes' prefixes, in order.
+    pub(super) fn groups(&self) -> impl Iterator<Item = (&SharedAttrs, usize)> {
+        self.groups
+            .iter()
+            .map(|g| (&g.attrs, g.v4.len() + g.v6.len()))
+    }
+
+    /// Number of routes.
+    pub fn len(&self) -> usize {
+        self.groups.iter().map(|g| g.v4.len() + g.v6.len()).sum()
+    }
+
+    /// True when there is no route.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<'a> FromIterator<(Prefix, &'a SharedAttrs)> for SavedRoutes {
+    fn from_iter<I: IntoIterator<Item = (Prefix, &'a SharedAttrs)>>(iter: I) -> Self {
+        let mut routes = SavedRoutes::default();
+        for (prefix, attrs) in iter {
+            routes.push(prefix, attrs);
+        }
+        routes
+    }
+}
+
+fn unpack(key: u64) -> Prefix {
+    let addr = IpAddr::V4(Ipv4Addr::from((key >> 8) as u32));
+    Prefix::new_masked(addr, key as u8).expect("a packed key holds a valid IPv4 prefix")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(med: u32) -> SharedAttrs {
+        let mut a = PathAttrs::default();
+        a.attrs.med = Some(med);
+        Arc::new(a)
+    }
+
+    #[test]
+    fn routes_come_back_grouped_by_set_with_their_prefixes_whole() {
+        let (one, two, one_again) = (attrs(1), attrs(2), attrs(1));
+        let p = |s: &str| -> Prefix { s.parse().unwrap() };
+        let routes: SavedRoutes = [
+            (p("198.18.0.0/15"), &one),
+            (p("2001:db8::/32"), &two),
+            (p("0.0.0.0/0"), &one_again),
+            (p("255.255.255.255/32"), &one),
+            (p("2001:db8::1/128"), &one),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(routes.len(), 5);
+        // Equal sets in two allocations are one group.
+        assert_eq!(routes.groups().count(), 2);
+        let back: Vec<(Prefix, Option<u32>)> = routes
+            .iter()
+            .map(|r| (r.prefix, r.attrs.attrs.med))
+            .collect();
+        assert_eq!(
+            back,
+            vec![
+                (p("198.18.0.0/15"), Some(1)),
+                (p("0.0.0.0/0"), Some(1)),
+                (p("255.255.255.255/32"), Some(1)),
+                (p("2001:db8::1/128"), Some(1)),
+                (p("2001:db8::/32"), Some(2)),
+            ]
+        );
+        assert!(SavedRoutes::default().is_empty());
+    }
+}
