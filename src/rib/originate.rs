@@ -140,11 +140,6 @@ impl Rib {
         writes
     }
 
-    /// How many routes are originated.
-    pub fn originated_len(&self) -> usize {
-        self.originated.len()
-    }
-
     /// A session reached Established: returns its initial UPDATEs, every originated route it can
     /// carry, followed by End-of-RIB for each negotiated family — in that order, so the peer
     /// never sees End-of-RIB before the whole table.

@@ -29,16 +29,17 @@ impl<V> Default for PrefixMap<V> {
     }
 }
 
-/// The packed key of an IPv4 prefix: address above, length in the low byte.
-fn v4_key(prefix: &Prefix) -> Option<u64> {
+/// The packed key of an IPv4 prefix: address above, length in the low byte (`None` for an
+/// IPv6 prefix). Also how a RIB snapshot keeps its IPv4 routes.
+pub fn v4_key(prefix: &Prefix) -> Option<u64> {
     match prefix.addr() {
         IpAddr::V4(a) => Some(u64::from(u32::from(a)) << 8 | u64::from(prefix.len())),
         IpAddr::V6(_) => None,
     }
 }
 
-/// The prefix a packed key was made from.
-fn v4_prefix(key: u64) -> Prefix {
+/// The prefix a [`v4_key`] was made from.
+pub fn v4_prefix(key: u64) -> Prefix {
     let addr = IpAddr::V4(Ipv4Addr::from((key >> 8) as u32));
     Prefix::new_masked(addr, key as u8).expect("a packed key holds a valid IPv4 prefix")
 }

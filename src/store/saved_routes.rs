@@ -8,18 +8,17 @@
 //! sets at most), an IPv4 route takes 8 bytes and an IPv6 one 18.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use super::SavedRoute;
-use crate::rib::{PathAttrs, SharedAttrs};
+use crate::rib::{v4_key, v4_prefix, PathAttrs, SharedAttrs};
 use crate::wire::Prefix;
 
 /// Routes sharing one attribute set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Group {
     attrs: SharedAttrs,
-    /// IPv4 prefixes, address above and length in the low byte.
+    /// IPv4 prefixes, packed ([`v4_key`]).
     v4: Vec<u64>,
     v6: Vec<Prefix>,
 }
@@ -68,11 +67,9 @@ impl SavedRoutes {
             }
         };
         let group = &mut self.groups[g];
-        match prefix.addr() {
-            IpAddr::V4(a) => group
-                .v4
-                .push(u64::from(u32::from(a)) << 8 | u64::from(prefix.len())),
-            IpAddr::V6(_) => group.v6.push(prefix),
+        match v4_key(&prefix) {
+            Some(key) => group.v4.push(key),
+            None => group.v6.push(prefix),
         }
     }
 
@@ -80,7 +77,7 @@ impl SavedRoutes {
     pub fn iter(&self) -> impl Iterator<Item = SavedRoute> + '_ {
         self.groups.iter().flat_map(|g| {
             let attrs = &g.attrs;
-            let v4 = g.v4.iter().map(|k| unpack(*k));
+            let v4 = g.v4.iter().map(|k| v4_prefix(*k));
             v4.chain(g.v6.iter().copied()).map(|prefix| SavedRoute {
                 prefix,
                 attrs: attrs.clone(),
@@ -114,11 +111,6 @@ impl<'a> FromIterator<(Prefix, &'a SharedAttrs)> for SavedRoutes {
         }
         routes
     }
-}
-
-fn unpack(key: u64) -> Prefix {
-    let addr = IpAddr::V4(Ipv4Addr::from((key >> 8) as u32));
-    Prefix::new_masked(addr, key as u8).expect("a packed key holds a valid IPv4 prefix")
 }
 
 #[cfg(test)]
