@@ -1,19 +1,28 @@
 //! The Loc-RIB: every usable route per prefix, the best one first.
 
-use smallvec::SmallVec;
-
-use super::{compare, multipath_equal, Candidate, FamilyCounts, PrefixMap, SourceId};
+use super::{compare, multipath_equal, Candidate, Candidates, FamilyCounts, PrefixMap, SourceId};
 use crate::wire::Prefix;
 
 /// What a change did to the best route of a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BestChange {
+enum BestChange {
     /// The best route is unchanged.
     None,
     /// This is the new best route.
     New(Candidate),
     /// No route is left for the prefix.
     Gone,
+}
+
+/// What [`LocRib::edit_from`] does with one candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// Leave it as it is.
+    Keep,
+    /// It was changed in place: choose the best again.
+    Changed,
+    /// Remove it.
+    Remove,
 }
 
 /// One prefix whose best route changed: what consumers of the Loc-RIB (the kernel route
@@ -37,8 +46,8 @@ pub struct BestPathChange {
 #[derive(Debug, Default)]
 pub struct LocRib {
     /// One candidate inline: nearly every prefix has one, so a million prefixes are not a
-    /// million heap allocations.
-    table: PrefixMap<SmallVec<[Candidate; 1]>>,
+    /// million heap allocations (`candidates.rs`).
+    table: PrefixMap<Candidates>,
     /// Best-path changes since the last [`take_changes`](Self::take_changes), kept only while
     /// someone listens (see [`track_changes`](Self::track_changes)).
     changes: Option<Vec<BestPathChange>>,
@@ -56,54 +65,146 @@ impl LocRib {
         self.table.reserve(additional.ipv4, additional.ipv6);
     }
 
-    /// Add or replace the candidate from `candidate.source`.
-    pub fn upsert(&mut self, prefix: Prefix, candidate: Candidate) -> BestChange {
-        let tracking = self.changes.is_some();
-        let list = self.table.get_or_default(prefix);
-        let old_best = list.first().cloned();
-        let old_equal = tracking.then(|| equal_to_best(list));
-        let id = candidate.source.id();
-        list.retain(|c| c.source.id() != id);
-        list.push(candidate);
-        reselect(list);
-        let change = diff(old_best.clone(), list.first());
-        if old_best.is_none() {
+    /// Add or replace the candidate from `candidate.source`; returns the one it replaced.
+    pub fn upsert(&mut self, prefix: Prefix, candidate: Candidate) -> Option<Candidate> {
+        let mut fresh = Some(candidate);
+        let (list, inserted) = self
+            .table
+            .get_or_insert_with(prefix, || Candidates::One(fresh.take().expect("made once")));
+        if inserted {
+            // A new prefix, the common case of a table arriving: nothing to compare.
             *self.counts.slot(&prefix) += 1;
-        }
-        self.count(&change);
-        self.record(prefix, old_best, old_equal, &change);
-        change
-    }
-
-    /// Remove the candidate from `source`.
-    pub fn remove(&mut self, prefix: &Prefix, source: SourceId) -> BestChange {
-        let Some(list) = self.table.get_mut(prefix) else {
-            return BestChange::None;
-        };
-        let old_best = list.first().cloned();
-        let old_equal = self.changes.is_some().then(|| equal_to_best(list));
-        list.retain(|c| c.source.id() != source);
-        let change = if list.is_empty() {
-            self.table.remove(prefix);
-            if old_best.is_some() {
-                *self.counts.slot(prefix) -= 1;
-                BestChange::Gone
-            } else {
-                BestChange::None
-            }
-        } else {
-            reselect(list);
-            diff(old_best.clone(), list.first())
-        };
-        self.count(&change);
-        self.record(*prefix, old_best, old_equal, &change);
-        change
-    }
-
-    fn count(&mut self, change: &BestChange) {
-        if *change != BestChange::None {
             self.best_changes += 1;
+            if self.changes.is_some() {
+                let change = BestChange::New(list.as_slice()[0].clone());
+                let list = list.as_slice();
+                record(
+                    &mut self.changes,
+                    prefix,
+                    None,
+                    Some(Vec::new()),
+                    list,
+                    &change,
+                );
+            }
+            return None;
         }
+        let candidate = fresh.expect("not inserted, so not taken");
+        let old_best = list.as_slice().first().cloned();
+        let old_equal = self
+            .changes
+            .is_some()
+            .then(|| equal_to_best(list.as_slice()));
+        let id = candidate.source.id();
+        let replaced = match list.as_slice().iter().position(|c| c.source.id() == id) {
+            Some(i) => Some(std::mem::replace(&mut list.as_mut_slice()[i], candidate)),
+            None => {
+                list.push(candidate);
+                None
+            }
+        };
+        let change = settle(list.as_mut_slice(), old_best.clone());
+        self.best_changes += u64::from(change != BestChange::None);
+        let list = list.as_slice();
+        record(
+            &mut self.changes,
+            prefix,
+            old_best,
+            old_equal,
+            list,
+            &change,
+        );
+        replaced
+    }
+
+    /// Remove the candidate from `source`; returns it.
+    pub fn remove(&mut self, prefix: &Prefix, source: SourceId) -> Option<Candidate> {
+        let list = self.table.get_mut(prefix)?;
+        let i = list
+            .as_slice()
+            .iter()
+            .position(|c| c.source.id() == source)?;
+        let old_best = list.as_slice().first().cloned();
+        let old_equal = self
+            .changes
+            .is_some()
+            .then(|| equal_to_best(list.as_slice()));
+        let (removed, change) = match list.remove(i) {
+            Some(removed) => (removed, settle(list.as_mut_slice(), old_best.clone())),
+            None => {
+                let Some(Candidates::One(only)) = self.table.remove(prefix) else {
+                    unreachable!("a prefix whose only candidate is being removed")
+                };
+                *self.counts.slot(prefix) -= 1;
+                (only, BestChange::Gone)
+            }
+        };
+        self.best_changes += u64::from(change != BestChange::None);
+        let list = self.table.get(prefix).map_or(&[][..], |l| l.as_slice());
+        record(
+            &mut self.changes,
+            *prefix,
+            old_best,
+            old_equal,
+            list,
+            &change,
+        );
+        Some(removed)
+    }
+
+    /// Walk the candidates from `source` of every prefix of `family`, and keep, change or remove
+    /// each as `edit` says. Returns how many were removed. One pass over the family's table,
+    /// which is how a peer's routes are found: they are not indexed by peer (see `adj_in.rs`).
+    pub fn edit_from(
+        &mut self,
+        family: crate::wire::Family,
+        source: SourceId,
+        mut edit: impl FnMut(Prefix, &mut Candidate) -> Edit,
+    ) -> usize {
+        let (changes, counts) = (&mut self.changes, &mut self.counts);
+        let (mut removed, mut best_changes) = (0, 0);
+        self.table.retain_family(family, |prefix, list| {
+            let Some(i) = list.as_slice().iter().position(|c| c.source.id() == source) else {
+                return true;
+            };
+            let old_best = list.as_slice().first().cloned();
+            let old_equal = changes.is_some().then(|| equal_to_best(list.as_slice()));
+            let (change, kept) = match edit(prefix, &mut list.as_mut_slice()[i]) {
+                Edit::Keep => return true,
+                Edit::Changed => (settle(list.as_mut_slice(), old_best.clone()), true),
+                Edit::Remove => {
+                    removed += 1;
+                    match list.remove(i) {
+                        Some(_) => (settle(list.as_mut_slice(), old_best.clone()), true),
+                        None => (BestChange::Gone, false),
+                    }
+                }
+            };
+            best_changes += u64::from(change != BestChange::None);
+            let after = if kept { list.as_slice() } else { &[] };
+            record(changes, prefix, old_best, old_equal, after, &change);
+            if !kept {
+                *counts.slot(&prefix) -= 1;
+            }
+            kept
+        });
+        self.best_changes += best_changes;
+        removed
+    }
+
+    /// The candidate from `source` for `prefix`.
+    pub fn candidate_from(&self, prefix: &Prefix, source: SourceId) -> Option<&Candidate> {
+        self.candidates(prefix)
+            .iter()
+            .find(|c| c.source.id() == source)
+    }
+
+    /// Every candidate from `source` (all families), in no particular order.
+    pub fn from_source(&self, source: SourceId) -> impl Iterator<Item = (Prefix, &Candidate)> {
+        self.table.iter().filter_map(move |(p, list)| {
+            let from = list.as_slice().iter().find(|c| c.source.id() == source);
+            from.map(|c| (p, c))
+        })
     }
 
     /// Prefixes with at least one route, per family.
@@ -130,42 +231,16 @@ impl LocRib {
             .unwrap_or_default()
     }
 
-    fn record(
-        &mut self,
-        prefix: Prefix,
-        old: Option<Candidate>,
-        old_equal: Option<Vec<Candidate>>,
-        change: &BestChange,
-    ) {
-        let (Some(changes), Some(old_equal)) = (self.changes.as_mut(), old_equal) else {
-            return;
-        };
-        let list = self.table.get(&prefix).map_or(&[][..], |l| l.as_slice());
-        let equal = equal_to_best(list);
-        let new = match change {
-            BestChange::None if same_set(&old_equal, &equal) => return,
-            BestChange::None => old.clone(),
-            BestChange::New(c) => Some(c.clone()),
-            BestChange::Gone => None,
-        };
-        changes.push(BestPathChange {
-            prefix,
-            old,
-            new,
-            equal,
-        });
-    }
-
     /// The best route for `prefix`.
     pub fn best(&self, prefix: &Prefix) -> Option<&Candidate> {
-        self.table.get(prefix).and_then(|l| l.first())
+        self.table.get(prefix).and_then(|l| l.as_slice().first())
     }
 
     /// The other candidates for `prefix` as good as the best for multipath.
     pub fn equal_to_best(&self, prefix: &Prefix) -> Vec<Candidate> {
         self.table
             .get(prefix)
-            .map_or_else(Vec::new, |l| equal_to_best(l))
+            .map_or_else(Vec::new, |l| equal_to_best(l.as_slice()))
     }
 
     /// All candidates for `prefix`, best first.
@@ -187,6 +262,42 @@ impl LocRib {
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
     }
+}
+
+/// Choose the best of `list` again after a change; what that did to the best.
+fn settle(list: &mut [Candidate], old_best: Option<Candidate>) -> BestChange {
+    if !list.is_empty() {
+        reselect(list);
+    }
+    diff(old_best, list.first())
+}
+
+/// Keep the change for [`LocRib::take_changes`] if someone listens (`changes` is `Some`):
+/// `list` is the prefix's candidates after it, `old_equal` the multipath set before it.
+fn record(
+    changes: &mut Option<Vec<BestPathChange>>,
+    prefix: Prefix,
+    old: Option<Candidate>,
+    old_equal: Option<Vec<Candidate>>,
+    list: &[Candidate],
+    change: &BestChange,
+) {
+    let (Some(changes), Some(old_equal)) = (changes.as_mut(), old_equal) else {
+        return;
+    };
+    let equal = equal_to_best(list);
+    let new = match change {
+        BestChange::None if same_set(&old_equal, &equal) => return,
+        BestChange::None => old.clone(),
+        BestChange::New(c) => Some(c.clone()),
+        BestChange::Gone => None,
+    };
+    changes.push(BestPathChange {
+        prefix,
+        old,
+        new,
+        equal,
+    });
 }
 
 /// Move the best candidate to the front (a linear scan: lists are short, and MED makes the
@@ -306,6 +417,6 @@ mod tests {
     fn a_candidate_is_two_pointers_and_a_prefix_list_of_one_holds_it_inline() {
         // The Loc-RIB holds a list for every prefix of a full table: these sizes are its memory.
         assert_eq!(std::mem::size_of::<Candidate>(), 16);
-        assert_eq!(std::mem::size_of::<SmallVec<[Candidate; 1]>>(), 24);
+        assert_eq!(std::mem::size_of::<Candidates>(), 16);
     }
 }

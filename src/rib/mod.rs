@@ -15,6 +15,7 @@
 mod adj_in;
 mod adj_out;
 mod attrs;
+mod candidates;
 mod decision;
 mod export;
 mod loc;
@@ -32,6 +33,7 @@ mod tests;
 pub use adj_in::*;
 pub use adj_out::*;
 pub use attrs::*;
+pub use candidates::*;
 pub use decision::*;
 pub use export::*;
 pub use loc::*;

@@ -96,6 +96,25 @@ impl<V> PrefixMap<V> {
         }
     }
 
+    /// The value for `prefix`, inserting `make()` first if there is none; true if it did.
+    /// One lookup either way (a table arriving is mostly new prefixes).
+    pub fn get_or_insert_with(
+        &mut self,
+        prefix: Prefix,
+        make: impl FnOnce() -> V,
+    ) -> (&mut V, bool) {
+        let mut inserted = false;
+        let make = || {
+            inserted = true;
+            make()
+        };
+        let value = match v4_key(&prefix) {
+            Some(k) => self.v4.entry(k).or_insert_with(make),
+            None => self.v6.entry(prefix).or_insert_with(make),
+        };
+        (value, inserted)
+    }
+
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (Prefix, &V)> {
         let v4 = self.v4.iter().map(|(k, v)| (v4_prefix(*k), v));
@@ -120,6 +139,15 @@ impl<V> PrefixMap<V> {
             Family::IPV4_UNICAST => Box::new(self.v4.iter_mut().map(|(k, v)| (v4_prefix(*k), v))),
             Family::IPV6_UNICAST => Box::new(self.v6.iter_mut().map(|(p, v)| (*p, v))),
             _ => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// Keep the entries of `family` for which `keep` holds (it may change their values too).
+    pub fn retain_family(&mut self, family: Family, mut keep: impl FnMut(Prefix, &mut V) -> bool) {
+        match family {
+            Family::IPV4_UNICAST => self.v4.retain(|k, v| keep(v4_prefix(*k), v)),
+            Family::IPV6_UNICAST => self.v6.retain(|p, v| keep(*p, v)),
+            _ => {}
         }
     }
 

@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::adj_in::{is_stale, learn, unlearn, InPeer};
 use super::{
-    AdjRibIn, AdjRibOut, BestPathChange, Candidate, InRoute, Interner, LocRib, Originated,
-    PathAttrs, PeerRef, PeerSession, SharedAttrs, Source, SourceId,
+    AdjRibIn, AdjRibOut, BestPathChange, Candidate, Edit, Interner, LocRib, Originated, PathAttrs,
+    PeerRef, PeerSession, SharedAttrs, SourceId,
 };
 use crate::wire::{Community, Family, Prefix, Update};
 
@@ -35,9 +36,8 @@ pub struct Rib {
     pub(super) interner: Interner,
     /// The originated routes (`originate.rs`).
     pub(super) originated: BTreeMap<Prefix, Originated>,
-    adj_in: HashMap<IpAddr, AdjRibIn>,
-    /// The shared reference of each peer that sent routes (see `shared_peer`).
-    peers: HashMap<IpAddr, Arc<PeerRef>>,
+    /// What each peer that sent routes has besides its Loc-RIB candidates (`adj_in.rs`).
+    inbound: HashMap<IpAddr, InPeer>,
     /// Established peers: what each can be sent, and its counts.
     pub(super) out: HashMap<IpAddr, OutPeer>,
     pub(super) loc: LocRib,
@@ -50,8 +50,7 @@ impl Rib {
             local_as,
             interner: Interner::default(),
             originated: BTreeMap::new(),
-            adj_in: HashMap::new(),
-            peers: HashMap::new(),
+            inbound: HashMap::new(),
             out: HashMap::new(),
             loc: LocRib::default(),
         }
@@ -61,12 +60,10 @@ impl Rib {
     /// it announced.
     pub fn peer_down(&mut self, address: IpAddr) {
         self.out.remove(&address);
-        self.peers.remove(&address);
-        if let Some(adj_in) = self.adj_in.remove(&address) {
-            for (prefix, route) in adj_in.iter() {
-                if route.accepted {
-                    self.loc.remove(&prefix, SourceId::Peer(address));
-                }
+        if self.inbound.remove(&address).is_some() {
+            for family in FAMILIES {
+                self.loc
+                    .edit_from(family, SourceId::Peer(address), |_, _| Edit::Remove);
             }
         }
         self.interner.gc();
@@ -77,16 +74,15 @@ impl Rib {
     /// routes were kept.
     pub fn mark_stale(&mut self, address: IpAddr, families: &[Family]) -> usize {
         self.out.remove(&address);
-        let Some(adj_in) = self.adj_in.get_mut(&address) else {
+        let Some(inbound) = self.inbound.get_mut(&address) else {
             return 0;
         };
-        let kept = families.iter().map(|f| adj_in.mark_stale(*f)).sum();
-        let others: Vec<Family> = [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
-            .into_iter()
-            .filter(|f| !families.contains(f))
-            .collect();
-        for family in others {
-            self.remove_where(address, family, |_| true);
+        // Its routes point at the session's reference: forgetting it makes them all stale.
+        inbound.session = None;
+        let received = AdjRibIn::new(address, inbound, &self.loc).received();
+        let kept = families.iter().map(|f| received.get(*f)).sum();
+        for family in FAMILIES.into_iter().filter(|f| !families.contains(f)) {
+            self.remove_where(address, family, |_, _| true);
         }
         kept
     }
@@ -96,7 +92,7 @@ impl Rib {
     pub fn purge_stale(&mut self, address: IpAddr, families: &[Family]) -> usize {
         families
             .iter()
-            .map(|f| self.remove_where(address, *f, |r| r.stale))
+            .map(|f| self.remove_where(address, *f, |stale, _| stale))
             .sum()
     }
 
@@ -106,85 +102,66 @@ impl Rib {
     pub fn long_lived_stale(&mut self, address: IpAddr, families: &[Family]) -> (usize, usize) {
         let mut deleted = 0;
         for family in families {
-            deleted += self.remove_where(address, *family, |r| {
-                r.stale && r.attrs.attrs.communities.contains(&Community::NO_LLGR)
+            deleted += self.remove_where(address, *family, |stale, c| {
+                stale && c.attrs.attrs.communities.contains(&Community::NO_LLGR)
             });
         }
-        let Some(adj_in) = self.adj_in.get_mut(&address) else {
+        let Some(inbound) = self.inbound.get_mut(&address) else {
             return (0, deleted);
         };
+        let (session, interner) = (inbound.session.clone(), &mut self.interner);
         let mut kept = 0;
-        let stale: Vec<Prefix> = families
-            .iter()
-            .flat_map(|f| adj_in.stale_prefixes(*f))
-            .collect();
-        for prefix in stale {
-            let Some(route) = adj_in.get(&prefix).cloned() else {
-                continue;
-            };
-            if route
-                .attrs
-                .attrs
-                .communities
-                .contains(&Community::LLGR_STALE)
-            {
-                continue;
+        let mut depreference = |c: &mut Candidate| {
+            let communities = &c.attrs.attrs.communities;
+            if !is_stale(session.as_ref(), c) || communities.contains(&Community::LLGR_STALE) {
+                return Edit::Keep;
             }
-            let mut attrs = (*route.attrs).clone();
+            let mut attrs = (*c.attrs).clone();
             attrs.attrs.communities.push(Community::LLGR_STALE);
-            let attrs = self.interner.intern(attrs);
-            adj_in.insert(
-                prefix,
-                InRoute {
-                    attrs: attrs.clone(),
-                    ..route
-                },
-            );
-            if route.accepted {
-                let me = SourceId::Peer(address);
-                let known = self
-                    .loc
-                    .candidates(&prefix)
-                    .iter()
-                    .find(|c| c.source.id() == me);
-                let source = match known.map(|c| c.source.clone()) {
-                    Some(source) => source,
-                    None => Source::Peer(shared_peer(&mut self.peers, PeerRef::of(address))),
-                };
-                self.loc.upsert(prefix, Candidate { source, attrs });
-            }
+            c.attrs = interner.intern(attrs);
             kept += 1;
+            Edit::Changed
+        };
+        for family in families {
+            self.loc
+                .edit_from(*family, SourceId::Peer(address), |_, c| depreference(c));
+            for (_, c) in inbound.rejected.iter_family_mut(*family) {
+                depreference(c);
+            }
         }
         (kept, deleted)
     }
 
-    /// Remove the routes of `family` from `address` for which `pred` holds.
+    /// Remove the routes of `family` from `address` for which `doomed(stale, route)` holds;
+    /// returns how many.
     fn remove_where(
         &mut self,
         address: IpAddr,
         family: Family,
-        pred: impl Fn(&InRoute) -> bool,
+        doomed: impl Fn(bool, &Candidate) -> bool,
     ) -> usize {
-        let Some(adj_in) = self.adj_in.get_mut(&address) else {
+        let Some(inbound) = self.inbound.get_mut(&address) else {
             return 0;
         };
-        let doomed: Vec<Prefix> = adj_in
-            .iter_family(family)
-            .filter(|(_, r)| pred(r))
-            .map(|(p, _)| p)
-            .collect();
-        for prefix in &doomed {
-            if adj_in.remove(prefix).is_some_and(|r| r.accepted) {
-                self.loc.remove(prefix, SourceId::Peer(address));
+        let session = inbound.session.clone();
+        let doomed = |c: &Candidate| doomed(is_stale(session.as_ref(), c), c);
+        let rejected = inbound.rejected.retain_family(family, |_, c| !doomed(c));
+        let accepted = self.loc.edit_from(family, SourceId::Peer(address), |_, c| {
+            if doomed(c) {
+                Edit::Remove
+            } else {
+                Edit::Keep
             }
+        });
+        if let Some(count) = inbound.accepted.family_slot(family) {
+            *count -= accepted;
         }
-        doomed.len()
+        rejected + accepted
     }
 
     /// Apply an UPDATE received from `peer` (RFC 4271 §9, RFC 7606 treat-as-withdraw).
     pub fn apply_update(&mut self, peer: PeerRef, update: Update) -> UpdateOutcome {
-        let peer = self.shared_peer(peer);
-        let peer = &peer;
+        let address = peer.address;
         let mut outcome = UpdateOutcome {
             end_of_rib: update.as_end_of_rib(),
             ..UpdateOutcome::default()
@@ -201,24 +178,27 @@ impl Rib {
             nlri,
             ..
         } = update;
+        let inbound = self.inbound.entry(address).or_default();
+        let peer = inbound.session(peer);
+        let (loc, interner, local_as) = (&mut self.loc, &mut self.interner, self.local_as);
         let unreach = mp_unreach.map(|u| u.withdrawn).unwrap_or_default();
         for prefix in withdrawn.iter().chain(unreach.iter()) {
-            outcome.withdrawn += self.withdraw(peer, prefix);
+            outcome.withdrawn += usize::from(unlearn(loc, inbound, address, prefix));
         }
         let mut attrs = attributes.unwrap_or_default();
         // RFC 6793 §4.2.3: a 2-octet peer's AS4_PATH rebuilds the real path.
         attrs.merge_as4();
-        let mut announce = |rib: &mut Rib, prefixes: Vec<Prefix>, next_hop: Option<IpAddr>| {
+        let mut announce = |prefixes: Vec<Prefix>, next_hop: Option<IpAddr>| {
             if withdraw_all {
                 for prefix in &prefixes {
-                    outcome.withdrawn += rib.withdraw(peer, prefix);
+                    outcome.withdrawn += usize::from(unlearn(loc, inbound, address, prefix));
                 }
                 return;
             }
             if prefixes.is_empty() {
                 return;
             }
-            let shared = rib.interner.intern(PathAttrs {
+            let shared = interner.intern(PathAttrs {
                 attrs: attrs.clone(),
                 next_hop,
             });
@@ -226,56 +206,19 @@ impl Rib {
                 .attrs
                 .as_path
                 .as_ref()
-                .is_some_and(|p| p.contains(rib.local_as));
+                .is_some_and(|p| p.contains(local_as));
+            outcome.announced += prefixes.len();
             for prefix in prefixes {
-                rib.announce(peer, prefix, shared.clone(), accepted);
-                outcome.announced += 1;
+                learn(loc, inbound, &peer, prefix, shared.clone(), accepted);
             }
         };
         let v4_next_hop = attrs.next_hop.map(IpAddr::V4);
-        announce(self, nlri, v4_next_hop);
+        announce(nlri, v4_next_hop);
         if let Some(reach) = mp_reach {
             let next_hop = reach.next_hops.first().copied();
-            announce(self, reach.nlri, next_hop);
+            announce(reach.nlri, next_hop);
         }
         outcome
-    }
-
-    fn announce(
-        &mut self,
-        peer: &Arc<PeerRef>,
-        prefix: Prefix,
-        attrs: SharedAttrs,
-        accepted: bool,
-    ) {
-        self.insert_learned(
-            peer,
-            prefix,
-            InRoute {
-                attrs,
-                accepted,
-                stale: false,
-            },
-        );
-    }
-
-    /// Put a learned route in the peer's Adj-RIB-In and, if accepted, in the Loc-RIB.
-    pub(super) fn insert_learned(&mut self, peer: &Arc<PeerRef>, prefix: Prefix, route: InRoute) {
-        let (attrs, accepted) = (route.attrs.clone(), route.accepted);
-        self.adj_in
-            .entry(peer.address)
-            .or_default()
-            .insert(prefix, route);
-        if accepted {
-            let source = Source::Peer(peer.clone());
-            self.loc.upsert(prefix, Candidate { source, attrs });
-        } else {
-            self.loc.remove(&prefix, SourceId::Peer(peer.address));
-        }
-    }
-
-    fn shared_peer(&mut self, peer: PeerRef) -> Arc<PeerRef> {
-        shared_peer(&mut self.peers, peer)
     }
 
     /// The shared copy of an attribute set.
@@ -294,16 +237,12 @@ impl Rib {
             .as_path
             .as_ref()
             .is_some_and(|p| p.contains(self.local_as()));
-        let peer = self.shared_peer(PeerRef::of(peer));
-        self.insert_learned(
-            &peer,
-            prefix,
-            InRoute {
-                attrs,
-                accepted,
-                stale: true,
-            },
-        );
+        let inbound = self.inbound.entry(peer).or_default();
+        let restored = inbound
+            .restored
+            .get_or_insert_with(|| Arc::new(PeerRef::of(peer)))
+            .clone();
+        learn(&mut self.loc, inbound, &restored, prefix, attrs, accepted);
     }
 
     /// Start or stop keeping best-path changes (see [`take_best_changes`](Self::take_best_changes)).
@@ -323,27 +262,17 @@ impl Rib {
         self.local_as
     }
 
-    fn withdraw(&mut self, peer: &PeerRef, prefix: &Prefix) -> usize {
-        let Some(adj_in) = self.adj_in.get_mut(&peer.address) else {
-            return 0;
-        };
-        match adj_in.remove(prefix) {
-            Some(_) => {
-                self.loc.remove(prefix, SourceId::Peer(peer.address));
-                1
-            }
-            None => 0,
-        }
-    }
-
     /// The Adj-RIB-In of a peer.
-    pub fn adj_in(&self, address: &IpAddr) -> Option<&AdjRibIn> {
-        self.adj_in.get(address)
+    pub fn adj_in(&self, address: &IpAddr) -> Option<AdjRibIn<'_>> {
+        let inbound = self.inbound.get(address)?;
+        Some(AdjRibIn::new(*address, inbound, &self.loc))
     }
 
     /// Every peer with an Adj-RIB-In.
-    pub fn adj_ins(&self) -> impl Iterator<Item = (&IpAddr, &AdjRibIn)> {
-        self.adj_in.iter()
+    pub fn adj_ins(&self) -> impl Iterator<Item = (&IpAddr, AdjRibIn<'_>)> {
+        self.inbound
+            .iter()
+            .map(|(a, inbound)| (a, AdjRibIn::new(*a, inbound, &self.loc)))
     }
 
     /// Every Established peer.
@@ -362,16 +291,5 @@ impl Rib {
     }
 }
 
-/// The one shared [`PeerRef`] equal to `peer` in `peers`: every candidate from a session points
-/// at it. A peer whose identifier changed (a new session) gets a new one; candidates of the
-/// old one keep theirs until replaced.
-fn shared_peer(peers: &mut HashMap<IpAddr, Arc<PeerRef>>, peer: PeerRef) -> Arc<PeerRef> {
-    match peers.get(&peer.address) {
-        Some(shared) if **shared == peer => shared.clone(),
-        _ => {
-            let shared = Arc::new(peer);
-            peers.insert(peer.address, shared.clone());
-            shared
-        }
-    }
-}
+/// The families a peer's routes are walked in.
+const FAMILIES: [Family; 2] = [Family::IPV4_UNICAST, Family::IPV6_UNICAST];

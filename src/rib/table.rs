@@ -29,6 +29,15 @@ impl FamilyCounts {
             &mut self.ipv6
         }
     }
+
+    /// The count of `family`, mutable (`None` for families baton does not carry).
+    pub(super) fn family_slot(&mut self, family: Family) -> Option<&mut usize> {
+        match family {
+            Family::IPV4_UNICAST => Some(&mut self.ipv4),
+            Family::IPV6_UNICAST => Some(&mut self.ipv6),
+            _ => None,
+        }
+    }
 }
 
 /// A map from prefix to `V` that counts its entries per family, and counts separately the
@@ -102,11 +111,22 @@ impl<V> CountedTable<V> {
         self.map.is_empty()
     }
 
-    /// Remove every entry of `family`, returning them.
-    pub fn drain_family(&mut self, family: Family) -> Vec<(Prefix, V)> {
-        let keys: Vec<Prefix> = self.map.iter_family(family).map(|(p, _)| p).collect();
-        keys.into_iter()
-            .filter_map(|p| self.remove(&p).map(|v| (p, v)))
-            .collect()
+    /// Keep the entries of `family` for which `keep` holds (it may change them); returns how
+    /// many were removed.
+    pub fn retain_family(
+        &mut self,
+        family: Family,
+        mut keep: impl FnMut(Prefix, &mut V) -> bool,
+    ) -> usize {
+        let mut removed = 0;
+        self.map.retain_family(family, |p, v| {
+            let kept = keep(p, v);
+            removed += usize::from(!kept);
+            kept
+        });
+        if let Some(count) = self.counts.family_slot(family) {
+            *count -= removed;
+        }
+        removed
     }
 }

@@ -336,7 +336,7 @@ fn dump(rib: &Rib, family: Option<Family>, only: Option<Prefix>) -> RibView {
                 .iter()
                 .filter(|(p, _)| wanted(p))
                 .map(|(p, r)| {
-                    let mut view = RouteView::new(&p, peer.to_string(), &r.attrs);
+                    let mut view = RouteView::new(&p, peer.to_string(), r.attrs);
                     view.accepted = Some(r.accepted);
                     view.stale = r.stale;
                     (p, view)

@@ -15,7 +15,7 @@ impl RibSnapshot {
     pub fn of(rib: &Rib) -> RibSnapshot {
         let mut adj_in = BTreeMap::new();
         for (peer, table) in rib.adj_ins() {
-            let routes = table.iter().map(|(prefix, r)| (prefix, &r.attrs)).collect();
+            let routes = table.iter().map(|(prefix, r)| (prefix, r.attrs)).collect();
             adj_in.insert(*peer, routes);
         }
         RibSnapshot {
