@@ -25,6 +25,7 @@ mod originate;
 mod out_tests;
 mod prefix_map;
 mod runs;
+mod sharded;
 mod state;
 mod table;
 #[cfg(test)]
@@ -40,5 +41,6 @@ pub use loc::*;
 pub use martian::*;
 pub use prefix_map::*;
 pub use runs::*;
+pub use sharded::*;
 pub use state::*;
 pub use table::*;

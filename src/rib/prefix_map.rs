@@ -5,26 +5,26 @@
 //! into a `u64` (address and length), an IPv4 key takes 8: at a million prefixes and 2^21
 //! buckets, 32 MiB less per table, and hashing and comparing one word instead of 18 bytes.
 //! IPv6 prefixes keep the `Prefix` key. Iteration yields prefixes by value, since a packed
-//! key has no `Prefix` to borrow.
+//! key has no `Prefix` to borrow. Each family's table is a [`ShardedMap`], which grows a 64th
+//! at a time rather than doubling a whole table at once.
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use foldhash::{HashMap, HashMapExt};
-
+use super::ShardedMap;
 use crate::wire::{Family, Prefix};
 
 /// A map from [`Prefix`] to `V`, one table per family.
 #[derive(Debug, Clone)]
 pub struct PrefixMap<V> {
-    v4: HashMap<u64, V>,
-    v6: HashMap<Prefix, V>,
+    v4: ShardedMap<u64, V>,
+    v6: ShardedMap<Prefix, V>,
 }
 
 impl<V> Default for PrefixMap<V> {
     fn default() -> Self {
         PrefixMap {
-            v4: HashMap::new(),
-            v6: HashMap::new(),
+            v4: ShardedMap::default(),
+            v6: ShardedMap::default(),
         }
     }
 }
@@ -91,8 +91,8 @@ impl<V> PrefixMap<V> {
         V: Default,
     {
         match v4_key(&prefix) {
-            Some(k) => self.v4.entry(k).or_default(),
-            None => self.v6.entry(prefix).or_default(),
+            Some(k) => self.v4.get_or_insert_with(k, V::default),
+            None => self.v6.get_or_insert_with(prefix, V::default),
         }
     }
 
@@ -109,8 +109,8 @@ impl<V> PrefixMap<V> {
             make()
         };
         let value = match v4_key(&prefix) {
-            Some(k) => self.v4.entry(k).or_insert_with(make),
-            None => self.v6.entry(prefix).or_insert_with(make),
+            Some(k) => self.v4.get_or_insert_with(k, make),
+            None => self.v6.get_or_insert_with(prefix, make),
         };
         (value, inserted)
     }
