@@ -1,11 +1,11 @@
 //! The project's benchmark, six tables in one run on this machine:
 //!
 //! 1. Start-up: how long until two real peers (a gobgpd and a bird2, each in its own network
-//!    namespace) hold every one of N originated routes, for baton's first start, for its
-//!    graceful restart after `kill -9`, and for bird2 and gobgpd doing the same work, side by
-//!    side. Also the originator's peak RSS and CPU time.
+//!    namespace) hold every one of N IPv4 and M IPv6 originated routes, for baton's first
+//!    start, for its graceful restart after `kill -9`, and for bird2 and gobgpd doing the same
+//!    work, side by side. Also the originator's peak RSS and CPU time.
 //! 2. Replacing the speaker (`startup/upgrade.rs`): `batonctl upgrade` to another build and the
-//!    speaker killed with SIGKILL, timed until both peers hold all N routes fresh again, with the
+//!    speaker killed with SIGKILL, timed until both peers hold all routes fresh again, with the
 //!    fewest routes the peers showed meanwhile; next to the `kill -9` restart of table 1.
 //! 3. The state store (`startup/store.rs`): save and load times and file sizes of the intent and
 //!    of a RIB snapshot, for 100,000 and 1,000,000 routes; and loading the configuration with
@@ -62,12 +62,12 @@ mod upgrade;
 mod watch;
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::baton::{global_toml, peer_toml, second_build, Baton};
+use common::baton::{global_toml, second_build, Baton};
 use common::bird::{Bird, BirdConfig, BirdPeer};
 use common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use common::netns::{Host, Lab};
@@ -82,10 +82,11 @@ use upgrade::{
     Replacement,
 };
 use watch::{
-    bird_held, gobgp_held, gobgp_updates, originate_watched, receiver_stats, watch_receivers, Times,
+    bird_held, gobgp_held, gobgp_updates, originate_watched, receiver_stats, watch_receivers,
+    Routes, Times,
 };
 
-/// Distinct /28s in 10.0.0.0/8.
+/// Distinct /28s in 10.0.0.0/8 (and as many /64s of 2001:db8:1000::/36).
 const MAX_ROUTES: usize = 1 << 20;
 /// The originator's AS (baton or bird2), and the receivers'.
 const ORIGIN_AS: u32 = 65001;
@@ -98,7 +99,8 @@ const BIRD_PROTOCOL: &str = "origin";
 /// Bounds on the pause between two queries of one receiver (see [`watch`]).
 const MIN_PAUSE: Duration = Duration::from_millis(50);
 const MAX_PAUSE: Duration = Duration::from_millis(1000);
-/// Up to this N the restart scenario reads gobgpd's routes to count stale ones.
+/// Up to this N + M the scenarios read gobgpd's routes once held, to count stale ones and see
+/// the next hops ([`check_gobgpd`]).
 const CHECK_STALE_UP_TO: usize = 200_000;
 /// Deadline for setup steps (a daemon answering, a session noticing a kill).
 const SETUP: Duration = Duration::from_secs(60);
@@ -109,9 +111,9 @@ const QUIET: Duration = Duration::from_secs(180);
 /// What one scenario measured (`None` for a timeout or not measured).
 #[derive(Default)]
 struct Row {
-    /// Spawn to all N routes at gobgpd.
+    /// Spawn to all N + M routes at gobgpd.
     gobgpd: Option<Duration>,
-    /// Spawn to all N routes at bird2.
+    /// Spawn to all N + M routes at bird2.
     bird: Option<Duration>,
     /// Spawn to 99 % of the routes at gobgpd and at bird2 (not for the restart).
     gobgpd_99: Option<Duration>,
@@ -175,10 +177,11 @@ fn main() {
             std::process::exit(2)
         })
     });
-    let n = options.routes;
+    let (n, m) = (options.routes, options.v6);
     println!(
-        "baton benchmark: N = {n} originated routes, distinct /28s from 10.0.0.0/8 (route \
-         data only, never on an interface), {} run(s) of each scenario",
+        "baton benchmark: N = {n} originated IPv4 routes, distinct /28s from 10.0.0.0/8, and \
+         M = {m} IPv6, distinct /64s from 2001:db8:1000::/36 (route data only, never on an \
+         interface), {} run(s) of each scenario",
         options.runs
     );
     let machine = Machine::read();
@@ -261,7 +264,7 @@ fn main() {
     }
     if let Some(at) = receivers {
         println!();
-        print_replacement_table(n, &replacements, at);
+        print_replacement_table(options.originated(), &replacements, at);
     }
     if !store_runs.is_empty() {
         println!();
@@ -301,6 +304,41 @@ fn prefix_addr(i: usize) -> (Ipv4Addr, u8) {
     (Ipv4Addr::from(base), 28)
 }
 
+/// The i-th originated IPv6 prefix: consecutive /64s from 2001:db8:1000::/64, clear of the
+/// lab's link (2001:db8::/64) and of the ingest table's 2001:db8:1::/48 on.
+fn prefix6_addr(i: usize) -> (Ipv6Addr, u8) {
+    let i = u32::try_from(i).expect("i < 2^20");
+    let hi = u16::try_from(0x1000 + (i >> 16)).expect("i < 2^20");
+    (Ipv6Addr::new(0x2001, 0xdb8, hi, i as u16, 0, 0, 0, 0), 64)
+}
+
+/// Every originated prefix of tables 1 and 2: the `routes.v4` IPv4 ones, then the `routes.v6`
+/// IPv6 ones.
+fn originated(routes: Routes) -> impl Iterator<Item = (IpAddr, u8)> {
+    let v4 = (0..routes.v4 as usize)
+        .map(prefix_addr)
+        .map(|(a, l)| (a.into(), l));
+    let v6 = (0..routes.v6 as usize)
+        .map(prefix6_addr)
+        .map(|(a, l)| (a.into(), l));
+    v4.chain(v6)
+}
+
+/// A `[[peer]]` table of baton's: fast reconnects, graceful restart, IPv4 unicast and, with
+/// `v6`, IPv6 unicast.
+fn baton_peer(address: IpAddr, remote_as: u32, v6: bool) -> String {
+    let families = if v6 {
+        r#""ipv4-unicast", "ipv6-unicast""#
+    } else {
+        r#""ipv4-unicast""#
+    };
+    format!(
+        "[[peer]]\naddress = \"{address}\"\nremote_as = {remote_as}\nfamilies = [{families}]\n\
+         connect_retry = 1\n\n[peer.graceful_restart]\nenabled = true\n\
+         restart_time = {RESTART_TIME}\n\n"
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------------------------
@@ -309,17 +347,17 @@ fn prefix_addr(i: usize) -> (Ipv4Addr, u8) {
 /// to another build and a `kill -9` of the speaker alone: the start-up rows, the replacement
 /// events (upgrade, speaker kill, batond kill), and the receivers' addresses (gobgpd, bird2).
 fn bench_baton(options: &Options) -> (Row, Row, [Replacement; 3], [IpAddr; 2]) {
-    let n = options.routes;
+    let want = options.originated();
     let lab = Lab::new();
     let origin = lab.host("origin");
-    let (gobgpd, bird) = start_receivers(&lab, &origin);
+    let (gobgpd, bird) = start_receivers(&lab, &origin, want.families());
     let from = IpAddr::from(origin.ipv4);
     let receivers = [gobgpd.host().ipv4.into(), bird.host().ipv4.into()];
     let rx = Receivers {
         gobgpd: &gobgpd,
         bird: &bird,
         from,
-        n,
+        want,
         deadline: options.deadline,
         count_gobgpd: options.count_gobgpd,
     };
@@ -336,30 +374,27 @@ fn bench_baton(options: &Options) -> (Row, Row, [Replacement; 3], [IpAddr; 2]) {
     // configuration-load table compares it with `[[route]]` tables).
     std::fs::create_dir_all(&paths.dir).expect("create the instance directory");
     let routes_file = paths.dir.join("routes.txt");
-    let mut lines = String::with_capacity(n * 16);
-    for i in 0..n {
-        let _ = writeln!(lines, "{}", prefix(i));
-    }
-    std::fs::write(&routes_file, lines).expect("write the routes file");
+    std::fs::write(&routes_file, routes_file_text(want, origin.ipv6))
+        .expect("write the routes file");
     toml = format!(
         "{}routes_file = {:?}\n\n",
         toml.trim_end_matches('\n').to_string() + "\n",
         routes_file.display().to_string()
     );
-    let gr = format!("[peer.graceful_restart]\nenabled = true\nrestart_time = {RESTART_TIME}\n");
-    toml += &peer_toml(gobgpd.host().ipv4.into(), GOBGP_AS, "ipv4-unicast", &gr);
-    toml += &peer_toml(bird.host().ipv4.into(), BIRD_AS, "ipv4-unicast", &gr);
+    toml += &baton_peer(gobgpd.host().ipv4.into(), GOBGP_AS, want.v6 > 0);
+    toml += &baton_peer(bird.host().ipv4.into(), BIRD_AS, want.v6 > 0);
 
     // First start: nothing in the state directory.
     println!("  baton first start");
     let start = Instant::now();
     let mut baton = Baton::spawn_at(&origin, paths.clone(), &toml, &[]);
     let deadline = options.deadline;
-    let mut first = measure_baton(start, deadline, &mut baton, &gobgpd, &bird, n, false);
+    let mut first = measure_baton(start, deadline, &mut baton, (&gobgpd, &bird), want, false);
     receiver_stats(&mut first, &gobgpd, &bird, from, 0);
     if first.gobgpd.is_none() || first.bird.is_none() {
         return (first, Row::default(), replaced, receivers);
     }
+    check_gobgpd(&gobgpd, from, want, "the first start");
 
     let quiet = || match wait_quiet(&[gobgpd.pid(), bird.pid()], QUIET) {
         Some(d) if d > Duration::from_secs(2) => println!("  receivers idle after {d:.1?}"),
@@ -378,7 +413,7 @@ fn bench_baton(options: &Options) -> (Row, Row, [Replacement; 3], [IpAddr; 2]) {
             || {
                 let g = gobgp_held(&gobgpd, from);
                 let b = bird_held(&bird);
-                !g.fresh && !b.fresh && b.routes == n as u64
+                !g.fresh && !b.fresh && b.routes == want
             },
         );
         poll::until_true(SETUP, "gobgpd to leave its idle hold", || {
@@ -387,7 +422,7 @@ fn bench_baton(options: &Options) -> (Row, Row, [Replacement; 3], [IpAddr; 2]) {
         let updates_before = gobgp_updates(&gobgpd, from).unwrap_or(0);
         let start = Instant::now();
         let mut baton = Baton::spawn_at(&origin, paths.clone(), &toml, &[]);
-        let mut restart = measure_baton(start, deadline, &mut baton, &gobgpd, &bird, n, true);
+        let mut restart = measure_baton(start, deadline, &mut baton, (&gobgpd, &bird), want, true);
         receiver_stats(&mut restart, &gobgpd, &bird, from, updates_before);
         (baton, restart)
     });
@@ -405,18 +440,7 @@ fn bench_baton(options: &Options) -> (Row, Row, [Replacement; 3], [IpAddr; 2]) {
         bird_low,
         ..Replacement::default()
     };
-    // The counters say "all N and End-of-RIB"; read the routes themselves once, untimed, where
-    // that is affordable (gobgp prints ~0.5 KB of JSON per route).
-    let check_stale = |after: &str| {
-        if n <= CHECK_STALE_UP_TO {
-            let routes = gobgpd.adj_in(from, Family::Ipv4Unicast);
-            let stale = routes.iter().filter(|r| r.stale).count();
-            println!(
-                "  check after the {after}: gobgpd holds {} routes from baton, {stale} of them stale",
-                routes.len()
-            );
-        }
-    };
+    let check_stale = |after: &str| check_gobgpd(&gobgpd, from, want, &format!("the {after}"));
     if restart.gobgpd.is_none() || restart.bird.is_none() {
         return (first, restart, replaced, receivers);
     }
@@ -443,15 +467,52 @@ fn bench_baton(options: &Options) -> (Row, Row, [Replacement; 3], [IpAddr; 2]) {
     (first, restart, replaced, receivers)
 }
 
+/// The counters say "all N + M and End-of-RIB"; this reads what gobgpd holds from `from`
+/// once, untimed, where that is affordable (gobgp prints ~0.5 KB of JSON per route), and says
+/// how many routes, how many stale, and the IPv6 ones' next hops.
+fn check_gobgpd(gobgpd: &Gobgpd, from: IpAddr, want: Routes, after: &str) {
+    if want.total() > CHECK_STALE_UP_TO as u64 {
+        return;
+    }
+    let routes: Vec<_> = want
+        .families()
+        .iter()
+        .flat_map(|&f| gobgpd.adj_in(from, f))
+        .collect();
+    let stale = routes.iter().filter(|r| r.stale).count();
+    let mut hops: Vec<IpAddr> = routes.iter().map(|r| r.next_hop).collect();
+    hops.sort();
+    hops.dedup();
+    let hops: Vec<String> = hops.iter().map(IpAddr::to_string).collect();
+    println!(
+        "  check after {after}: gobgpd holds {} routes from the originator, {stale} of them \
+         stale, next hops {}",
+        routes.len(),
+        hops.join(" ")
+    );
+}
+
+/// baton's routes file: the originated prefixes, the IPv6 ones with next hop `next_hop6` (our
+/// address on the lab's link: baton has no IPv6 address of its own on an IPv4 session).
+fn routes_file_text(routes: Routes, next_hop6: Ipv6Addr) -> String {
+    let mut lines = String::with_capacity(routes.total() as usize * 24);
+    for (addr, len) in originated(routes) {
+        let _ = match addr {
+            IpAddr::V4(_) => writeln!(lines, "{addr}/{len}"),
+            IpAddr::V6(_) => writeln!(lines, "{addr}/{len} nexthop {next_hop6}"),
+        };
+    }
+    lines
+}
+
 /// Measures a batond spawned at `start`: receivers' times, when its control socket accepts,
 /// and its CPU time and peak RSS once both receivers hold everything.
 fn measure_baton(
     start: Instant,
     deadline: Duration,
     baton: &mut Baton,
-    gobgpd: &Gobgpd,
-    bird: &Bird,
-    n: usize,
+    (gobgpd, bird): (&Gobgpd, &Bird),
+    want: Routes,
     fresh: bool,
 ) -> Row {
     let from = IpAddr::from(baton.host().ipv4);
@@ -460,7 +521,7 @@ fn measure_baton(
     let mut row = Row::default();
     let (g, b) = std::thread::scope(|s| {
         let watchers =
-            s.spawn(|| watch_receivers(start, deadline, gobgpd, bird, from, n, fresh, &abort));
+            s.spawn(|| watch_receivers(start, deadline, gobgpd, bird, from, want, fresh, &abort));
         // Bounded by the watchers' own deadline.
         while !watchers.is_finished() {
             if !baton.is_running() {
@@ -488,20 +549,15 @@ fn measure_baton(
     row
 }
 
-/// bird2 originating N static routes to the same two receivers.
+/// bird2 originating N IPv4 and M IPv6 static routes to the same two receivers.
 fn bench_bird(options: &Options) -> Row {
-    let n = options.routes;
+    let want = options.originated();
     let lab = Lab::new();
     let origin = lab.host("origin");
-    let (gobgpd, bird) = start_receivers(&lab, &origin);
+    let (gobgpd, bird) = start_receivers(&lab, &origin, want.families());
     let from = IpAddr::from(origin.ipv4);
 
-    // Rendered here rather than through `static_routes`, so that the timed part is bird's.
-    let mut statics = String::from("protocol static static4 {\n  ipv4;\n");
-    for i in 0..n {
-        let _ = writeln!(statics, "  route {} blackhole;", prefix(i));
-    }
-    statics.push_str("}\n");
+    let statics = bird_statics(want);
     let mut peers = Vec::new();
     for (name, host, asn) in [
         ("to_gobgp", gobgpd.host(), GOBGP_AS),
@@ -509,6 +565,7 @@ fn bench_bird(options: &Options) -> Row {
     ] {
         let mut p = BirdPeer::new(name, host.ipv4.into(), asn);
         p.graceful_restart = Some(RESTART_TIME);
+        p.ipv6 = want.v6 > 0;
         peers.push(p);
     }
     let config = BirdConfig {
@@ -525,7 +582,7 @@ fn bench_bird(options: &Options) -> Row {
         &mut row,
         (Instant::now(), options.deadline),
         (&gobgpd, &bird),
-        (from, n),
+        (from, want),
         // Bird::start returns once birdc answers; the clock has been running since the call.
         |_| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -538,12 +595,33 @@ fn bench_bird(options: &Options) -> Row {
     row
 }
 
-/// A gobgpd and a bird2 in namespaces of their own, each with one eBGP session to `origin`,
-/// both graceful-restart helpers; returns once both answer their CLI.
-fn start_receivers(lab: &Lab, origin: &Host) -> (Gobgpd, Bird) {
+/// bird2's static protocols for the originated routes: `static4`, and `static6` when there are
+/// IPv6 ones. Rendered here rather than through `static_routes`, so that the timed part is
+/// bird's.
+fn bird_statics(routes: Routes) -> String {
+    let mut statics = String::new();
+    let (v4, v6): (Vec<_>, Vec<_>) = originated(routes).partition(|(a, _)| a.is_ipv4());
+    for (name, channel, prefixes) in [("static4", "ipv4", v4), ("static6", "ipv6", v6)] {
+        if prefixes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(statics, "protocol static {name} {{\n  {channel};");
+        for (addr, len) in prefixes {
+            let _ = writeln!(statics, "  route {addr}/{len} blackhole;");
+        }
+        statics.push_str("}\n");
+    }
+    statics
+}
+
+/// A gobgpd and a bird2 in namespaces of their own, each with one eBGP session to `origin`
+/// over IPv4, carrying `families`, both graceful-restart helpers; returns once both answer
+/// their CLI.
+fn start_receivers(lab: &Lab, origin: &Host, families: &[Family]) -> (Gobgpd, Bird) {
     let (g, r) = (lab.host("gobgp"), lab.host("bird"));
     let mut neighbor = GobgpNeighbor::new(origin.ipv4.into(), ORIGIN_AS);
     neighbor.graceful_restart = Some(RESTART_TIME);
+    neighbor.families = families.to_vec();
     let gobgpd = Gobgpd::start(
         &g,
         GobgpConfig {
@@ -554,6 +632,7 @@ fn start_receivers(lab: &Lab, origin: &Host) -> (Gobgpd, Bird) {
     );
     let mut peer = BirdPeer::new(BIRD_PROTOCOL, origin.ipv4.into(), ORIGIN_AS);
     peer.graceful_restart = Some(RESTART_TIME);
+    peer.ipv6 = families.contains(&Family::Ipv6Unicast);
     let bird = Bird::start(
         &r,
         BirdConfig {

@@ -25,10 +25,11 @@ use super::common::baton::{global_toml, peer_toml, Baton};
 use super::common::bird::Bird;
 use super::common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use super::common::netns::{Host, Lab};
+use super::common::Family;
 use super::gobgp_origin;
 use super::machine::{cpu_time, peak_rss_kib};
 use super::options::Options;
-use super::watch::{watch_receivers, Times};
+use super::watch::{watch_receivers, Routes, Times};
 use super::{
     prefix, start_receivers, upgrade, BIRD_AS, BIRD_PROTOCOL, GOBGP_AS, ORIGIN_AS, RESTART_TIME,
     SETUP,
@@ -190,7 +191,7 @@ fn bench_baton(options: &Options, s: &Scenario) -> ApiRow {
     };
     let lab = Lab::new();
     let origin = lab.host("origin");
-    let (gobgpd, bird) = start_receivers(&lab, &origin);
+    let (gobgpd, bird) = start_receivers(&lab, &origin, &[Family::Ipv4Unicast]);
     let from = IpAddr::from(origin.ipv4);
 
     let paths = Baton::paths(&origin);
@@ -281,7 +282,7 @@ fn routes_json(chunk: &[usize], single: bool) -> String {
 fn bench_gobgpd(options: &Options, s: &Scenario) -> ApiRow {
     let lab = Lab::new();
     let origin = lab.host("origin");
-    let (gobgpd, bird) = start_receivers(&lab, &origin);
+    let (gobgpd, bird) = start_receivers(&lab, &origin, &[Family::Ipv4Unicast]);
     let from = IpAddr::from(origin.ipv4);
 
     let mut neighbors = Vec::new();
@@ -313,7 +314,8 @@ fn bench_gobgpd(options: &Options, s: &Scenario) -> ApiRow {
             })
         }
         _ => {
-            let encoded = gobgp_origin::encode_requests(s.routes, origin.ipv4);
+            let encoded =
+                gobgp_origin::encode_requests(ipv4_only(s.routes), (origin.ipv4, origin.ipv6));
             fs::write(&requests, encoded).expect("write the requests");
             measure(&origin, s.routes, deadline, &gobgpd, &bird, |go| {
                 api_client::gobgp_grpc(&api, &requests, deadline, go)
@@ -334,6 +336,14 @@ fn bench_gobgpd(options: &Options, s: &Scenario) -> ApiRow {
         originator.dump_logs();
     }
     row
+}
+
+/// `n` IPv4 routes: this table announces no IPv6.
+fn ipv4_only(n: usize) -> Routes {
+    Routes {
+        v4: n as u64,
+        v6: 0,
+    }
 }
 
 /// Waits until both receivers have their session with the originator at `from` Established.
@@ -374,9 +384,10 @@ fn measure(
             let _ = client.join();
             return (None, Times::default(), Times::default());
         };
-        let abort = &abort;
-        let watchers =
-            s.spawn(move || watch_receivers(start, deadline, gobgpd, bird, from, n, false, abort));
+        let (abort, want) = (&abort, ipv4_only(n));
+        let watchers = s.spawn(move || {
+            watch_receivers(start, deadline, gobgpd, bird, from, want, false, abort)
+        });
         let done = client.join().unwrap_or(None);
         if done.is_none() {
             abort.store(true, Ordering::SeqCst);

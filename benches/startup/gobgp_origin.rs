@@ -7,10 +7,11 @@
 //! `apipb`): AddPathStreamRequest { table_type = 1 (GLOBAL = 0); paths = 3 }, Path { nlri = 1;
 //! pattrs = 2; family = 9 }, Family { afi = 1; safi = 2 }, Any { type_url = 1; value = 2 },
 //! IPAddressPrefix { prefix_len = 1; prefix = 2 }, OriginAttribute { origin = 1 },
-//! AsPathAttribute { segments = 1 }, NextHopAttribute { next_hop = 1 }.
+//! AsPathAttribute { segments = 1 }, NextHopAttribute { next_hop = 1 }. An IPv6 path carries
+//! its next hop in NextHopAttribute too: gobgpd turns it into MP_REACH_NLRI's.
 
 use std::fs;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::Ordering;
@@ -18,9 +19,9 @@ use std::time::Instant;
 
 use super::common::gobgp::{GobgpConfig, GobgpNeighbor, Gobgpd};
 use super::common::netns::Lab;
-use super::watch::{originate_watched, receiver_stats};
+use super::watch::{originate_watched, receiver_stats, Routes};
 use super::{
-    prefix_addr, start_receivers, Options, Row, BIRD_AS, GOBGP_AS, ORIGIN_AS, RESTART_TIME,
+    originated, start_receivers, Options, Row, BIRD_AS, GOBGP_AS, ORIGIN_AS, RESTART_TIME,
 };
 
 /// The interpreter python3-grpcio is installed for.
@@ -44,21 +45,24 @@ pub fn unavailable() -> Option<String> {
     })
 }
 
-/// gobgpd originating N routes, streamed into its API as soon as it answers, to the same two
-/// receivers. The clock starts when gobgpd is spawned; the requests are encoded before.
+/// gobgpd originating N IPv4 and M IPv6 routes, streamed into its API as soon as it answers,
+/// to the same two receivers. The clock starts when gobgpd is spawned; the requests are encoded
+/// before.
 pub fn bench_gobgpd(options: &Options) -> Row {
-    let n = options.routes;
+    let want = options.originated();
     let lab = Lab::new();
     let origin = lab.host("origin");
-    let (gobgpd, bird) = start_receivers(&lab, &origin);
+    let (gobgpd, bird) = start_receivers(&lab, &origin, want.families());
     let from = IpAddr::from(origin.ipv4);
 
     let requests = origin.dir().join("add-path-stream.bin");
-    fs::write(&requests, encode_requests(n, origin.ipv4)).expect("write the requests");
+    let encoded = encode_requests(want, (origin.ipv4, origin.ipv6));
+    fs::write(&requests, encoded).expect("write the requests");
     let mut neighbors = Vec::new();
     for (host, asn) in [(gobgpd.host(), GOBGP_AS), (bird.host(), BIRD_AS)] {
         let mut neighbor = GobgpNeighbor::new(host.ipv4.into(), asn);
         neighbor.graceful_restart = Some(RESTART_TIME);
+        neighbor.families = want.families().to_vec();
         neighbors.push(neighbor);
     }
     let config = GobgpConfig {
@@ -75,7 +79,7 @@ pub fn bench_gobgpd(options: &Options) -> Row {
         &mut row,
         (start, options.deadline),
         (&gobgpd, &bird),
-        (from, n),
+        (from, want),
         |abort| {
             std::thread::scope(|s| {
                 let originator = s.spawn(|| {
@@ -116,11 +120,42 @@ pub fn bench_gobgpd(options: &Options) -> Row {
     row
 }
 
-/// The N paths as AddPathStreamRequests to the global table, each framed by its length
-/// (4 bytes, big-endian) for the injector.
-pub fn encode_requests(n: usize, next_hop: Ipv4Addr) -> Vec<u8> {
-    // Attributes shared by every path: ORIGIN IGP, an empty AS_PATH (gobgpd prepends its AS
-    // towards eBGP peers), NEXT_HOP.
+/// The originated paths (`routes`: N IPv4, then M IPv6) as AddPathStreamRequests to the
+/// global table, each framed by its length (4 bytes, big-endian) for the injector; next hops
+/// `hops` (the originator's addresses on the lab's link).
+pub fn encode_requests(routes: Routes, hops: (Ipv4Addr, Ipv6Addr)) -> Vec<u8> {
+    // Per family: what follows the NLRI in every path, the same for all of that family.
+    let tails = [(1, IpAddr::from(hops.0)), (2, IpAddr::from(hops.1))].map(|(afi, hop)| {
+        let mut tail = path_attributes(hop);
+        let mut family = Vec::new();
+        put_uint(&mut family, 1, afi); // AFI_IP, AFI_IP6
+        put_uint(&mut family, 2, 1); // SAFI_UNICAST
+        put_bytes(&mut tail, 9, &family);
+        tail
+    });
+    let paths: Vec<(IpAddr, u8)> = originated(routes).collect();
+    let mut out = Vec::new();
+    for chunk in paths.chunks(PATHS_PER_REQUEST) {
+        let mut request = Vec::new();
+        for &(addr, len) in chunk {
+            let mut nlri = Vec::new();
+            put_uint(&mut nlri, 1, u64::from(len));
+            put_bytes(&mut nlri, 2, addr.to_string().as_bytes());
+            let mut path = Vec::new();
+            put_bytes(&mut path, 1, &any("IPAddressPrefix", &nlri));
+            path.extend_from_slice(&tails[usize::from(addr.is_ipv6())]);
+            put_bytes(&mut request, 3, &path);
+        }
+        let len = u32::try_from(request.len()).expect("a request is far below 4 GiB");
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&request);
+    }
+    out
+}
+
+/// The attributes every path carries, encoded as `pattrs` fields: ORIGIN IGP, an empty AS_PATH
+/// (gobgpd prepends its AS towards eBGP peers), NEXT_HOP `next_hop`.
+fn path_attributes(next_hop: IpAddr) -> Vec<u8> {
     let mut next_hop_attr = Vec::new();
     put_bytes(&mut next_hop_attr, 1, next_hop.to_string().as_bytes());
     let mut attrs = Vec::new();
@@ -131,31 +166,7 @@ pub fn encode_requests(n: usize, next_hop: Ipv4Addr) -> Vec<u8> {
     ] {
         put_bytes(&mut attrs, 2, &any(name, value));
     }
-    let mut family = Vec::new();
-    put_uint(&mut family, 1, 1); // AFI_IP
-    put_uint(&mut family, 2, 1); // SAFI_UNICAST
-
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < n {
-        let mut request = Vec::new();
-        for j in i..n.min(i + PATHS_PER_REQUEST) {
-            let (addr, len) = prefix_addr(j);
-            let mut nlri = Vec::new();
-            put_uint(&mut nlri, 1, u64::from(len));
-            put_bytes(&mut nlri, 2, addr.to_string().as_bytes());
-            let mut path = Vec::new();
-            put_bytes(&mut path, 1, &any("IPAddressPrefix", &nlri));
-            path.extend_from_slice(&attrs);
-            put_bytes(&mut path, 9, &family);
-            put_bytes(&mut request, 3, &path);
-        }
-        let len = u32::try_from(request.len()).expect("a request is far below 4 GiB");
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(&request);
-        i += PATHS_PER_REQUEST;
-    }
-    out
+    attrs
 }
 
 /// A `google.protobuf.Any` holding message `value` of type `apipb.NAME`.

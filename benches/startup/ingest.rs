@@ -29,7 +29,7 @@ use super::common::Family;
 use super::injector::{self, Burst, INJECTOR_AS, NEXT_HOP4, NEXT_HOP6};
 use super::machine::{cpu_time, peak_rss_kib};
 use super::options::Options;
-use super::watch::{watch, Held};
+use super::watch::{bird_protocol, bird_view, gobgp_routes, watch, Held, Routes};
 use super::{upgrade, SETUP};
 
 /// The receivers' AS.
@@ -281,7 +281,7 @@ fn ingest(
             deadline,
             &abort,
             rx.held,
-            |h| h.routes >= total,
+            |h| h.routes.total() >= total,
             |_| false,
         );
         done.store(true, Ordering::SeqCst);
@@ -326,34 +326,25 @@ fn baton_held(socket: &std::path::Path) -> Held {
     let Ok(v) = client::request(socket, &Request::Metrics, SETUP) else {
         return Held::default();
     };
-    let routes = v
-        .as_str()
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("baton_rib_prefixes{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum();
+    let text = v.as_str().unwrap_or_default();
+    let gauge = |family: &str| {
+        let name = format!("baton_rib_prefixes{{family=\"{family}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&name)?.trim().parse().ok())
+            .unwrap_or(0)
+    };
     Held {
-        routes,
+        routes: Routes {
+            v4: gauge("ipv4-unicast"),
+            v6: gauge("ipv6-unicast"),
+        },
         ..Held::default()
     }
 }
 
 /// What bird2 imported from the injector, both channels.
 fn bird_held(bird: &Bird) -> Held {
-    let out = bird.birdc(&["show", "protocols", "all", BIRD_PROTOCOL]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let routes = text
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("Routes:"))
-        .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    let established = text.contains("Established");
-    Held {
-        routes,
-        established,
-        fresh: established,
-    }
+    bird_view(&bird_protocol(bird, BIRD_PROTOCOL))
 }
 
 /// What gobgpd accepted from `from`, both families.
@@ -366,15 +357,9 @@ fn gobgp_held(gobgpd: &Gobgpd, from: IpAddr) -> Held {
             .as_u64()
             .or(a["state"]["received"].as_u64())
     };
-    let routes = v["afi_safis"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(count)
-        .sum();
     let established = v["state"]["session_state"].as_u64() == Some(6);
     Held {
-        routes,
+        routes: gobgp_routes(&v, count),
         established,
         fresh: established,
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::injector::MAX_INJECTED;
+use super::watch::Routes;
 use super::MAX_ROUTES;
 
 /// Routes originated when `--routes` is not given.
@@ -24,8 +25,10 @@ pub const DEFAULT_FIB_ROUTES: [usize; 2] = [100_000, 1_000_000];
 
 /// Command-line options.
 pub struct Options {
-    /// N: how many routes the originator announces.
+    /// N: how many IPv4 routes the originator announces.
     pub routes: usize,
+    /// M: how many IPv6 routes it announces besides (`--v6`, N / 10 unless given).
+    pub v6: usize,
     /// How many times to run every scenario (each time in a fresh lab).
     pub runs: usize,
     /// How long one scenario may take before it is reported as a timeout.
@@ -53,6 +56,7 @@ impl Options {
     pub fn to_json(&self) -> Value {
         json!({
             "routes": self.routes,
+            "v6": self.v6,
             "runs": self.runs,
             "deadline_s": self.deadline.as_secs_f64(),
             "parts": self.parts,
@@ -63,6 +67,14 @@ impl Options {
             "ingest_routes": self.ingest.0,
             "ingest_v6": self.ingest.1,
         })
+    }
+
+    /// What the originator of tables 1 and 2 announces: N IPv4 and M IPv6 routes.
+    pub fn originated(&self) -> Routes {
+        Routes {
+            v4: self.routes as u64,
+            v6: self.v6 as u64,
+        }
     }
 }
 
@@ -99,6 +111,7 @@ impl Parts {
 
 pub fn parse_args() -> Options {
     let mut routes = DEFAULT_ROUTES;
+    let mut v6 = None;
     let mut runs = 1;
     let mut deadline = None;
     let mut parts = Parts::ALL;
@@ -121,6 +134,7 @@ pub fn parse_args() -> Options {
         };
         match arg.as_str() {
             "--routes" => routes = number("--routes", &value("--routes")),
+            "--v6" => v6 = Some(number("--v6", &value("--v6"))),
             "--runs" => runs = number("--runs", &value("--runs")).max(1),
             "--timeout" => {
                 let secs = number("--timeout", &value("--timeout"));
@@ -183,6 +197,12 @@ pub fn parse_args() -> Options {
             "--routes must be 1..={MAX_ROUTES} (the /28s of 10.0.0.0/8)"
         ));
     }
+    let v6 = v6.unwrap_or(routes / 10);
+    if v6 > MAX_ROUTES {
+        usage(&format!(
+            "--v6 must be 0..={MAX_ROUTES} (/64s of 2001:db8:1000::/36)"
+        ));
+    }
     if api_routes == 0 || api_routes > MAX_ROUTES {
         usage(&format!("--api-routes must be 1..={MAX_ROUTES}"));
     }
@@ -192,12 +212,13 @@ pub fn parse_args() -> Options {
         ));
     }
     let timeout = deadline;
-    // Generous: the point is to measure, not to give up. 100k: 170 s, 1M: 620 s.
+    // Generous: the point is to measure, not to give up. 100k + 10k: 175 s, 1M + 100k: 670 s.
     let deadline = deadline.unwrap_or(Duration::from_secs(
-        120 + u64::try_from(routes / 2000).expect("fits"),
+        120 + u64::try_from((routes + v6) / 2000).expect("fits"),
     ));
     Options {
         routes,
+        v6,
         runs,
         deadline,
         parts,
@@ -216,13 +237,15 @@ fn usage(error: &str) -> ! {
         eprintln!("bench: {error}");
     }
     eprintln!(
-        "usage: cargo bench --bench startup -- [--routes N] [--runs R] [--timeout SECONDS] \
+        "usage: cargo bench --bench startup -- [--routes N] [--v6 M] [--runs R] [--timeout SECONDS] \
          [--only PARTS] [--store-routes N,N] [--api-routes M] [--fib-routes N,N] \
          [--ingest-routes N] [--ingest-v6 M] [--no-gobgpd-count] [--json FILE]\n  \
          --routes N          routes to originate (default {DEFAULT_ROUTES}, at most {MAX_ROUTES})\n  \
+         --v6 M              IPv6 routes originated besides, in the start-up and replacement \
+         tables (default N / 10; 0: IPv4 only)\n  \
          --runs R            run every scenario R times, each in a fresh lab; print the median \
          and range (default 1)\n  \
-         --timeout S         give up on a scenario after S seconds (default 120 + N/2000)\n  \
+         --timeout S         give up on a scenario after S seconds (default 120 + (N + M)/2000)\n  \
          --only PARTS        run only these, comma-separated: baton (start-up, restarts, \
          upgrade), bird, gobgpd, store, api, fib, ingest (default: all)\n  \
          --store-routes L    route counts for the state store table (default 100000,1000000)\n  \

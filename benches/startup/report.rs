@@ -14,7 +14,7 @@ pub fn print_startup_table(
     runs: &[Vec<Row>],
     gobgpd_unavailable: &Option<String>,
 ) {
-    let n = options.routes;
+    let (n, m) = (options.routes, options.v6);
     let column = |s: usize, f: &dyn Fn(&Row) -> Option<f64>| -> Vec<Option<f64>> {
         runs.iter().map(|r| f(&r[s])).collect()
     };
@@ -30,11 +30,11 @@ pub fn print_startup_table(
         measured.then(|| cell(s, name, "s", f, 2))
     };
 
-    println!("start-up, N = {n}:");
+    println!("start-up, N = {n} IPv4 + M = {m} IPv6 routes:");
     let w = if options.runs > 1 { 20 } else { 12 };
     println!(
-        "{:<28} {:>8} {:>w$} {:>w$} {:>w$} {:>w$}",
-        "scenario", "N", "gobgpd s", "bird2 s", "orig RSS MiB", "orig CPU s"
+        "{:<28} {:>8} {:>7} {:>w$} {:>w$} {:>w$} {:>w$}",
+        "scenario", "N", "M", "gobgpd s", "bird2 s", "orig RSS MiB", "orig CPU s"
     );
     for (s, name) in SCENARIOS.iter().enumerate() {
         let skipped = match s {
@@ -43,15 +43,15 @@ pub fn print_startup_table(
             _ => false,
         };
         if skipped {
-            println!("{name:<28} {n:>8}  not run (--only)");
+            println!("{name:<28} {n:>8} {m:>7}  not run (--only)");
             continue;
         }
         if let (3, Some(why)) = (s, gobgpd_unavailable) {
-            println!("{name:<28} {n:>8}  {why}");
+            println!("{name:<28} {n:>8} {m:>7}  {why}");
             continue;
         }
         println!(
-            "{name:<28} {n:>8} {:>w$} {:>w$} {:>w$} {:>w$}",
+            "{name:<28} {n:>8} {m:>7} {:>w$} {:>w$} {:>w$} {:>w$}",
             cell(s, "gobgpd s", "s", &|r| as_secs(r.gobgpd), 2),
             cell(s, "bird2 s", "s", &|r| as_secs(r.bird), 2),
             cell(s, "orig RSS MiB", "MiB", &|r| as_mib(r.rss_kib), 1),
@@ -98,32 +98,39 @@ pub fn print_startup_table(
             details.push(format!("control socket up {ready} s after spawn"));
         }
         if let Some(injected) = shown(s, "API stream taken", &|r| as_secs(r.injected)) {
-            details.push(format!("API stream of N paths taken by {injected} s"));
+            details.push(format!("API stream of N + M paths taken by {injected} s"));
         }
         println!("{name}: {}", details.join("; "));
     }
     println!();
     println!(
-        "seconds: from the originator's spawn until a receiver's query first shows all N routes \
-         (fresh, for the restart), taken when that query returns; queries are {}–{} ms apart \
-         (3x their own duration: gobgpd walks its table to count), so each figure is an upper \
-         bound within one pause.",
+        "seconds: from the originator's spawn until a receiver's query first shows all N IPv4 \
+         and M IPv6 routes (fresh, for the restart), taken when that query returns; queries are \
+         {}–{} ms apart (3x their own duration: gobgpd walks its table to count), so each \
+         figure is an upper bound within one pause.",
         MIN_PAUSE.as_millis(),
         MAX_PAUSE.as_millis()
     );
     println!(
         "restart: batond is killed with SIGKILL and spawned again on the same state directory \
          once both receivers hold its routes as stale and gobgpd has left the 5 s idle hold it \
-         imposes after any session loss. \"Fresh\": gobgpd has End-of-RIB on the new session \
-         (it then drops what is still stale), bird2 no longer shows \"graceful restart active\"."
+         imposes after any session loss. \"Fresh\": gobgpd has End-of-RIB on the new session, \
+         every family (it then drops what is still stale), bird2 no longer shows \"graceful \
+         restart active\"."
+    );
+    println!(
+        "Every session is eBGP over IPv4, carrying IPv6 unicast as well when M > 0; the IPv6 \
+         routes' next hop is the originator's address on the lab's link (2001:db8::1), named in \
+         baton's routes file, chosen by bird2 from its interface, given to gobgpd's API."
     );
     println!(
         "bird2 connects out no sooner than 1 s after it starts (its least connect delay), \
-         which is part of its figures. gobgpd cannot originate from its config: the N paths are \
-         streamed into its gRPC API (AddPathStream, {} paths per request, encoded beforehand) by \
-         benches/startup/gobgp_inject.py as soon as it answers; the injector's CPU is not \
-         counted. CPU: the originator's user+system time when both receivers held everything; \
-         RSS: its VmHWM (peak resident set); for baton, supervisor and speaker added up.",
+         which is part of its figures. gobgpd cannot originate from its config: the N + M paths \
+         are streamed into its gRPC API (AddPathStream, {} paths per request, encoded \
+         beforehand) by benches/startup/gobgp_inject.py as soon as it answers; the injector's \
+         CPU is not counted. CPU: the originator's user+system time when both receivers held \
+         everything; RSS: its VmHWM (peak resident set); for baton, supervisor and speaker added \
+         up.",
         gobgp_origin::PATHS_PER_REQUEST
     );
 }

@@ -1,7 +1,7 @@
 //! Replacing a running speaker: `batonctl upgrade` to another build, and the speaker killed
 //! with SIGKILL (the supervisor starts a new one), each timed from the event until both
-//! receivers hold all N routes fresh again, while two monitors count what the receivers hold,
-//! so that a withdrawal, however brief, shows as a count below N.
+//! receivers hold all N IPv4 and M IPv6 routes fresh again, while two monitors count what the
+//! receivers hold, so that a withdrawal, however brief, shows as a count below N + M.
 //!
 //! "Fresh again" needs the receiver to have seen the old session go: a receiver still showing
 //! the old session is as fresh as it was before. Each watcher notes an identity of the session
@@ -22,6 +22,8 @@ use serde_json::Value;
 use super::common::baton::Baton;
 use super::common::bird::Bird;
 use super::common::gobgp::Gobgpd;
+use super::common::Family;
+use super::watch::{bird_protocol, bird_view, gobgp_view, Held, Routes};
 use super::{BIRD_PROTOCOL, MAX_PAUSE, MIN_PAUSE};
 
 /// What the watchers and monitors look at, and for how long.
@@ -30,8 +32,8 @@ pub struct Receivers<'a> {
     pub bird: &'a Bird,
     /// The originator's address, as the receivers know it.
     pub from: IpAddr,
-    /// Routes the originator announces.
-    pub n: usize,
+    /// Routes the originator announces, per family.
+    pub want: Routes,
     /// How long an event may take before it is reported as a timeout.
     pub deadline: Duration,
     /// Count the routes at gobgpd during events; each count walks its table, which at a
@@ -51,7 +53,7 @@ pub struct Replacement {
     pub command: Option<Duration>,
     /// A new speaker runs (`batonctl status` shows a new generation with a pid).
     pub speaker: Option<Duration>,
-    /// gobgpd and bird2: the old session seen lost, and all N routes fresh again.
+    /// gobgpd and bird2: the old session seen lost, and all routes fresh again.
     pub gobgpd: Back,
     pub bird: Back,
     /// The fewest of our routes each receiver showed while it happened.
@@ -153,14 +155,14 @@ pub fn status(baton: &Baton) -> Value {
 }
 
 /// Runs `event` (given the start instant) while watchers wait for both receivers to be back
-/// with all N routes fresh and monitors count what they hold; returns when both are back or
+/// with all routes fresh and monitors count what they hold; returns when both are back or
 /// at the deadline.
 fn replace<R>(rx: &Receivers, event: impl FnOnce(Instant) -> R) -> (R, Replacement) {
     let Receivers {
         gobgpd,
         bird,
         from,
-        n,
+        want,
         deadline,
         ..
     } = *rx;
@@ -171,12 +173,12 @@ fn replace<R>(rx: &Receivers, event: impl FnOnce(Instant) -> R) -> (R, Replaceme
         let start = Instant::now();
         std::thread::scope(|s| {
             let g = s.spawn(|| {
-                watch_back("gobgpd", start, deadline, n, &g_before, || {
+                watch_back("gobgpd", start, deadline, want, &g_before, || {
                     gobgp_session(gobgpd, from)
                 })
             });
             let b = s.spawn(|| {
-                watch_back("bird2", start, deadline, n, &b_before, || {
+                watch_back("bird2", start, deadline, want, &b_before, || {
                     bird_session(bird)
                 })
             });
@@ -202,7 +204,8 @@ pub fn with_monitors<R>(rx: &Receivers, f: impl FnOnce() -> R) -> (R, Lowest, Lo
             if !rx.count_gobgpd {
                 return Lowest::default();
             }
-            monitor(&stop, until, || gobgp_count(rx.gobgpd, rx.from))
+            let families = rx.want.families();
+            monitor(&stop, until, || gobgp_count(rx.gobgpd, rx.from, families))
         });
         let b = s.spawn(|| monitor(&stop, until, || bird_count(rx.bird)));
         let out = f();
@@ -231,16 +234,27 @@ fn monitor(stop: &AtomicBool, until: Instant, mut count: impl FnMut() -> Option<
     low
 }
 
-/// `gobgp neighbor ADDR adj-in summary -a ipv4`: "Destination: N, Path: N" (stale routes
-/// included); `None` if the answer is not that.
-pub fn gobgp_count(gobgpd: &Gobgpd, from: IpAddr) -> Option<u64> {
+/// `gobgp neighbor ADDR adj-in summary -a FAMILY`: "Destination: N, Path: N" (stale routes
+/// included), summed over `families`; `None` if an answer is not that.
+pub fn gobgp_count(gobgpd: &Gobgpd, from: IpAddr, families: &[Family]) -> Option<u64> {
+    families
+        .iter()
+        .map(|family| gobgp_family_count(gobgpd, from, family))
+        .sum()
+}
+
+fn gobgp_family_count(gobgpd: &Gobgpd, from: IpAddr, family: &Family) -> Option<u64> {
+    let family = match family {
+        Family::Ipv4Unicast => "ipv4",
+        Family::Ipv6Unicast => "ipv6",
+    };
     let out = gobgpd.gobgp(&[
         "neighbor",
         &from.to_string(),
         "adj-in",
         "summary",
         "-a",
-        "ipv4",
+        family,
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     text.split("Destination:")
@@ -268,11 +282,9 @@ pub fn bird_count(bird: &Bird) -> Option<u64> {
 /// A receiver's session with the originator, as one query shows it.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Session {
-    /// Our routes it holds (stale ones included).
-    routes: u64,
-    established: bool,
-    /// It holds our routes for a restart not yet complete (no End-of-RIB on this session).
-    restarting: bool,
+    /// Our routes it holds (stale ones included); fresh: Established, and not holding our
+    /// routes for a restart not yet complete (End-of-RIB received on this session).
+    held: Held,
     /// Changes when the session is replaced.
     id: String,
     /// When the session last changed state, ms into the day, if the receiver says (bird2).
@@ -290,13 +302,13 @@ impl Session {
     }
 }
 
-/// Waits until the receiver's session is a new one, Established, with all `n` routes and no
-/// restart pending. Set `BENCH_TRACE=1` to print every change it sees.
+/// Waits until the receiver's session is a new one, Established, with all `want` routes and
+/// no restart pending. Set `BENCH_TRACE=1` to print every change it sees.
 fn watch_back(
     name: &str,
     start: Instant,
     deadline: Duration,
-    n: usize,
+    want: Routes,
     before: &Option<Session>,
     mut query: impl FnMut() -> Option<Session>,
 ) -> Back {
@@ -312,10 +324,10 @@ fn watch_back(
         }
         if let Some(s) = &now {
             let replaced = before.as_ref().is_some_and(|b| s.replaces(b));
-            if back.lost.is_none() && (!s.established || s.restarting || replaced) {
+            if back.lost.is_none() && (!s.held.fresh || replaced) {
                 back.lost = Some(at);
             }
-            if back.lost.is_some() && s.established && !s.restarting && s.routes == n as u64 {
+            if back.lost.is_some() && s.held.fresh && s.held.routes == want {
                 back.fresh = Some(at);
                 return back;
             }
@@ -329,20 +341,12 @@ fn watch_back(
     }
 }
 
-/// gobgpd's view, from `gobgp -j neighbor ADDR`: Established, End-of-RIB received on the IPv4
-/// family (gobgpd then drops what is still stale), its received count; flops and uptime as the
+/// gobgpd's view, from `gobgp -j neighbor ADDR` ([`gobgp_view`]); flops and uptime as the
 /// session's identity.
 fn gobgp_session(gobgpd: &Gobgpd, from: IpAddr) -> Option<Session> {
     let v = gobgpd.neighbor_json(from)?;
-    let family = v["afi_safis"]
-        .as_array()?
-        .iter()
-        .find(|a| a["state"]["family"]["afi"].as_u64() == Some(1))?;
-    let end_of_rib = family["mp_graceful_restart"]["state"]["end_of_rib_received"] == true;
     Some(Session {
-        routes: family["state"]["received"].as_u64().unwrap_or(0),
-        established: v["state"]["session_state"].as_u64() == Some(6),
-        restarting: !end_of_rib,
+        held: gobgp_view(&v),
         id: format!(
             "flops {} up {}",
             v["state"]["flops"], v["timers"]["state"]["uptime"]
@@ -351,32 +355,19 @@ fn gobgp_session(gobgpd: &Gobgpd, from: IpAddr) -> Option<Session> {
     })
 }
 
-/// bird2's view, from `birdc show protocols all origin`: "BGP state: Established", no
-/// "graceful restart active", the channel's imported count; the protocol's line (state, since
-/// when, info) as the session's identity.
+/// bird2's view, from `birdc show protocols all origin` ([`bird_view`]); the protocol's line
+/// (state, since when, info) as the session's identity.
 fn bird_session(bird: &Bird) -> Option<Session> {
-    let out = bird.birdc(&["show", "protocols", "all", BIRD_PROTOCOL]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = bird_protocol(bird, BIRD_PROTOCOL);
     let line = text
         .lines()
         .find(|l| l.split_whitespace().next() == Some(BIRD_PROTOCOL))?;
-    let routes = text
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix("Routes:"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let established = text
-        .lines()
-        .any(|l| l.trim_start().starts_with("BGP state:") && l.contains("Established"));
     // The line is "origin BGP --- up 13:48:35.590 Established": the time of day apart.
     let (times, words): (Vec<&str>, Vec<&str>) = line
         .split_whitespace()
         .partition(|w| time_of_day_ms(w).is_some());
     Some(Session {
-        routes,
-        established,
-        restarting: text.contains("graceful restart active"),
+        held: bird_view(&text),
         id: words.join(" "),
         since_ms: times.first().and_then(|t| time_of_day_ms(t)),
     })
@@ -402,7 +393,7 @@ fn time_of_day_ms(word: &str) -> Option<u64> {
 }
 
 /// The replacement table: one column per event, one row per quantity.
-pub fn print_replacement_table(n: usize, runs: &[[Replacement; 3]], from: [IpAddr; 2]) {
+pub fn print_replacement_table(want: Routes, runs: &[[Replacement; 3]], from: [IpAddr; 2]) {
     let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
     let ms = |m: Option<u64>| m.map(|m| m as f64 / 1000.0);
     let table = super::figures::table("replacement");
@@ -438,7 +429,7 @@ pub fn print_replacement_table(n: usize, runs: &[[Replacement; 3]], from: [IpAdd
         let seen = runs.iter().any(|r| {
             [r[e].gobgpd_low, r[e].bird_low]
                 .iter()
-                .any(|l| l.routes.is_some_and(|m| m < n as u64))
+                .any(|l| l.routes.is_some_and(|m| m < want.total()))
         });
         let measured = runs
             .iter()
@@ -451,7 +442,11 @@ pub fn print_replacement_table(n: usize, runs: &[[Replacement; 3]], from: [IpAdd
     };
     let [g, b] = from;
     let w = if runs.len() > 1 { 22 } else { 18 };
-    println!("replacing the speaker, N = {n} (seconds from the event):");
+    println!(
+        "replacing the speaker, N = {} IPv4 + M = {} IPv6 routes (\"all N\": both families in \
+         full; seconds from the event):",
+        want.v4, want.v6
+    );
     println!(
         "{:<40} {:>w$} {:>w$} {:>w$}",
         "", EVENTS[0], EVENTS[1], EVENTS[2]
@@ -524,16 +519,17 @@ pub fn print_replacement_table(n: usize, runs: &[[Replacement; 3]], from: [IpAdd
          a core over a second). report: `batonctl upgrade --json` (the supervisor follows the new \
          speaker's events: the upgrade ends at its last End-of-RIB sent). \
          \"Fresh again\": the receiver saw the old session go, then shows the new one \
-         Established, all N routes, End-of-RIB received (gobgpd) / no \"graceful restart \
-         active\" (bird2); a query every 25–250 ms. \"Fewest routes\": the lowest count `gobgp \
-         neighbor ADDR adj-in summary -a ipv4` and `birdc show route count` showed from the \
-         event until both were fresh again, each query twice its own duration after the last \
-         (stale routes count: a withdrawal shows as fewer than N; gobgpd walks its table to \
-         count, which at a million routes delays it markedly: --no-gobgpd-count). gobgpd stays Idle for a hard-coded 5 s after any session loss, refusing connections, \
-         so it cannot be back sooner than that after an upgrade or a crash; bird2 takes the new \
-         session at once. batond kill -9: the supervisor and its speaker killed, batond spawned \
-         again on the same state once both receivers hold the routes as stale and gobgpd has \
-         left that idle hold, so the 5 s are not in its figures (the start-up table's restart \
-         row; its routes were counted from the kill)."
+         Established, all N + M routes, End-of-RIB received on every family (gobgpd) / no \
+         \"graceful restart active\" (bird2); a query every 25–250 ms. \"Fewest routes\": the \
+         lowest count `gobgp neighbor ADDR adj-in summary -a ipv4` (plus `-a ipv6`) and `birdc \
+         show route count` showed from the event until both were fresh again, each query twice \
+         its own duration after the last (stale routes count: a withdrawal shows as fewer than \
+         N + M; gobgpd walks its table to count, which at a million routes delays it markedly: \
+         --no-gobgpd-count). gobgpd stays Idle for a hard-coded 5 s after any session loss, \
+         refusing connections, so it cannot be back sooner than that after an upgrade or a \
+         crash; bird2 takes the new session at once. batond kill -9: the supervisor and its \
+         speaker killed, batond spawned again on the same state once both receivers hold the \
+         routes as stale and gobgpd has left that idle hold, so the 5 s are not in its figures \
+         (the start-up table's restart row; its routes were counted from the kill)."
     );
 }
