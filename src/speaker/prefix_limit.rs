@@ -12,9 +12,10 @@
 //!
 //! Pure: no I/O, tested on values.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::config::{MaxPrefixes, Peer};
+use crate::rib::PrefixMap;
 use crate::wire::{Family, Prefix, Update};
 
 /// A threshold crossed by one UPDATE.
@@ -45,7 +46,10 @@ pub enum Crossing {
 /// The counts of one family.
 #[derive(Debug, Default)]
 struct Count {
-    held: HashSet<Prefix>,
+    /// The prefixes themselves (a peer may announce one again): a full table's worth with a
+    /// bound on a transit session, so IPv4 keys packed as in the Loc-RIB (about half the
+    /// memory of a set of `Prefix`).
+    held: PrefixMap<()>,
     warned: bool,
     exceeded: bool,
 }
@@ -91,7 +95,7 @@ impl PrefixLimit {
             let count = self.counts.entry(family).or_default();
             for p in prefixes {
                 if add {
-                    count.held.insert(*p);
+                    count.held.insert(*p, ());
                 } else {
                     count.held.remove(p);
                 }
