@@ -5,7 +5,7 @@
 //! upgrade or a crash: what each peer was sent and had sent us, and which kernel routes are ours.
 //!
 //! In memory a snapshot's routes share their attributes with the RIB ([`SharedAttrs`]) and are
-//! grouped by attribute set ([`SavedRoutes`]: 8 bytes an IPv4 route), so taking a snapshot of a
+//! grouped by attribute set ([`SavedRoutes`]: 4 bytes an IPv4 route), so taking a snapshot of a
 //! million routes copies prefixes, not attribute sets. On disk each distinct set is
 //! written once (`attr_sets`) and routes refer to it by index; loading gives routes with equal
 //! sets the same `Arc` again, ready for the RIB's interner.
