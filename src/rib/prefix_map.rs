@@ -85,17 +85,6 @@ impl<V> PrefixMap<V> {
         }
     }
 
-    /// The value for `prefix`, inserting the default first if there is none.
-    pub fn get_or_default(&mut self, prefix: Prefix) -> &mut V
-    where
-        V: Default,
-    {
-        match v4_key(&prefix) {
-            Some(k) => self.v4.get_or_insert_with(k, V::default),
-            None => self.v6.get_or_insert_with(prefix, V::default),
-        }
-    }
-
     /// The value for `prefix`, inserting `make()` first if there is none; true if it did.
     /// One lookup either way (a table arriving is mostly new prefixes).
     pub fn get_or_insert_with(
@@ -249,7 +238,7 @@ mod tests {
         assert_eq!(map.remove(&p("198.18.0.0/15")), Some(2));
         assert_eq!(map.get(&p("198.18.0.0/15")), None);
         assert_eq!(map.get(&p("198.18.0.0/16")), Some(&9));
-        *map.get_or_default(p("2001:db8:1::/48")) += 5;
+        *map.get_or_insert_with(p("2001:db8:1::/48"), || 0).0 += 5;
         assert_eq!(map.get(&p("2001:db8:1::/48")), Some(&5));
         assert_eq!(map.len(), prefixes.len());
     }
