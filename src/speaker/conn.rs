@@ -4,26 +4,53 @@
 //! The reader only splits frames; decoding happens in the peer task, which knows the codec
 //! context negotiated by the OPENs (the first UPDATE may follow the OPEN in the same segment, so
 //! a reader that decoded on its own could use a stale context).
+//!
+//! The reader reads ahead of the RIB by at most a [`READ_WINDOW`] of bytes: each frame carries
+//! a [`ReadCredit`] that goes with its UPDATE to the RIB task and is given back when the RIB
+//! has applied it. A peer that sends a full table faster than the RIB applies it is held back
+//! by TCP flow control, not by a growing queue of decoded UPDATEs in our memory.
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Password;
 use crate::sockopt;
 use crate::wire::{frame_len, CodecContext, DecodeError};
 
+/// Bytes of frames one connection's reader may have handed on that the RIB has not applied
+/// yet. A decoded prefix takes about four times its wire size, so this bounds the backlog
+/// between a session and the RIB to about a megabyte, and it is still 64 full-size UPDATEs
+/// ahead: enough for the RIB never to wait for the reader.
+pub const READ_WINDOW: usize = 256 * 1024;
+
+/// A frame's share of its connection's read window: the reader reads on while the shares
+/// handed out stay within [`READ_WINDOW`]; dropping a share gives it back. The UPDATE a frame
+/// decodes to carries its share to the RIB task, which drops it once the UPDATE is applied.
+#[derive(Debug)]
+pub struct ReadCredit {
+    _share: Option<OwnedSemaphorePermit>,
+}
+
+impl ReadCredit {
+    /// A share of no window (a message that did not come through a reader).
+    pub fn none() -> Self {
+        ReadCredit { _share: None }
+    }
+}
+
 /// What a connection's reader reports to its peer task.
 #[derive(Debug)]
 pub enum ReadEvent {
-    /// One whole message, header included.
-    Frame(Bytes),
+    /// One whole message, header included, with its share of the read window.
+    Frame(Bytes, ReadCredit),
     /// The byte stream is not BGP (bad marker or length).
     Malformed(DecodeError),
     /// The connection closed or failed.
@@ -101,7 +128,8 @@ pub async fn dial(
     Ok(stream)
 }
 
-/// Read frames until the connection ends; each goes to `tx` tagged with `id`.
+/// Read frames until the connection ends; each goes to `tx` tagged with `id`, and reading
+/// waits while the frames handed on hold the whole [`READ_WINDOW`].
 pub async fn read_frames<T: From<(u64, ReadEvent)>>(
     id: u64,
     mut rd: OwnedReadHalf,
@@ -112,13 +140,22 @@ pub async fn read_frames<T: From<(u64, ReadEvent)>>(
         four_octet_as: true,
         extended_message: true,
     };
+    let window = Arc::new(Semaphore::new(READ_WINDOW));
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
         loop {
             match frame_len(&buf, &ctx) {
                 Ok(Some(len)) => {
+                    // A frame is at most 65,535 bytes, well within the window.
+                    let Ok(share) = window.clone().acquire_many_owned(len as u32).await else {
+                        return;
+                    };
                     let frame = buf.split_to(len).freeze();
-                    if tx.send(T::from((id, ReadEvent::Frame(frame)))).is_err() {
+                    let credit = ReadCredit {
+                        _share: Some(share),
+                    };
+                    let event = ReadEvent::Frame(frame, credit);
+                    if tx.send(T::from((id, event))).is_err() {
                         return;
                     }
                 }
@@ -166,3 +203,6 @@ pub async fn write_frames(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceive
     let _ = wr.flush().await;
     let _ = wr.shutdown().await;
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::conn::{self, ReadEvent, Security, WriteItem};
+use super::conn::{self, ReadCredit, ReadEvent, Security, WriteItem};
 use super::martian::MartianScreen;
 use super::prefix_limit::PrefixLimit;
 use super::rib_task::{RibCmd, RibOut, RibSink};
@@ -346,7 +346,7 @@ impl PeerTask {
                 self.feed(id, Input::TcpFailed);
                 self.connect_failed(&e);
             }
-            PeerEvent::Read(id, ReadEvent::Frame(frame)) => {
+            PeerEvent::Read(id, ReadEvent::Frame(frame, credit)) => {
                 let Some(ctx) = self.conn_mut(id).map(|c| c.codec()) else {
                     return;
                 };
@@ -360,7 +360,7 @@ impl PeerTask {
                         Input::DecodeError(e)
                     }
                 };
-                self.feed(id, input);
+                self.feed_read(id, input, credit);
             }
             PeerEvent::Read(id, ReadEvent::Malformed(e)) => {
                 warn!(error = %e, "malformed stream");
@@ -437,13 +437,19 @@ impl PeerTask {
 
     /// Feed one event to connection `id`'s state machine and carry out its outputs.
     fn feed(&mut self, id: u64, input: Input) {
+        self.feed_read(id, input, ReadCredit::none());
+    }
+
+    /// Feed a message read from the connection: the UPDATE it yields (if any) takes `credit`,
+    /// its share of the read window, to the RIB; otherwise the share is given back here.
+    fn feed_read(&mut self, id: u64, input: Input, mut credit: ReadCredit) {
         let Some(c) = self.conn_mut(id) else {
             return;
         };
         let was_open_confirm = matches!(c.session.state(), State::OpenConfirm(_));
         let outputs = c.session.handle(input);
         for out in outputs {
-            self.carry_out(id, out);
+            self.carry_out(id, out, &mut credit);
         }
         let now_open_confirm = self
             .conn_mut(id)

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::best_feed::{BestFeed, BestFeedRx};
+use super::conn::ReadCredit;
 use super::status::{RibCounters, StatusBoard, COUNTERS_EVERY};
 use crate::config::Route;
 use crate::ctl::{AdjInView, FamilyCountersView, RibView, RouteView};
@@ -69,8 +70,9 @@ pub enum RibCmd {
     PurgeStale(IpAddr, Vec<Family>),
     /// The restart time passed: stale routes of these families become long-lived stale.
     LongLivedStale(IpAddr, Vec<Family>),
-    /// An UPDATE from a peer.
-    Update(PeerRef, Box<Update>),
+    /// An UPDATE from a peer, with its share of the read window: dropped once applied, which
+    /// lets the connection's reader read on.
+    Update(PeerRef, Box<Update>, ReadCredit),
     /// The peer asked for a ROUTE-REFRESH.
     Refresh(IpAddr, Family),
     /// Replace the originated routes (config load or reload).
@@ -198,8 +200,9 @@ pub async fn run(local_as: u32, mut rx: mpsc::UnboundedReceiver<RibCmd>, board: 
                 let (kept, deleted) = rib.long_lived_stale(addr, &families);
                 tracing::info!(peer = %addr, kept, deleted, "routes now long-lived stale");
             }
-            RibCmd::Update(peer, update) => {
+            RibCmd::Update(peer, update, credit) => {
                 let outcome = rib.apply_update(peer, *update);
+                drop(credit);
                 if let Some(family) = outcome.end_of_rib {
                     // Whatever is still stale from this peer in this family (kept through its
                     // restart, or restored through ours) was not re-announced: it is gone.

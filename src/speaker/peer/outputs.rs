@@ -5,7 +5,7 @@
 use super::*;
 
 impl PeerTask {
-    pub(super) fn carry_out(&mut self, id: u64, out: Output) {
+    pub(super) fn carry_out(&mut self, id: u64, out: Output, credit: &mut ReadCredit) {
         let remote = SocketAddr::new(self.peer.address, self.peer.port);
         let local_address = self.peer.local_address;
         let events = self.events_tx.clone();
@@ -152,7 +152,10 @@ impl PeerTask {
                         return;
                     }
                     let end_of_rib = update.as_end_of_rib();
-                    let _ = self.rib.send(RibCmd::Update(peer, Box::new(update)));
+                    let credit = std::mem::replace(credit, ReadCredit::none());
+                    let _ = self
+                        .rib
+                        .send(RibCmd::Update(peer, Box::new(update), credit));
                     if let Some(family) = end_of_rib {
                         self.status.end_of_rib_received(self.peer.address, family);
                         let kind = ProgressKind::EndOfRibReceived;
