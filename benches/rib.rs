@@ -6,7 +6,9 @@
 //! /32s and M IPv6 /64s as packed 4096-octet UPDATEs with one attribute set (the injector's
 //! shape), then times, over the same bytes:
 //!   1. decoding alone;
-//!   2. decoding and applying each UPDATE to a [`Rib`] as one peer's (the speaker's RIB task).
+//!   2. decoding and applying each UPDATE to a [`Rib`] as one peer's (the speaker's RIB task);
+//!   3. a restart's restore: the RIB's snapshot given to a new RIB as stale routes;
+//!   4. the peer's table sent again to that RIB, each route replacing its stale one.
 //!
 //! It prints seconds, routes per second, and the memory the RIB holds afterwards (RSS growth)
 //! and at its peak (the process's high-water mark).
@@ -17,6 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
 use baton::rib::{PeerRef, Rib};
+use baton::store::RibSnapshot;
 use baton::wire::{
     self, AsPath, AsSegment, Attributes, CodecContext, Family, Message, Origin, Prefix,
     SegmentType, UpdatePacker,
@@ -82,6 +85,34 @@ fn main() {
     let counts = rib.loc().counts();
     assert_eq!((counts.ipv4, counts.ipv6), (v4, v6), "every route is held");
     let held = status_kib("VmRSS").saturating_sub(rss_before);
+    let peak = status_kib("VmHWM");
+    // A restarted speaker: the snapshot taken, then given to a new RIB as stale routes.
+    let snapshot = RibSnapshot::of(&rib);
+    let mut restarted = Rib::new(65001);
+    let restore = time(|| {
+        assert_eq!(snapshot.restore_into(&mut restarted), v4 + v6, "restored");
+    });
+    let counts = restarted.loc().counts();
+    assert_eq!(
+        (counts.ipv4, counts.ipv6),
+        (v4, v6),
+        "every route is restored"
+    );
+    // The peer's new session sends the table again: every route replaces a stale one.
+    let resend = time(|| {
+        for frame in &frames {
+            if let Ok(Message::Update(u)) = wire::decode(frame, &CTX) {
+                restarted.apply_update(peer, u);
+            }
+        }
+    });
+    let counts = restarted.loc().counts();
+    assert_eq!(
+        (counts.ipv4, counts.ipv6),
+        (v4, v6),
+        "every route is held once"
+    );
+    drop((snapshot, restarted));
     let routes = (v4 + v6) as f64;
     if !bench {
         println!(
@@ -104,10 +135,18 @@ fn main() {
         (apply - decode).max(0.0) / routes * 1e9
     );
     println!(
+        "  restore            {restore:>7.3} s  {:>6.2}M routes/s  (a snapshot into a new RIB)",
+        routes / restore / 1e6
+    );
+    println!(
+        "  resent             {resend:>7.3} s  {:>6.2}M routes/s  (each replacing its stale route)",
+        routes / resend / 1e6
+    );
+    println!(
         "  RIB holds          {:>7.1} MiB ({:.0} bytes a route); process peak {:.1} MiB",
         held as f64 / 1024.0,
         held as f64 * 1024.0 / routes,
-        status_kib("VmHWM") as f64 / 1024.0
+        peak as f64 / 1024.0
     );
 }
 

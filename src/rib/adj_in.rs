@@ -63,7 +63,9 @@ pub(super) fn is_stale(session: Option<&Arc<PeerRef>>, candidate: &Candidate) ->
 }
 
 /// Record a route `peer` announced: a candidate if `accepted`, otherwise a rejected route (and
-/// no longer a candidate).
+/// no longer a candidate). Returns the candidate it replaced, for the caller to drop after a
+/// batch (see [`LocRib::upsert`]'s fast path).
+#[must_use = "the replaced route, to drop after the batch"]
 pub(super) fn learn(
     loc: &mut LocRib,
     inbound: &mut InPeer,
@@ -71,7 +73,7 @@ pub(super) fn learn(
     prefix: Prefix,
     attrs: SharedAttrs,
     accepted: bool,
-) {
+) -> Option<Candidate> {
     let candidate = Candidate {
         source: Source::Peer(peer.clone()),
         attrs,
@@ -80,14 +82,18 @@ pub(super) fn learn(
         if !inbound.rejected.is_empty() {
             inbound.rejected.remove(&prefix);
         }
-        if loc.upsert(prefix, candidate).is_none() {
+        let replaced = loc.upsert(prefix, candidate);
+        if replaced.is_none() {
             *inbound.accepted.slot(&prefix) += 1;
         }
+        replaced
     } else {
         inbound.rejected.insert(prefix, candidate);
-        if loc.remove(&prefix, SourceId::Peer(peer.address)).is_some() {
+        let removed = loc.remove(&prefix, SourceId::Peer(peer.address));
+        if removed.is_some() {
             *inbound.accepted.slot(&prefix) -= 1;
         }
+        removed
     }
 }
 

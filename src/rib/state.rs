@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::adj_in::{is_stale, learn, unlearn, InPeer};
+
+const LOOKAHEAD: usize = 32;
 use super::{
     AdjRibIn, AdjRibOut, BestPathChange, Candidate, Edit, Interner, LocRib, Originated, PathAttrs,
     PeerRef, PeerSession, SharedAttrs, SourceId,
@@ -182,7 +184,11 @@ impl Rib {
         let peer = inbound.session(peer);
         let (loc, interner, local_as) = (&mut self.loc, &mut self.interner, self.local_as);
         let unreach = mp_unreach.map(|u| u.withdrawn).unwrap_or_default();
-        for prefix in withdrawn.iter().chain(unreach.iter()) {
+        let withdrawn: Vec<&Prefix> = withdrawn.iter().chain(unreach.iter()).collect();
+        for (i, prefix) in withdrawn.iter().enumerate() {
+            if let Some(ahead) = withdrawn.get(i + LOOKAHEAD) {
+                loc.prefetch(ahead);
+            }
             outcome.withdrawn += usize::from(unlearn(loc, inbound, address, prefix));
         }
         let mut attrs = attributes.unwrap_or_default();
@@ -208,9 +214,22 @@ impl Rib {
                 .as_ref()
                 .is_some_and(|p| p.contains(local_as));
             outcome.announced += prefixes.len();
-            for prefix in prefixes {
-                learn(loc, inbound, &peer, prefix, shared.clone(), accepted);
+            let mut replaced = Vec::new();
+            for (i, prefix) in prefixes.iter().enumerate() {
+                if let Some(ahead) = prefixes.get(i + LOOKAHEAD) {
+                    loc.prefetch(ahead);
+                }
+                replaced.extend(learn(
+                    loc,
+                    inbound,
+                    &peer,
+                    *prefix,
+                    shared.clone(),
+                    accepted,
+                ));
             }
+            // Dropped together, their reference counts do not wait for the table's misses.
+            drop(replaced);
         };
         let v4_next_hop = attrs.next_hop.map(IpAddr::V4);
         announce(nlri, v4_next_hop);
@@ -231,6 +250,11 @@ impl Rib {
     /// says what is still valid (RFC 4724 §4.1: the restarting speaker defers its selection).
     /// A route whose AS_PATH holds our AS is kept but not accepted, as when it was learned.
     pub fn restore_stale(&mut self, peer: IpAddr, prefix: Prefix, attrs: PathAttrs) {
+        self.restore_stale_many(peer, &[prefix], attrs);
+    }
+
+    /// [`restore_stale`](Self::restore_stale) for routes sharing one attribute set.
+    pub fn restore_stale_many(&mut self, peer: IpAddr, prefixes: &[Prefix], attrs: PathAttrs) {
         let attrs = self.intern(attrs);
         let accepted = !attrs
             .attrs
@@ -242,7 +266,22 @@ impl Rib {
             .restored
             .get_or_insert_with(|| Arc::new(PeerRef::of(peer)))
             .clone();
-        learn(&mut self.loc, inbound, &restored, prefix, attrs, accepted);
+        let mut replaced = Vec::new();
+        for (i, prefix) in prefixes.iter().enumerate() {
+            if let Some(ahead) = prefixes.get(i + LOOKAHEAD) {
+                self.loc.prefetch(ahead);
+            }
+            let route = learn(
+                &mut self.loc,
+                inbound,
+                &restored,
+                *prefix,
+                attrs.clone(),
+                accepted,
+            );
+            replaced.extend(route);
+        }
+        drop(replaced);
     }
 
     /// Start or stop keeping best-path changes (see [`take_best_changes`](Self::take_best_changes)).

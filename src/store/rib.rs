@@ -27,10 +27,13 @@ impl RibSnapshot {
     /// Give the routes peers had sent the previous speaker to `rib`, as stale. Returns how many.
     pub fn restore_into(&self, rib: &mut Rib) -> usize {
         let mut n = 0;
+        let mut prefixes = Vec::new();
         for (peer, routes) in &self.adj_in {
-            for r in routes.iter() {
-                rib.restore_stale(*peer, r.prefix, (*r.attrs).clone());
-                n += 1;
+            for (attrs, group) in routes.by_attrs() {
+                prefixes.clear();
+                prefixes.extend(group);
+                rib.restore_stale_many(*peer, &prefixes, (**attrs).clone());
+                n += prefixes.len();
             }
         }
         n

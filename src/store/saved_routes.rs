@@ -101,18 +101,26 @@ impl SavedRoutes {
 
     /// Every route, group by group.
     pub fn iter(&self) -> impl Iterator<Item = SavedRoute> + '_ {
-        self.groups.iter().flat_map(|g| {
-            let attrs = &g.attrs;
+        self.by_attrs().flat_map(|(attrs, prefixes)| {
+            prefixes.map(|prefix| SavedRoute {
+                prefix,
+                attrs: attrs.clone(),
+            })
+        })
+    }
+
+    /// Every attribute set with the prefixes of its routes, in order.
+    pub fn by_attrs(
+        &self,
+    ) -> impl Iterator<Item = (&SharedAttrs, impl Iterator<Item = Prefix> + '_)> {
+        self.groups.iter().map(|g| {
             let v4 = g.v4.iter().flat_map(|(len, addrs)| {
                 addrs.iter().map(move |a| {
                     let addr = IpAddr::V4(Ipv4Addr::from(*a));
                     Prefix::new_masked(addr, *len).expect("an IPv4 length, as pushed")
                 })
             });
-            v4.chain(g.v6.iter().copied()).map(|prefix| SavedRoute {
-                prefix,
-                attrs: attrs.clone(),
-            })
+            (&g.attrs, v4.chain(g.v6.iter().copied()))
         })
     }
 
