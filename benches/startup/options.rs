@@ -37,7 +37,7 @@ pub struct Options {
     pub parts: Parts,
     /// Count the routes at gobgpd while the speaker is replaced.
     pub count_gobgpd: bool,
-    /// Route counts for the state store's table.
+    /// Route counts for the state store's table: N IPv4 each, and N / 10 IPv6 besides.
     pub store_routes: Vec<usize>,
     /// M: routes announced one per request (or per `gobgp` process) in the API table.
     pub api_routes: usize,
@@ -248,7 +248,8 @@ fn usage(error: &str) -> ! {
          --timeout S         give up on a scenario after S seconds (default 120 + (N + M)/2000)\n  \
          --only PARTS        run only these, comma-separated: baton (start-up, restarts, \
          upgrade), bird, gobgpd, store, api, fib, ingest (default: all)\n  \
-         --store-routes L    route counts for the state store table (default 100000,1000000)\n  \
+         --store-routes L    IPv4 route counts for the state store table, each with N / 10 \
+         IPv6 besides (default 100000,1000000)\n  \
          --fib-routes L      route counts for the kernel routes table (default 100000,1000000)\n  \
          --ingest-routes N   IPv4 routes the injector writes to each receiver in the ingest \
          table (default {DEFAULT_INGEST_ROUTES})\n  \
