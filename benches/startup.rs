@@ -8,11 +8,13 @@
 //!    speaker killed with SIGKILL, timed until both peers hold all routes fresh again, with the
 //!    fewest routes the peers showed meanwhile; next to the `kill -9` restart of table 1.
 //! 3. The state store (`startup/store.rs`): save and load times and file sizes of the intent and
-//!    of a RIB snapshot, for 100,000 and 1,000,000 routes; and loading the configuration with
-//!    that many routes as `[[route]]` tables and as a `routes_file` (`startup/config_parse.rs`).
-//! 4. Announcing through an API (`startup/api.rs`): baton's `POST /v1/routes`, one route per
-//!    request and in batches, next to gobgpd's `gobgp global rib add` and gRPC AddPathStream;
-//!    routes acknowledged per second, and the time until both peers hold them all.
+//!    of a RIB snapshot, for 100,000 and 1,000,000 IPv4 routes and a tenth as many IPv6 besides;
+//!    and loading the configuration with that many IPv4 routes as `[[route]]` tables and as a
+//!    `routes_file` (`startup/config_parse.rs`).
+//! 4. Announcing through an API (`startup/api.rs`): baton's `POST /v1/routes`, one IPv4 route
+//!    per request, and N IPv4 + M IPv6 in batches, next to gobgpd's `gobgp global rib add` and
+//!    gRPC AddPathStream; routes acknowledged per second, and the time until both peers hold
+//!    them all, both families.
 //! 5. Kernel routes (`startup/fib.rs`): the FIB installer in a network namespace, no peer:
 //!    routes/s until the kernel holds 100k and 1M routes, a reconciliation run, removal.
 //! 6. Receiving a full table (`startup/ingest.rs`): a wire-speed injector of our own
@@ -225,11 +227,13 @@ fn main() {
         };
         runs.push(vec![first, restart, bird, gobgpd]);
     }
-    // store_runs[k]: N, and each run's (intent, RIB snapshot) times.
-    let mut store_runs: Vec<(usize, Vec<(StoreTimes, StoreTimes)>)> = Vec::new();
+    // store_runs[k]: the k-th N's routes (N IPv4, N / 10 IPv6), and each run's (intent, RIB
+    // snapshot) times.
+    let mut store_runs: Vec<(Routes, Vec<(StoreTimes, StoreTimes)>)> = Vec::new();
     if parts.store {
-        for &routes in &options.store_routes {
-            println!("  state store, {routes} routes");
+        for &n in &options.store_routes {
+            let routes = store::stored(n);
+            println!("  state store, {} + {} routes", routes.v4, routes.v6);
             let times = (0..options.runs).map(|_| bench_store(routes)).collect();
             store_runs.push((routes, times));
         }
@@ -292,13 +296,20 @@ fn main() {
     }
 }
 
-/// The i-th originated prefix: consecutive /28s from 10.0.0.0.
-fn prefix(i: usize) -> String {
-    let (addr, len) = prefix_addr(i);
-    format!("{addr}/{len}")
+/// `n` with its thousands grouped by commas: 1,000,000.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() * 4 / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
-/// The i-th originated prefix as address and length.
+/// The i-th originated prefix as address and length: consecutive /28s from 10.0.0.0.
 fn prefix_addr(i: usize) -> (Ipv4Addr, u8) {
     let base = 0x0a00_0000u32 + u32::try_from(i).expect("i < 2^20") * 16;
     (Ipv4Addr::from(base), 28)
@@ -312,8 +323,8 @@ fn prefix6_addr(i: usize) -> (Ipv6Addr, u8) {
     (Ipv6Addr::new(0x2001, 0xdb8, hi, i as u16, 0, 0, 0, 0), 64)
 }
 
-/// Every originated prefix of tables 1 and 2: the `routes.v4` IPv4 ones, then the `routes.v6`
-/// IPv6 ones.
+/// Every originated prefix of tables 1 and 2 (and of the state store's and the API's batches):
+/// the `routes.v4` IPv4 ones, then the `routes.v6` IPv6 ones.
 fn originated(routes: Routes) -> impl Iterator<Item = (IpAddr, u8)> {
     let v4 = (0..routes.v4 as usize)
         .map(prefix_addr)

@@ -27,7 +27,8 @@ pub const DEFAULT_FIB_ROUTES: [usize; 2] = [100_000, 1_000_000];
 pub struct Options {
     /// N: how many IPv4 routes the originator announces.
     pub routes: usize,
-    /// M: how many IPv6 routes it announces besides (`--v6`, N / 10 unless given).
+    /// M: how many IPv6 routes it announces besides (`--v6`, N / 10 unless given); the API
+    /// table's batches carry them too.
     pub v6: usize,
     /// How many times to run every scenario (each time in a fresh lab).
     pub runs: usize,
@@ -37,7 +38,7 @@ pub struct Options {
     pub parts: Parts,
     /// Count the routes at gobgpd while the speaker is replaced.
     pub count_gobgpd: bool,
-    /// Route counts for the state store's table.
+    /// Route counts for the state store's table: N IPv4 each, and N / 10 IPv6 besides.
     pub store_routes: Vec<usize>,
     /// M: routes announced one per request (or per `gobgp` process) in the API table.
     pub api_routes: usize,
@@ -242,19 +243,20 @@ fn usage(error: &str) -> ! {
          [--ingest-routes N] [--ingest-v6 M] [--no-gobgpd-count] [--json FILE]\n  \
          --routes N          routes to originate (default {DEFAULT_ROUTES}, at most {MAX_ROUTES})\n  \
          --v6 M              IPv6 routes originated besides, in the start-up and replacement \
-         tables (default N / 10; 0: IPv4 only)\n  \
+         tables and the API table's batches (default N / 10; 0: IPv4 only)\n  \
          --runs R            run every scenario R times, each in a fresh lab; print the median \
          and range (default 1)\n  \
          --timeout S         give up on a scenario after S seconds (default 120 + (N + M)/2000)\n  \
          --only PARTS        run only these, comma-separated: baton (start-up, restarts, \
          upgrade), bird, gobgpd, store, api, fib, ingest (default: all)\n  \
-         --store-routes L    route counts for the state store table (default 100000,1000000)\n  \
+         --store-routes L    IPv4 route counts for the state store table, each with N / 10 \
+         IPv6 besides (default 100000,1000000)\n  \
          --fib-routes L      route counts for the kernel routes table (default 100000,1000000)\n  \
          --ingest-routes N   IPv4 routes the injector writes to each receiver in the ingest \
          table (default {DEFAULT_INGEST_ROUTES})\n  \
          --ingest-v6 M       IPv6 routes it writes after them (default {DEFAULT_INGEST_V6})\n  \
          --api-routes M      routes announced one per request in the API table (default \
-         {DEFAULT_API_ROUTES}; the batches there carry N)\n  \
+         {DEFAULT_API_ROUTES}, IPv4; the batches there carry N + M)\n  \
          --no-gobgpd-count   do not count gobgpd's routes while the speaker is replaced (each \
          count walks its table, which slows it down at a million routes)\n  \
          --json FILE         also write every figure printed, with each run's value, the \

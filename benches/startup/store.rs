@@ -1,8 +1,8 @@
 //! The on-disk state store (`baton::store`) timed in this optimised build: how long the intent
-//! (the configuration and N routes added at run time, saved whole when its journal of changes
-//! is compacted; the configured routes are not in it, the configuration file holds them) and a
-//! RIB snapshot of N routes take to save durably and to load back, and how large their files
-//! are. No daemon and no root needed; the files go to the build's scratch directory, on the same
+//! (the configuration and N IPv4 + N / 10 IPv6 routes added at run time, saved whole when its
+//! journal of changes is compacted; the configured routes are not in it, the configuration file
+//! holds them) and a RIB snapshot of as many routes take to save durably and to load back, and
+//! how large their files are. No daemon and no root needed; the files go to the build's scratch directory, on the same
 //! disk as the build (not a tmpfs, so the fsyncs are real).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -16,12 +16,24 @@ use baton::rib::{PathAttrs, SharedAttrs};
 use baton::store::{Intent, RibSnapshot, SavedRoutes, StateDir};
 use baton::wire::{AsPath, AsSegment, Community, Origin, Prefix, SegmentType};
 
-use super::prefix_addr;
+use super::watch::Routes;
+use super::{grouped, originated};
 
 /// Distinct attribute sets in the RIB snapshot: about a full Internet table's.
 const ATTR_SETS: u32 = 30_000;
 /// Peers whose Adj-RIB-In the snapshot's routes are spread over.
 const PEERS: u32 = 4;
+/// Next hop of the IPv6 routes, in the intent and in the snapshot's IPv6 attribute sets.
+const NEXT_HOP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+
+/// The routes of each state at one N of `--store-routes`: N IPv4 and N / 10 IPv6, the
+/// proportions of a full table (and of tables 1 and 2 when `--v6` is not given).
+pub fn stored(n: usize) -> Routes {
+    Routes {
+        v4: n as u64,
+        v6: n as u64 / 10,
+    }
+}
 
 /// What one save/load round of one kind of state measured.
 #[derive(Clone, Copy, Default)]
@@ -36,12 +48,13 @@ pub struct StoreTimes {
     pub load: Duration,
 }
 
-/// Times of both kinds of state for `n` routes: (intent, RIB snapshot).
-pub fn bench_store(n: usize) -> (StoreTimes, StoreTimes) {
+/// Times of both kinds of state holding `routes` (IPv4 and IPv6): (intent, RIB snapshot).
+pub fn bench_store(routes: Routes) -> (StoreTimes, StoreTimes) {
+    let n = routes.total() as usize;
     let dir = scratch_dir(n);
     let state = StateDir::open(&dir).expect("open the state directory");
 
-    let intent = intent(n);
+    let intent = intent(routes);
     let t = Instant::now();
     state.save_intent(&intent).expect("save the intent");
     let save = t.elapsed();
@@ -61,7 +74,7 @@ pub fn bench_store(n: usize) -> (StoreTimes, StoreTimes) {
     };
     drop((intent, back));
 
-    let rib = rib_snapshot(n);
+    let rib = rib_snapshot(routes);
     let t = Instant::now();
     state.save_rib(&rib).expect("save the RIB snapshot");
     let save = t.elapsed();
@@ -112,9 +125,11 @@ fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-/// The benchmark's own intent: its configuration (two graceful-restart peers) and the N
-/// originated /28s as routes added at run time, the part of the intent that grows.
-fn intent(n: usize) -> Intent {
+/// The benchmark's own intent: its configuration (two graceful-restart peers) and the
+/// originated prefixes of tables 1 and 2 (`routes`: /28s of 10.0.0.0/8, /64s of
+/// 2001:db8:1000::/36 with a next hop of their family) as routes added at run time, the part of
+/// the intent that grows.
+fn intent(routes: Routes) -> Intent {
     let toml = "[global]\nasn = 65001\nrouter_id = \"198.18.0.1\"\n\
                 listen = [\"198.18.0.1:179\"]\nstate_dir = \"/var/lib/baton\"\n\n\
                 [[peer]]\naddress = \"198.18.0.2\"\nremote_as = 65002\n\
@@ -124,88 +139,101 @@ fn intent(n: usize) -> Intent {
     let config = config::parse(toml, "bench.toml").expect("the bench's config parses");
     let mut intent = Intent::new(config);
     intent.announce(
-        (0..n)
-            .map(|i| {
-                let (addr, len) = prefix_addr(i);
-                Route::new(Prefix::new(IpAddr::V4(addr), len).expect("a /28 without host bits"))
+        originated(routes)
+            .map(|(addr, len)| {
+                let mut route =
+                    Route::new(Prefix::new(addr, len).expect("a prefix without host bits"));
+                if addr.is_ipv6() {
+                    route.next_hop = Some(NEXT_HOP6.into());
+                }
+                route
             })
             .collect(),
     );
     intent
 }
 
-/// N routes shaped like a full table: spread over [`PEERS`] peers' Adj-RIB-In,
-/// [`ATTR_SETS`] distinct attribute sets (AS paths of 2 to 6 ASes, a MED, a community).
-fn rib_snapshot(n: usize) -> RibSnapshot {
-    let sets: Vec<SharedAttrs> = (0..ATTR_SETS)
-        .map(|i| {
-            let mut p = PathAttrs::default();
-            p.attrs.origin = Some(Origin::Igp);
-            p.attrs.as_path = Some(AsPath {
-                segments: vec![AsSegment {
-                    kind: SegmentType::AsSequence,
-                    asns: (0..2 + i % 5).map(|k| 64512 + (i * 7 + k) % 1000).collect(),
-                }],
-            });
-            p.attrs.med = Some(i);
-            p.attrs.communities = vec![Community(0xFDE9_0000 | (i % 100))];
-            p.next_hop = Some(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)));
-            Arc::new(p)
-        })
+/// `routes` shaped like a full table, the prefixes of [`intent`]: spread over [`PEERS`] peers'
+/// Adj-RIB-In, [`ATTR_SETS`] distinct attribute sets per family (AS paths of 2 to 6 ASes, a
+/// MED, a community; a next hop of the family).
+fn rib_snapshot(routes: Routes) -> RibSnapshot {
+    let sets = |next_hop: IpAddr| -> Vec<SharedAttrs> {
+        (0..ATTR_SETS)
+            .map(|i| {
+                let mut p = PathAttrs::default();
+                p.attrs.origin = Some(Origin::Igp);
+                p.attrs.as_path = Some(AsPath {
+                    segments: vec![AsSegment {
+                        kind: SegmentType::AsSequence,
+                        asns: (0..2 + i % 5).map(|k| 64512 + (i * 7 + k) % 1000).collect(),
+                    }],
+                });
+                p.attrs.med = Some(i);
+                p.attrs.communities = vec![Community(0xFDE9_0000 | (i % 100))];
+                p.next_hop = Some(next_hop);
+                Arc::new(p)
+            })
+            .collect()
+    };
+    let sets = [
+        sets(Ipv4Addr::new(198, 18, 0, 2).into()),
+        sets(NEXT_HOP6.into()),
+    ];
+    let prefixes: Vec<Prefix> = originated(routes)
+        .map(|(addr, len)| Prefix::new(addr, len).expect("a prefix without host bits"))
         .collect();
-    let n = u32::try_from(n).expect("at most 2^20 routes");
     let mut rib = RibSnapshot::default();
     for peer in 0..PEERS {
-        let routes: SavedRoutes = (peer..n)
+        let saved: SavedRoutes = (peer as usize..prefixes.len())
             .step_by(PEERS as usize)
-            .map(|i| (snapshot_prefix(i), &sets[(i % ATTR_SETS) as usize]))
+            .map(|i| {
+                let family = usize::from(prefixes[i].addr().is_ipv6());
+                (prefixes[i], &sets[family][i % ATTR_SETS as usize])
+            })
             .collect();
         let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1 + peer as u8));
-        rib.adj_in.insert(addr, routes);
+        rib.adj_in.insert(addr, saved);
     }
     rib
 }
 
-/// The i-th route of the snapshot: IPv4 /32s of 198.18.0.0/15 first, then IPv6 /64s of
-/// 2001:db8::/32.
-fn snapshot_prefix(i: u32) -> Prefix {
-    if i < 1 << 17 {
-        let a = u32::from(Ipv4Addr::new(198, 18, 0, 0)) + i;
-        Prefix::new(IpAddr::V4(Ipv4Addr::from(a)), 32).expect("a /32")
-    } else {
-        let a = (0x2001_0db8u128 << 96) | (u128::from(i) << 64);
-        Prefix::new(IpAddr::V6(Ipv6Addr::from(a)), 64).expect("a /64 without host bits")
-    }
-}
-
-/// The store table: one row per kind of state and N, each a list of runs.
-pub fn print_store_table(rows: &[(usize, Vec<(StoreTimes, StoreTimes)>)], runs: usize) {
+/// The store table: one row per kind of state and route count (N IPv4 + N / 10 IPv6), each a
+/// list of runs.
+pub fn print_store_table(rows: &[(Routes, Vec<(StoreTimes, StoreTimes)>)], runs: usize) {
     let table = super::figures::table("store");
     let (dir, fs) = scratch_place();
+    let counts: Vec<String> = rows
+        .iter()
+        .map(|(r, _)| format!("{} + {}", grouped(r.v4), grouped(r.v6)))
+        .collect();
     println!(
-        "state store (baton::store, this optimised build; files in {}, {fs}):",
-        dir.display()
+        "state store (baton::store, this optimised build; files in {}, {fs}), N IPv4 + N / 10 \
+         IPv6 routes in each state: {}",
+        dir.display(),
+        counts.join("; ")
     );
     let w = if runs > 1 { 20 } else { 10 };
     println!(
-        "{:<34} {:>8} {:>9} {:>w$} {:>w$} {:>w$}",
-        "state", "routes", "file MB", "save s", "again s", "load s"
+        "{:<34} {:>8} {:>7} {:>9} {:>w$} {:>w$} {:>w$}",
+        "state", "IPv4", "IPv6", "file MB", "save s", "again s", "load s"
     );
-    for (n, times) in rows {
+    for (routes, times) in rows {
         for (kind, pick) in [
             (
-                "intent (config, N run-time routes)",
+                "intent (config, run-time routes)",
                 (|t: &(StoreTimes, StoreTimes)| t.0) as fn(&_) -> StoreTimes,
             ),
             ("RIB snapshot (4 peers)", |t: &(StoreTimes, StoreTimes)| t.1),
         ] {
-            let row = format!("{kind}, N = {n}");
+            let row = format!("{kind}, N = {} + {}", routes.v4, routes.v6);
             let cell = |column: &str, unit: &str, f: &dyn Fn(StoreTimes) -> f64, precision| {
                 let values: Vec<Option<f64>> = times.iter().map(|t| Some(f(pick(t)))).collect();
                 table.figure(&row, column, unit, &values, precision)
             };
             println!(
-                "{kind:<34} {n:>8} {:>9} {:>w$} {:>w$} {:>w$}",
+                "{kind:<34} {:>8} {:>7} {:>9} {:>w$} {:>w$} {:>w$}",
+                cell("IPv4", "routes", &|_| routes.v4 as f64, 0),
+                cell("IPv6", "routes", &|_| routes.v6 as f64, 0),
                 cell("file MB", "MB", &|t| t.bytes as f64 / 1e6, 1),
                 cell("save s", "s", &|t| t.save.as_secs_f64(), 3),
                 cell("again s", "s", &|t| t.save_again.as_secs_f64(), 3),
@@ -216,9 +244,12 @@ pub fn print_store_table(rows: &[(usize, Vec<(StoreTimes, StoreTimes)>)], runs: 
     println!(
         "save: encode (JSON), write, fsync, rename, fsync the directory; \"again\": a second save \
          of the same state, which also checks the current file and keeps it as .prev; load: \
-         read, checksum, decode. The intent (here N routes added at run time; the configured routes are \
-         not in it) is saved whole when its journal of run-time changes is compacted; the \
-         RIB snapshot's routes spread over {PEERS} peers' Adj-RIB-In and \
-         {ATTR_SETS} distinct attribute sets, as a full table's (one per route below that)."
+         read, checksum, decode. Both states hold the prefixes tables 1 and 2 originate: /28s of \
+         10.0.0.0/8 and /64s of 2001:db8:1000::/36 (N / 10 of these whatever --v6 says; their \
+         next hop {NEXT_HOP6}). The intent (here the routes added at run time; the configured \
+         routes are not in it) is saved whole when its journal of run-time changes is \
+         compacted; the RIB snapshot's routes spread over {PEERS} peers' Adj-RIB-In and \
+         {ATTR_SETS} distinct attribute sets per family, as a full table's (one per route below \
+         that)."
     );
 }
