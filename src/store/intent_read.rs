@@ -18,6 +18,7 @@
 //! which names what is wrong and where.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use serde::de::IgnoredAny;
@@ -157,7 +158,7 @@ impl<'a> Cursor<'a> {
     /// until this reader reads it.
     fn route(&mut self) -> Result<(Prefix, Route), Unusual> {
         self.expect(b"{\"prefix\":", "a route, {\"prefix\": first")?;
-        let prefix = self.text("a prefix")?;
+        let prefix = self.parsed("a prefix", prefix)?;
         let next_hop = self.field(b",\"next_hop\":", |c| c.text("an address"))?;
         let communities = self.field(b",\"communities\":", |c| c.text_list("a community"))?;
         let large_communities = self.field(b",\"large_communities\":", |c| {
@@ -196,8 +197,17 @@ impl<'a> Cursor<'a> {
 
     /// A string without escapes, parsed by `T`'s `FromStr` (as serde's text adapter does).
     fn text<T: FromStr>(&mut self, expected: &'static str) -> Result<T, Unusual> {
+        self.parsed(expected, |text| text.parse().ok())
+    }
+
+    /// A string without escapes, parsed by `parse`.
+    fn parsed<T>(
+        &mut self,
+        expected: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, Unusual> {
         let start = self.at;
-        let value = self.plain_string()?.parse().ok();
+        let value = parse(self.plain_string()?);
         value.ok_or(Unusual {
             at: start,
             expected,
@@ -228,15 +238,46 @@ impl<'a> Cursor<'a> {
     fn number(&mut self) -> Result<u32, Unusual> {
         let rest = &self.bytes[self.at..];
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        let value = match &rest[..digits] {
-            [] => None,
-            [b'0', _, ..] => None,
-            text => text.iter().try_fold(0u32, |n, &d| {
-                n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-            }),
-        };
-        let value = value.ok_or_else(|| self.unusual("a number 0..=4294967295"))?;
+        let value =
+            decimal(&rest[..digits]).ok_or_else(|| self.unusual("a number 0..=4294967295"))?;
         self.at += digits;
         Ok(value)
+    }
+}
+
+/// A prefix, as `Prefix`'s `FromStr` reads it. IPv4 ones by hand: the address's `FromStr` is
+/// a general parser, and cost more than all the rest of a route.
+fn prefix(text: &str) -> Option<Prefix> {
+    match ipv4_prefix(text.as_bytes()) {
+        Some((addr, len)) => Prefix::new(IpAddr::V4(addr), len).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// An IPv4 prefix `A.B.C.D/LEN` in the only form `Ipv4Addr`'s and `u8`'s `FromStr` both take
+/// (no leading zeros); `None` for anything else, left to those parsers.
+pub(super) fn ipv4_prefix(text: &[u8]) -> Option<(Ipv4Addr, u8)> {
+    let slash = text.iter().position(|&b| b == b'/')?;
+    let mut parts = text[..slash].split(|&b| b == b'.');
+    let mut octets = [0u8; 4];
+    for octet in &mut octets {
+        *octet = u8::try_from(decimal(parts.next()?)?).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    let len = u8::try_from(decimal(&text[slash + 1..])?).ok()?;
+    Some((Ipv4Addr::from(octets), len))
+}
+
+/// Decimal digits as JSON and the address parsers write them: at least one, no leading zero,
+/// within a `u32`.
+fn decimal(digits: &[u8]) -> Option<u32> {
+    match digits {
+        [] | [b'0', _, ..] => None,
+        _ => digits.iter().try_fold(0u32, |n, &d| {
+            let d = d.is_ascii_digit().then(|| u32::from(d - b'0'))?;
+            n.checked_mul(10)?.checked_add(d)
+        }),
     }
 }

@@ -2,9 +2,11 @@
 //! by hand; the round trips are in `intent_json.rs`), for any other JSON serde accepts (handed
 //! to serde), and for JSON serde refuses (serde's message, naming what is wrong).
 
+use std::net::Ipv4Addr;
+
 use super::intent_json::{encoded, varied_intent};
 use crate::config::Config;
-use crate::store::intent_read::{read_intent, read_usual, Unusual};
+use crate::store::intent_read::{ipv4_prefix, read_intent, read_usual, Unusual};
 use crate::store::Intent;
 
 fn by_serde(payload: &[u8]) -> Intent {
@@ -152,5 +154,43 @@ fn a_damaged_list_is_refused_with_serdes_message_naming_what_is_wrong() {
         let error = read_intent(payload.as_bytes()).unwrap_err().to_string();
         assert!(error.contains(says), "{what}: {error}");
         assert!(error.contains("line 1 column"), "{what}: {error}");
+    }
+}
+
+#[test]
+fn ipv4_prefixes_read_by_hand_are_those_the_address_parser_reads() {
+    let texts = [
+        "0.0.0.0/0",
+        "10.0.0.0/8",
+        "255.255.255.255/32",
+        "192.0.2.0/24",
+        "1.2.3.4/255",
+        "010.0.0.0/8",
+        "10.0.0.0/08",
+        "10.0.0.0/+8",
+        "10.0.0/8",
+        "10.0.0.0.0/8",
+        "256.0.0.0/8",
+        "10.0.0.0/256",
+        "10..0.0/8",
+        "10.0.0.0/",
+        "/8",
+        "10.0.0.0",
+        "1.2.3.4/99999999999",
+        "::/0",
+        " 10.0.0.0/8",
+    ];
+    for text in texts {
+        let by_std = text.split_once('/').and_then(|(addr, len)| {
+            let canonical = !(len.starts_with('+') || len.len() > 1 && len.starts_with('0'));
+            let parsed = (addr.parse::<Ipv4Addr>().ok()?, len.parse::<u8>().ok()?);
+            canonical.then_some(parsed)
+        });
+        let by_hand = ipv4_prefix(text.as_bytes());
+        assert!(
+            by_hand.is_none() || by_hand == by_std,
+            "{text}: {by_hand:?}"
+        );
+        assert_eq!(by_hand.is_some(), by_std.is_some(), "{text}");
     }
 }
