@@ -32,9 +32,9 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::file::{self, Loaded};
-use super::intent_json;
 use super::journal::{Journal, JournalMark, Replay};
 use super::observe::Observer;
+use super::{intent_json, intent_read};
 use super::{Intent, IntentChange, RibSnapshot, SaveKind, SaveObserver, StoreError, Writability};
 
 /// The lock file's name.
@@ -273,7 +273,9 @@ impl StateDir {
     /// The saved intent with its journal replayed; `Ok(None)` on first start. See
     /// [`file::load`] for the fallback; damaged journal records are reported in `problems`.
     pub fn load_intent(&self) -> Result<Option<Loaded<Intent>>, StoreError> {
-        let Some(mut loaded) = file::load::<Intent>(&self.intent_path(), INTENT_KIND)? else {
+        let path = self.intent_path();
+        let Some(mut loaded) = file::load_json(&path, INTENT_KIND, intent_read::read_intent)?
+        else {
             return Ok(None);
         };
         let replay = self.intent_journal()?;

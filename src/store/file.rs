@@ -286,7 +286,17 @@ fn keep_previous(path: &Path) -> Result<(), StoreError> {
 ///
 /// Never panics, whatever the files hold.
 pub fn load<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Option<Loaded<T>>, StoreError> {
-    let current = match read_one::<T>(path, kind) {
+    load_json(path, kind, |payload| serde_json::from_slice(payload))
+}
+
+/// [`load`] with the JSON payload read by `decode` rather than by serde (a hand-written reader
+/// of the same JSON, for a large state).
+pub(super) fn load_json<T>(
+    path: &Path,
+    kind: &str,
+    decode: impl Fn(&[u8]) -> serde_json::Result<T>,
+) -> Result<Option<Loaded<T>>, StoreError> {
+    let current = match read_one(path, kind, &decode) {
         Ok(Some((value, saved_at))) => {
             return Ok(Some(Loaded {
                 value,
@@ -309,7 +319,7 @@ pub fn load<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Option<Loade
     let cur_problem = current
         .clone()
         .unwrap_or_else(|| "missing (a save was interrupted?)".to_string());
-    let prev_problem = match read_one::<T>(&prev, kind) {
+    let prev_problem = match read_one(&prev, kind, &decode) {
         Ok(Some((value, saved_at))) => {
             let problem = format!(
                 "{}: {cur_problem}; using {} saved at {}",
@@ -348,7 +358,11 @@ enum Bad {
 }
 
 /// Read and decode one file; `Ok(None)` if it does not exist.
-fn read_one<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Option<(T, SystemTime)>, Bad> {
+fn read_one<T>(
+    path: &Path,
+    kind: &str,
+    decode: impl Fn(&[u8]) -> serde_json::Result<T>,
+) -> Result<Option<(T, SystemTime)>, Bad> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -369,7 +383,7 @@ fn read_one<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Option<(T, S
             payload.len()
         )));
     }
-    let value = serde_json::from_slice(payload).map_err(|e| {
+    let value = decode(payload).map_err(|e| {
         Bad::Damaged(format!(
             "checksum is right but the {kind} state does not decode: {e}"
         ))

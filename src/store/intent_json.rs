@@ -7,7 +7,8 @@
 //! appends to one buffer, handed to the file a MiB at a time. The settings, the peers added at
 //! run time and the disabled peers are few: they still go through serde.
 //!
-//! Loading is serde's, unchanged. Since the bytes are the same, a file written by this encoder
+//! Loading reads the routes in this shape by hand and anything else through serde
+//! (`intent_read.rs`). Since the bytes are the same, a file written by this encoder
 //! reads back in any baton, and a file written by serde (an older baton) in this one; the unit
 //! tests compare the two encoders byte for byte. A field added to [`Intent`] or [`Route`] stops
 //! the build here until the encoder writes it too (both are destructured whole).

@@ -5,7 +5,7 @@
 //! - [`file`](mod@file): one durable, checksummed, versioned file with a fallback copy (`.prev`);
 //! - [`Intent`] and [`RibSnapshot`] (`types.rs`, `attrs.rs`): what is kept, as serde types
 //!   (the intent's large list of routes written by a hand-written encoder of the same JSON,
-//!   `intent_json.rs`);
+//!   `intent_json.rs`, and read back by a hand-written reader of that shape, `intent_read.rs`);
 //! - [`StateDir`] (`dir.rs`): the state directory, its lock, and one file per kind of state;
 //! - [`Writability`] (`writable.rs`): whether the directory can be written now, for a daemon
 //!   that keeps running from what it read when it cannot;
@@ -40,6 +40,7 @@ mod dir;
 mod error;
 pub mod file;
 mod intent_json;
+mod intent_read;
 pub mod journal;
 mod observe;
 mod rib;

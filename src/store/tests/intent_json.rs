@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::*;
 use crate::config::{self, Peer, Route};
 use crate::store::intent_json::write_intent;
+use crate::store::intent_read::read_usual;
 use crate::store::{Intent, StateDir};
 use crate::wire::{Community, LargeCommunity, Prefix};
 
@@ -74,7 +75,7 @@ fn varied_routes() -> Vec<Route> {
     routes
 }
 
-fn varied_intent() -> Intent {
+pub(super) fn varied_intent() -> Intent {
     let config = config::parse(include_str!("../../../config/example.toml"), "example.toml");
     let mut intent = Intent::new(config.unwrap());
     intent.announce(varied_routes());
@@ -86,13 +87,14 @@ fn varied_intent() -> Intent {
     intent
 }
 
-fn encoded(intent: &Intent) -> Vec<u8> {
+pub(super) fn encoded(intent: &Intent) -> Vec<u8> {
     let mut out = Vec::new();
     write_intent(intent, &mut out).unwrap();
     out
 }
 
-/// Both encoders' bytes, and what serde reads back from the hand-written ones.
+/// Both encoders' bytes, and what serde and the hand-written reader read back from the
+/// hand-written ones.
 fn assert_same_as_serde(intent: &Intent) {
     let by_serde = serde_json::to_vec(intent).unwrap();
     let by_hand = encoded(intent);
@@ -102,6 +104,7 @@ fn assert_same_as_serde(intent: &Intent) {
     );
     let back: Intent = serde_json::from_slice(&by_hand).unwrap();
     assert_eq!(back, as_saved(intent.clone()));
+    assert_eq!(read_usual(&by_hand), Ok(back), "read by hand");
 }
 
 #[test]
@@ -141,7 +144,7 @@ fn routes_spanning_many_chunks_encode_as_serde_does() {
 }
 
 #[test]
-fn an_intent_saved_by_the_state_directory_reads_back_through_serde() {
+fn an_intent_saved_by_the_state_directory_reads_back() {
     let dir = tempdir();
     let state = StateDir::open(dir.path()).unwrap();
     let intent = varied_intent();
