@@ -88,6 +88,7 @@ fn main() {
     let peak = status_kib("VmHWM");
     // A restarted speaker: the snapshot taken, then given to a new RIB as stale routes.
     let snapshot = RibSnapshot::of(&rib);
+    let snapshot_kib = status_kib("VmRSS").saturating_sub(rss_before + held);
     let mut restarted = Rib::new(65001);
     let restore = time(|| {
         assert_eq!(snapshot.restore_into(&mut restarted), v4 + v6, "restored");
@@ -133,6 +134,11 @@ fn main() {
         "  decode + RIB       {apply:>7.3} s  {:>6.2}M routes/s  ({:.0} ns a route in the RIB)",
         routes / apply / 1e6,
         (apply - decode).max(0.0) / routes * 1e9
+    );
+    println!(
+        "  snapshot copy      {:>7.1} MiB ({:.1} % of what the RIB holds)",
+        snapshot_kib as f64 / 1024.0,
+        snapshot_kib as f64 * 100.0 / held.max(1) as f64
     );
     println!(
         "  restore            {restore:>7.3} s  {:>6.2}M routes/s  (a snapshot into a new RIB)",
