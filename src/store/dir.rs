@@ -34,7 +34,7 @@ use nix::fcntl::{Flock, FlockArg};
 use super::file::{self, Loaded};
 use super::journal::{Journal, JournalMark, Replay};
 use super::observe::Observer;
-use super::{intent_json, intent_read};
+use super::{intent_json, intent_read, rib_json};
 use super::{Intent, IntentChange, RibSnapshot, SaveKind, SaveObserver, StoreError, Writability};
 
 /// The lock file's name.
@@ -290,9 +290,9 @@ impl StateDir {
     pub fn save_rib(&self, rib: &RibSnapshot) -> Result<(), StoreError> {
         let _turn = self.rib_turn.lock().unwrap_or_else(|e| e.into_inner());
         let path = self.rib_path();
-        let saved = self
-            .observer
-            .timed(SaveKind::Rib, || file::save(&path, RIB_KIND, rib));
+        let saved = self.observer.timed(SaveKind::Rib, || {
+            file::save_json(&path, RIB_KIND, |w| rib_json::write_rib(rib, w))
+        });
         self.written(saved.map(drop))
     }
 

@@ -20,11 +20,11 @@ use serde::{Serialize, Serializer};
 
 use super::Intent;
 use crate::config::{Config, Route};
-use crate::wire::{Community, LargeCommunity};
+use crate::wire::{Community, LargeCommunity, Prefix};
 
 /// How much is encoded before it is handed to the file: at least the file's write buffer, so
 /// that the buffer passes it through instead of copying it.
-const CHUNK: usize = 1 << 20;
+pub(super) const CHUNK: usize = 1 << 20;
 
 /// Write `intent` as the JSON its serde derive makes, byte for byte.
 pub(super) fn write_intent(intent: &Intent, out: &mut dyn Write) -> serde_json::Result<()> {
@@ -78,9 +78,7 @@ fn push_route(buf: &mut Vec<u8>, route: &Route) {
         as_path_prepend,
     } = route;
     buf.extend_from_slice(b"{\"prefix\":\"");
-    push_addr(buf, prefix.addr());
-    buf.push(b'/');
-    push_u32(buf, prefix.len().into());
+    push_prefix(buf, prefix);
     buf.push(b'"');
     if let Some(hop) = next_hop {
         buf.extend_from_slice(b",\"next_hop\":\"");
@@ -122,9 +120,16 @@ fn push_list<T>(buf: &mut Vec<u8>, items: &[T], push: fn(&mut Vec<u8>, &T)) {
     buf.push(b']');
 }
 
+/// A prefix as its `Display` writes it: `ADDRESS/LENGTH`.
+pub(super) fn push_prefix(buf: &mut Vec<u8>, prefix: &Prefix) {
+    push_addr(buf, prefix.addr());
+    buf.push(b'/');
+    push_u32(buf, prefix.len().into());
+}
+
 /// An address as its `Display` writes it (which is what serde writes): IPv4 by hand, IPv6
 /// (rarer, and with its zero-run compression) through `Display`.
-fn push_addr(buf: &mut Vec<u8>, addr: IpAddr) {
+pub(super) fn push_addr(buf: &mut Vec<u8>, addr: IpAddr) {
     match addr {
         IpAddr::V4(a) => {
             let [a, b, c, d] = a.octets();
@@ -163,7 +168,7 @@ fn push_large_community(buf: &mut Vec<u8>, c: &LargeCommunity) {
 /// `n` in decimal. Numbers below 1000 (address octets, lengths, prepends) are pushed as
 /// fixed-size arrays: a copy of a length known only at run time is a call to `memcpy`, which
 /// cost more than the digits.
-fn push_u32(buf: &mut Vec<u8>, n: u32) {
+pub(super) fn push_u32(buf: &mut Vec<u8>, n: u32) {
     let digit = |d: u32| b'0' + (d % 10) as u8;
     match n {
         0..=9 => buf.push(digit(n)),

@@ -44,6 +44,7 @@ mod intent_read;
 pub mod journal;
 mod observe;
 mod rib;
+mod rib_json;
 mod saved_routes;
 mod types;
 mod writable;

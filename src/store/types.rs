@@ -238,10 +238,12 @@ impl Serialize for PrefixRef {
 /// Numbers the distinct attribute sets: by pointer first (cheap, the usual case of interned
 /// sets), then by value.
 #[derive(Default)]
-struct SetIndex<'a> {
-    by_ptr: HashMap<*const PathAttrs, u32>,
+pub(super) struct SetIndex<'a> {
+    /// A set's number, by the address of its shared copy.
+    pub(super) by_ptr: HashMap<*const PathAttrs, u32>,
     by_value: HashMap<&'a PathAttrs, u32>,
-    sets: Vec<SavedAttrs>,
+    /// The sets, in number order.
+    pub(super) sets: Vec<SavedAttrs>,
 }
 
 impl<'a> SetIndex<'a> {
@@ -263,7 +265,7 @@ impl<'a> SetIndex<'a> {
     }
 
     /// Number every set the snapshot's routes use (a group's set once, not a route's).
-    fn index_all(&mut self, rib: &'a BTreeMap<IpAddr, SavedRoutes>) {
+    pub(super) fn index_all(&mut self, rib: &'a BTreeMap<IpAddr, SavedRoutes>) {
         for routes in rib.values() {
             for (attrs, _) in routes.groups() {
                 self.index(attrs);

@@ -277,3 +277,39 @@ fn run_time_routes_read_back_keyed_by_prefix_the_last_of_a_prefix_winning() {
     let not_a_list = json.replace(listed, r#""api_routes":{}"#);
     assert!(serde_json::from_str::<Intent>(&not_a_list).is_err());
 }
+
+#[test]
+fn the_hand_written_snapshot_encoder_writes_serde_s_bytes() {
+    // Enough routes to be handed to the file in several pieces (a MiB each).
+    let shared: Vec<SharedAttrs> = (0..7)
+        .map(|i| Arc::new(plain_attrs(i, "198.18.0.1")))
+        .collect();
+    let many: SavedRoutes = (0..120_000u32)
+        .map(|i| {
+            let addr = Ipv4Addr::from(0x0a00_0000 + (i << 4));
+            let p = crate::wire::Prefix::new(IpAddr::V4(addr), 28).unwrap();
+            (p, &shared[i as usize % 7])
+        })
+        .collect();
+    let mut big = sample_rib();
+    big.adj_in.insert(ip("198.18.0.9"), many);
+    for rib in [sample_rib(), RibSnapshot::default(), big] {
+        let by_serde = serde_json::to_vec(&rib).unwrap();
+        let mut by_hand = Vec::new();
+        crate::store::rib_json::write_rib(&rib, &mut by_hand).unwrap();
+        let differ = (by_hand.iter().zip(&by_serde)).position(|(a, b)| a != b);
+        let at = differ.unwrap_or(by_hand.len().min(by_serde.len()));
+        let near = |b: &[u8]| {
+            String::from_utf8_lossy(&b[at.saturating_sub(40)..])
+                .chars()
+                .take(80)
+                .collect::<String>()
+        };
+        assert!(
+            by_hand == by_serde,
+            "differ at byte {at}: by hand …{} / by serde …{}",
+            near(&by_hand),
+            near(&by_serde)
+        );
+    }
+}
