@@ -34,7 +34,7 @@ use nix::fcntl::{Flock, FlockArg};
 use super::file::{self, Loaded};
 use super::journal::{Journal, JournalMark, Replay};
 use super::observe::Observer;
-use super::{intent_json, intent_read, rib_json};
+use super::{intent_json, intent_read, rib_json, rib_read};
 use super::{Intent, IntentChange, RibSnapshot, SaveKind, SaveObserver, StoreError, Writability};
 
 /// The lock file's name.
@@ -298,7 +298,7 @@ impl StateDir {
 
     /// The saved RIB snapshot; `Ok(None)` if there is none. See [`file::load`] for the fallback.
     pub fn load_rib(&self) -> Result<Option<Loaded<RibSnapshot>>, StoreError> {
-        file::load(&self.rib_path(), RIB_KIND)
+        file::load_json(&self.rib_path(), RIB_KIND, rib_read::read_rib)
     }
 
     /// Find out whether the directory can be written now, by creating and removing a file:

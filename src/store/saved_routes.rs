@@ -109,6 +109,8 @@ pub struct SavedRoutes {
     by_ptr: HashMap<usize, usize>,
     /// Group of an attribute set, by value (equal sets in different allocations).
     by_value: HashMap<PathAttrs, usize>,
+    /// The set of the route pushed last, by pointer, and its group.
+    last: Option<(usize, usize)>,
 }
 
 impl PartialEq for SavedRoutes {
@@ -123,6 +125,13 @@ impl SavedRoutes {
     /// Add a route.
     pub fn push(&mut self, prefix: Prefix, attrs: &SharedAttrs) {
         let ptr = Arc::as_ptr(attrs) as usize;
+        if let Some((last, g)) = self.last {
+            // A snapshot read back lists a set's routes together: no lookup for those.
+            if last == ptr {
+                self.groups[g].push(prefix);
+                return;
+            }
+        }
         let g = match self.by_ptr.get(&ptr) {
             Some(&g) => g,
             None => {
@@ -139,6 +148,7 @@ impl SavedRoutes {
                 g
             }
         };
+        self.last = Some((ptr, g));
         self.groups[g].push(prefix);
     }
 

@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 
 use super::intent_json::{encoded, varied_intent};
 use crate::config::Config;
-use crate::store::intent_read::{ipv4_prefix, read_intent, read_usual, Unusual};
+use crate::store::intent_read::{read_intent, read_usual};
+use crate::store::json_cursor::{ipv4_prefix, Unusual};
 use crate::store::Intent;
 
 fn by_serde(payload: &[u8]) -> Intent {

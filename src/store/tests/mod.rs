@@ -5,6 +5,7 @@ mod dir;
 mod file;
 mod intent_json;
 mod intent_read;
+mod rib_read;
 mod types;
 
 use std::path::{Path, PathBuf};

@@ -155,7 +155,7 @@ fn routes(list: &[(&str, &SharedAttrs)]) -> SavedRoutes {
     list.iter().map(|(p, a)| (prefix(p), *a)).collect()
 }
 
-fn sample_rib() -> RibSnapshot {
+pub(super) fn sample_rib() -> RibSnapshot {
     let rich: SharedAttrs = Arc::new(rich_attrs());
     let plain: SharedAttrs = Arc::new(plain_attrs(10, "198.18.0.1"));
     // Equal to `plain` by value but another allocation: stored once all the same.
