@@ -19,25 +19,19 @@
 
 use std::collections::BTreeMap;
 
-use super::json_cursor::{prefix, Cursor, Unusual};
+use super::json_cursor::{by_hand_or_serde, prefix, Cursor, Unusual};
 use super::Intent;
 use crate::config::Route;
 use crate::wire::Prefix;
 
 /// Read an intent payload as serde would.
 pub(super) fn read_intent(payload: &[u8]) -> serde_json::Result<Intent> {
-    read_usual(payload).or_else(|unusual| {
-        tracing::debug!(%unusual, "intent payload not in the usual shape; reading it through serde");
-        serde_json::from_slice(payload)
-    })
+    by_hand_or_serde(payload, "intent payload", read_usual)
 }
 
 /// The intent, if its payload is in the writer's shape.
 pub(super) fn read_usual(payload: &[u8]) -> Result<Intent, Unusual> {
-    let mut c = Cursor {
-        bytes: payload,
-        at: 0,
-    };
+    let mut c = Cursor::new(payload);
     c.expect(b"{\"config\":", "{\"config\": at the start")?;
     c.skip_value()?;
     c.expect(

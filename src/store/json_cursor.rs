@@ -22,6 +22,19 @@ pub(super) struct Unusual {
     pub(super) expected: &'static str,
 }
 
+/// Read `payload` with `by_hand` if it is in the writer's shape, otherwise all of it through
+/// serde, which decides (`what` names the payload in the debug line saying so).
+pub(super) fn by_hand_or_serde<T: DeserializeOwned>(
+    payload: &[u8],
+    what: &str,
+    by_hand: impl FnOnce(&[u8]) -> Result<T, Unusual>,
+) -> serde_json::Result<T> {
+    by_hand(payload).or_else(|unusual| {
+        tracing::debug!(%unusual, "{what} not in the usual shape; reading it through serde");
+        serde_json::from_slice(payload)
+    })
+}
+
 /// A position in the payload.
 pub(super) struct Cursor<'a> {
     /// The whole payload.
@@ -31,6 +44,14 @@ pub(super) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// At the start of `payload`.
+    pub(super) fn new(payload: &'a [u8]) -> Self {
+        Cursor {
+            bytes: payload,
+            at: 0,
+        }
+    }
+
     pub(super) fn unusual(&self, expected: &'static str) -> Unusual {
         Unusual {
             at: self.at,

@@ -16,24 +16,18 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::json_cursor::{prefix, Cursor, Unusual};
+use super::json_cursor::{by_hand_or_serde, prefix, Cursor, Unusual};
 use super::{KernelRoute, RibSnapshot, SavedAttrs, SavedRoutes};
 use crate::rib::{PathAttrs, SharedAttrs};
 
 /// Read a RIB snapshot payload as serde would.
 pub(super) fn read_rib(payload: &[u8]) -> serde_json::Result<RibSnapshot> {
-    read_usual(payload).or_else(|unusual| {
-        tracing::debug!(%unusual, "RIB snapshot not in the usual shape; reading it through serde");
-        serde_json::from_slice(payload)
-    })
+    by_hand_or_serde(payload, "RIB snapshot", read_usual)
 }
 
 /// The snapshot, if its payload is in the writer's shape.
 pub(super) fn read_usual(payload: &[u8]) -> Result<RibSnapshot, Unusual> {
-    let mut c = Cursor {
-        bytes: payload,
-        at: 0,
-    };
+    let mut c = Cursor::new(payload);
     c.expect(b"{\"attr_sets\":", "{\"attr_sets\": at the start")?;
     let sets: Vec<SavedAttrs> = c.value("attribute sets that serde reads")?;
     let sets: Vec<SharedAttrs> = sets
