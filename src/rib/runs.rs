@@ -29,12 +29,22 @@ impl RouteRuns {
     /// Add `routes` after those held, as [`new`](Self::new) groups them.
     pub fn extend<'a>(&mut self, routes: impl IntoIterator<Item = &'a Route>) {
         for route in routes {
-            match self.runs.last_mut() {
-                Some((first, prefixes)) if same_attributes(first, route) => {
-                    prefixes.push(route.prefix)
-                }
-                _ => self.runs.push((route.clone(), vec![route.prefix])),
-            }
+            self.push(route.prefix, route);
+        }
+    }
+
+    /// Add the route of `prefix` with the attributes of `attrs` (whose own prefix only gives
+    /// the family) after those held.
+    pub fn push(&mut self, prefix: Prefix, attrs: &Route) {
+        match self.runs.last_mut() {
+            Some((first, prefixes)) if same_attributes(first, attrs) => prefixes.push(prefix),
+            _ => self.runs.push((
+                Route {
+                    prefix,
+                    ..attrs.clone()
+                },
+                vec![prefix],
+            )),
         }
     }
 

@@ -239,13 +239,15 @@ impl Ops {
         if !routes.iter().any(|r| r.source == LOCAL) {
             return;
         }
-        let sources = self.intent().sources();
+        // A tree search and a binary search a route: a listing of a few routes does not go
+        // through all of a million originated ones.
+        let intent = self.intent();
         for r in routes.iter_mut().filter(|r| r.source == LOCAL) {
             let source = r
                 .prefix
                 .parse::<Prefix>()
                 .ok()
-                .and_then(|p| sources.get(&p).copied());
+                .and_then(|p| intent.source_of(&p));
             r.source = match source {
                 Some(RouteSource::Api) => SOURCE_API,
                 // A route the RIB still holds from a change not yet applied: call it config.

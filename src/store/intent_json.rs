@@ -38,11 +38,11 @@ pub(super) fn write_intent(intent: &Intent, out: &mut dyn Write) -> serde_json::
     buf.extend_from_slice(b"{\"config\":");
     serde_json::to_writer(&mut buf, &SettingsOnly(config))?;
     buf.extend_from_slice(b",\"api_routes\":[");
-    for (i, route) in api_routes.values().enumerate() {
+    for (i, (prefix, attrs)) in api_routes.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        push_route(&mut buf, route);
+        push_route(&mut buf, prefix, attrs);
         if buf.len() >= CHUNK {
             out.write_all(&buf).map_err(serde_json::Error::io)?;
             buf.clear();
@@ -65,18 +65,19 @@ impl Serialize for SettingsOnly<'_> {
     }
 }
 
-/// One route as its serde derive writes it: fields in declaration order, those at their
-/// default left out as `skip_serializing_if` says, `as_path_prepend` always written.
-fn push_route(buf: &mut Vec<u8>, route: &Route) {
+/// The route of `prefix` with `attrs` (a route whose own prefix is not written) as its serde
+/// derive writes it: fields in declaration order, those at their default left out as
+/// `skip_serializing_if` says, `as_path_prepend` always written.
+fn push_route(buf: &mut Vec<u8>, prefix: &Prefix, attrs: &Route) {
     let Route {
-        prefix,
+        prefix: _,
         next_hop,
         communities,
         large_communities,
         med,
         local_pref,
         as_path_prepend,
-    } = route;
+    } = attrs;
     buf.extend_from_slice(b"{\"prefix\":\"");
     push_prefix(buf, prefix);
     buf.push(b'"');

@@ -17,12 +17,9 @@
 //! still loads, to the same intent; and a damaged payload is refused with serde's message,
 //! which names what is wrong and where.
 
-use std::collections::BTreeMap;
-
 use super::json_cursor::{by_hand_or_serde, prefix, Cursor, Unusual};
-use super::Intent;
+use super::{Intent, RouteTableBuilder};
 use crate::config::Route;
-use crate::wire::Prefix;
 
 /// Read an intent payload as serde would.
 pub(super) fn read_intent(payload: &[u8]) -> serde_json::Result<Intent> {
@@ -40,7 +37,8 @@ pub(super) fn read_usual(payload: &[u8]) -> Result<Intent, Unusual> {
     )?;
     // The list's content, between its `[` and its `]`.
     let list_start = c.at + 1;
-    let routes = c.list(Cursor::route)?;
+    let mut routes = RouteTableBuilder::default();
+    c.list(|c| c.route().map(|r| routes.push(r)))?;
     let list_end = c.at - 1;
     // The rest, with an empty list of routes, through serde.
     let mut rest = Vec::with_capacity(payload.len() - (list_end - list_start));
@@ -52,7 +50,7 @@ pub(super) fn read_usual(payload: &[u8]) -> Result<Intent, Unusual> {
     })?;
     // As serde's reader does: keyed as they come, a prefix listed twice (never written so) keeps
     // its last route.
-    intent.api_routes = routes.into_iter().collect::<BTreeMap<Prefix, Route>>();
+    intent.api_routes = routes.finish();
     Ok(intent)
 }
 
@@ -61,7 +59,7 @@ impl Cursor<'_> {
     /// `skip_serializing_if` leaves them out; `as_path_prepend` too, as serde allows). The
     /// route is built field by field, so that a field added to [`Route`] stops the build here
     /// until this reader reads it.
-    fn route(&mut self) -> Result<(Prefix, Route), Unusual> {
+    fn route(&mut self) -> Result<Route, Unusual> {
         self.expect(b"{\"prefix\":", "a route, {\"prefix\": first")?;
         let prefix = self.parsed("a prefix", prefix)?;
         let next_hop = self.field(b",\"next_hop\":", |c| c.text("an address"))?;
@@ -76,7 +74,7 @@ impl Cursor<'_> {
             b"}",
             "the next field of a route in declaration order, or `}`",
         )?;
-        let route = Route {
+        Ok(Route {
             prefix,
             next_hop,
             communities: communities.unwrap_or_default(),
@@ -84,8 +82,7 @@ impl Cursor<'_> {
             med,
             local_pref,
             as_path_prepend: as_path_prepend.unwrap_or(0),
-        };
-        Ok((prefix, route))
+        })
     }
 
     /// The number of extra prepends of our AS: at most 10, as the configuration allows.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{SavedAttrs, SavedRoutes};
+use super::{RouteTable, RouteTableBuilder, SavedAttrs, SavedRoutes};
 use crate::config::{Config, Peer, Route};
 use crate::rib::{PathAttrs, SharedAttrs};
 use crate::wire::Prefix;
@@ -33,11 +33,11 @@ pub struct Intent {
     /// routes they made every save and every load of the intent cost a third of a second.
     #[serde(serialize_with = "settings_only")]
     pub config: Config,
-    /// Routes originated at run time through the API or the CLI, by prefix: a change costs
-    /// O(log n) however many there are (a sorted vector moved half of a million routes for
-    /// each insertion). On disk a list of routes, in prefix order.
+    /// Routes originated at run time through the API or the CLI, by prefix, their attributes
+    /// shared: a change costs O(log n) however many there are (a sorted vector moved half of a
+    /// million routes for each insertion). On disk a list of routes, in prefix order.
     #[serde(default, with = "route_map")]
-    pub api_routes: BTreeMap<Prefix, Route>,
+    pub api_routes: RouteTable,
     /// Peers added at run time through the API or the CLI.
     #[serde(default)]
     pub api_peers: Vec<Peer>,
@@ -51,7 +51,7 @@ impl Intent {
     pub fn new(config: Config) -> Intent {
         Intent {
             config,
-            api_routes: BTreeMap::new(),
+            api_routes: RouteTable::default(),
             api_peers: Vec::new(),
             disabled_peers: Vec::new(),
         }
@@ -59,9 +59,7 @@ impl Intent {
 
     /// Add (or replace, by prefix) run-time routes; a prefix given twice: the last one wins.
     pub fn announce(&mut self, routes: Vec<Route>) {
-        for route in routes {
-            self.api_routes.insert(route.prefix, route);
-        }
+        self.api_routes.extend(routes);
     }
 
     /// Withdraw run-time routes; returns how many there were.
@@ -95,36 +93,30 @@ pub enum IntentChange {
 mod route_map {
     use super::*;
 
-    pub(super) fn serialize<S: Serializer>(
-        routes: &BTreeMap<Prefix, Route>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.collect_seq(routes.values())
+    pub(super) fn serialize<S: Serializer>(routes: &RouteTable, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(routes.routes())
     }
 
-    /// The routes keyed as they are read: a list of routes first, then of keyed routes, cost
-    /// a second copy of a million routes on every load. A prefix listed twice: the last wins.
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<Prefix, Route>, D::Error> {
+    /// The routes keyed as they are read. A prefix listed twice: the last wins.
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RouteTable, D::Error> {
         d.deserialize_seq(Routes)
     }
 
     struct Routes;
 
     impl<'de> Visitor<'de> for Routes {
-        type Value = BTreeMap<Prefix, Route>;
+        type Value = RouteTable;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a list of routes")
         }
 
         fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut keyed = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            let mut routes = RouteTableBuilder::default();
             while let Some(route) = seq.next_element::<Route>()? {
-                keyed.push((route.prefix, route));
+                routes.push(route);
             }
-            Ok(keyed.into_iter().collect())
+            Ok(routes.finish())
         }
     }
 }

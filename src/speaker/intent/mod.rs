@@ -229,9 +229,9 @@ impl IntentKeeper {
     fn run_time_originated(&self) -> HashMap<Prefix, Route> {
         self.intent
             .api_routes
-            .values()
+            .routes()
             .filter(|r| !self.config_routes.prefixes.contains(&r.prefix))
-            .map(|r| (r.prefix, r.clone()))
+            .map(|r| (r.prefix, r))
             .collect()
     }
 
@@ -272,8 +272,8 @@ impl IntentKeeper {
     #[cfg(test)]
     pub fn routes(&self) -> Vec<(Route, RouteSource)> {
         let mut by_prefix = std::collections::BTreeMap::new();
-        for r in self.intent.api_routes.values() {
-            by_prefix.insert(r.prefix, (r.clone(), RouteSource::Api));
+        for r in self.intent.api_routes.routes() {
+            by_prefix.insert(r.prefix, (r, RouteSource::Api));
         }
         for r in self.config_routes.runs.routes() {
             by_prefix.insert(r.prefix, (r, RouteSource::Config));
@@ -295,9 +295,8 @@ impl IntentKeeper {
         routes.extend(
             self.intent
                 .api_routes
-                .values()
-                .filter(|r| !self.config_routes.prefixes.contains(&r.prefix))
-                .cloned(),
+                .routes()
+                .filter(|r| !self.config_routes.prefixes.contains(&r.prefix)),
         );
         routes
     }
@@ -305,10 +304,12 @@ impl IntentKeeper {
     /// [`originated`](Self::originated) as runs of equal attributes, for the RIB: no copy of
     /// each route (see [`RouteRuns`](crate::rib::RouteRuns)).
     pub fn originated_runs(&self) -> crate::rib::RouteRuns {
-        let api = self.intent.api_routes.values();
-        let api = api.filter(|r| !self.config_routes.prefixes.contains(&r.prefix));
+        let api = self.intent.api_routes.iter();
+        let api = api.filter(|(p, _)| !self.config_routes.prefixes.contains(p));
         let mut runs = self.config_routes.runs.clone();
-        runs.extend(api);
+        for (prefix, attrs) in api {
+            runs.push(*prefix, attrs);
+        }
         runs
     }
 
@@ -333,19 +334,6 @@ impl IntentKeeper {
             .filter(|p| !self.config_routes.prefixes.contains(p))
             .count();
         (self.config_routes.prefixes.len(), api)
-    }
-
-    /// The source of every originated prefix (the configuration's win, as in
-    /// [`originated`](Self::originated)).
-    pub fn sources(&self) -> HashMap<Prefix, RouteSource> {
-        let api = self
-            .intent
-            .api_routes
-            .keys()
-            .map(|p| (*p, RouteSource::Api));
-        let config = self.config_routes.runs.iter();
-        api.chain(config.map(|(_, p)| (p, RouteSource::Config)))
-            .collect()
     }
 
     /// Every peer with its source and whether it is enabled: the config's, in file order, then

@@ -121,7 +121,7 @@ impl IntentKeeper {
         };
         let before = prefixes
             .into_iter()
-            .map(|p| (p, self.api_route(&p).cloned()))
+            .map(|p| (p, self.intent.api_routes.get(&p)))
             .collect();
         self.intent.apply(&change);
         self.staged_or_kept(Entry {
@@ -164,10 +164,6 @@ impl IntentKeeper {
                 self.finish()
             }
         }
-    }
-
-    fn api_route(&self, prefix: &Prefix) -> Option<&Route> {
-        self.intent.api_routes.get(prefix)
     }
 
     fn undo_all(&mut self, staged: Staged) {

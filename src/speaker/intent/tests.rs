@@ -146,7 +146,7 @@ fn the_configuration_wins_over_a_run_time_peer_or_route_of_the_same_address() {
     assert_eq!((peer.remote_as, source), (65002, PeerSource::Config));
     assert_eq!(keeper.peers().len(), 1);
     let prefix: Prefix = "198.18.100.0/24".parse().unwrap();
-    assert_eq!(keeper.sources()[&prefix], RouteSource::Config);
+    assert_eq!(keeper.source_of(&prefix), Some(RouteSource::Config));
     assert_eq!(keeper.route_counts(), (1, 0));
     keeper.announce(vec![route("198.18.7.0/24", None)]).unwrap();
     assert_eq!(keeper.route_counts(), (1, 1));

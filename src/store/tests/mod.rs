@@ -6,6 +6,7 @@ mod file;
 mod intent_json;
 mod intent_read;
 mod rib_read;
+mod route_table;
 mod types;
 
 use std::path::{Path, PathBuf};

@@ -130,7 +130,7 @@ fn intent_round_trips_through_a_file() {
     route.prefix = prefix("198.19.0.0/24");
     route.next_hop = None;
     route.communities.push(Community::NO_EXPORT);
-    intent.api_routes.insert(route.prefix, route);
+    intent.api_routes.insert(route);
     let mut peer = Peer::new(ip("2001:db8::7"), 65007);
     peer.description = Some("added through the API".into());
     intent.api_peers.push(peer);
