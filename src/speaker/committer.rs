@@ -11,9 +11,10 @@
 //!    prefix the configuration owns) is taken back and refused alone, the others go on;
 //! 2. keeps the batch on disk ([`IntentKeeper::finish`]): one journal append and one fsync, or
 //!    one whole save when one is due (first save, compaction, a peer change in the batch);
-//! 3. only then hands the RIB each change's command, in the same order, and answers each
-//!    request. The RIB sees changes in the order they were saved, and nothing is acknowledged
-//!    before the fsync that keeps it returned.
+//! 3. only then hands the RIB the changes' commands, in the same order (consecutive changes of
+//!    different originated prefixes made one, see [`coalesce`]), and answers each request. The
+//!    RIB sees changes in the order they were saved, and nothing is acknowledged before the
+//!    fsync that keeps it returned.
 //!
 //! If the disk refuses the batch, every request of it gets the error and the intent in memory
 //! takes every change of the batch back (each staged change keeps what it replaced, see
@@ -24,6 +25,7 @@
 //! While the thread writes, new requests queue: the busier it is, the larger the next batch.
 //! A lone request waits for nothing but its own fsync.
 
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -33,6 +35,7 @@ use tracing::debug;
 use super::intent::IntentKeeper;
 use super::rib_task::RibCmd;
 use crate::api::BackendError;
+use crate::wire::Prefix;
 
 /// A change of the intent: run against it, it gives its result and what to tell the RIB.
 pub trait Change<T>:
@@ -152,18 +155,59 @@ fn commit(keeper: &mut IntentKeeper, batch: Vec<Job>, rib: &UnboundedSender<RibC
         error = kept.as_ref().err().map(tracing::field::display),
         "intent batch kept"
     );
-    for a in accepted {
-        let result = kept
-            .clone()
-            .and_then(|()| match a.cmd.map(|cmd| rib.send(cmd)) {
-                Some(Err(_)) => Err(BackendError::Unavailable(
+    let (cmds, answers): (Vec<_>, Vec<_>) = accepted.into_iter().map(|a| (a.cmd, a.answer)).unzip();
+    let told = kept.and_then(|()| {
+        coalesce(cmds.into_iter().flatten())
+            .into_iter()
+            .try_for_each(|cmd| rib.send(cmd))
+            .map_err(|_| {
+                BackendError::Unavailable(
                     "the speaker is stopping (the change is saved and applies at the next start)"
                         .into(),
-                )),
-                _ => Ok(()),
-            });
-        (a.answer)(result);
+                )
+            })
+    });
+    for answer in answers {
+        answer(told.clone());
     }
+}
+
+/// The batch's commands for the RIB, in order, with consecutive changes of originated routes
+/// made one where they touch different prefixes: 64 requests of one route each are one
+/// command, so the RIB exports them together and each peer gets them packed in a few UPDATEs
+/// instead of one UPDATE a request. A change touching a prefix the merged one already holds
+/// starts another, since the RIB applies a change's withdrawals before its announcements.
+pub(super) fn coalesce(cmds: impl IntoIterator<Item = RibCmd>) -> Vec<RibCmd> {
+    let mut out: Vec<RibCmd> = Vec::new();
+    // The prefixes the last command of `out` touches, when it is a change of originated routes.
+    let mut touched = HashSet::new();
+    for cmd in cmds {
+        let RibCmd::ChangeOriginated { announce, withdraw } = cmd else {
+            touched.clear();
+            out.push(cmd);
+            continue;
+        };
+        let prefixes: Vec<Prefix> = announce
+            .iter()
+            .map(|r| r.prefix)
+            .chain(withdraw.iter().copied())
+            .collect();
+        match out.last_mut() {
+            Some(RibCmd::ChangeOriginated {
+                announce: into_announce,
+                withdraw: into_withdraw,
+            }) if !prefixes.iter().any(|p| touched.contains(p)) => {
+                into_announce.extend(announce);
+                into_withdraw.extend(withdraw);
+            }
+            _ => {
+                touched.clear();
+                out.push(RibCmd::ChangeOriginated { announce, withdraw });
+            }
+        }
+        touched.extend(prefixes);
+    }
+    out
 }
 
 #[cfg(test)]

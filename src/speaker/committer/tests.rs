@@ -351,3 +351,81 @@ fn a_peer_added_in_a_batch_of_route_changes_is_kept_with_them() {
     let reopened = IntentKeeper::open(&rig.config);
     assert_eq!(reopened.peer(added.address).unwrap().0, added);
 }
+
+/// What a command list says, for comparison: each change as (announced, withdrawn), a
+/// replacement of all originated routes as `None`.
+type Said = Vec<Option<(Vec<Prefix>, Vec<Prefix>)>>;
+
+fn said(cmds: Vec<RibCmd>) -> Said {
+    cmds.into_iter()
+        .map(|cmd| match cmd {
+            RibCmd::ChangeOriginated { announce, withdraw } => {
+                Some((announce.iter().map(|r| r.prefix).collect(), withdraw))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn change(announce: &[&str], withdraw: &[&str]) -> RibCmd {
+    RibCmd::ChangeOriginated {
+        announce: announce.iter().map(|p| route(p)).collect(),
+        withdraw: withdraw.iter().map(|p| p.parse().unwrap()).collect(),
+    }
+}
+
+fn prefixes(ps: &[&str]) -> Vec<Prefix> {
+    ps.iter().map(|p| p.parse().unwrap()).collect()
+}
+
+#[test]
+fn changes_of_different_prefixes_reach_the_rib_as_one() {
+    let cmds = vec![
+        change(&["198.18.1.0/24"], &[]),
+        change(&["198.18.2.0/24"], &[]),
+        change(&[], &["198.18.9.0/24"]),
+        change(&["198.18.3.0/24"], &[]),
+    ];
+    let one = prefixes(&["198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24"]);
+    assert_eq!(
+        said(coalesce(cmds)),
+        vec![Some((one, prefixes(&["198.18.9.0/24"])))]
+    );
+}
+
+#[test]
+fn a_prefix_changed_again_starts_another_command_in_order() {
+    // Merged, the withdrawal would apply before the announcement and the route would stay.
+    let cmds = vec![
+        change(&["198.18.1.0/24"], &[]),
+        change(&[], &["198.18.1.0/24"]),
+        change(&["198.18.2.0/24"], &[]),
+        change(&["198.18.1.0/24"], &[]),
+    ];
+    assert_eq!(
+        said(coalesce(cmds)),
+        vec![
+            Some((prefixes(&["198.18.1.0/24"]), vec![])),
+            Some((prefixes(&["198.18.2.0/24"]), prefixes(&["198.18.1.0/24"]))),
+            Some((prefixes(&["198.18.1.0/24"]), vec![])),
+        ]
+    );
+}
+
+#[test]
+fn other_commands_keep_their_place() {
+    let cmds = vec![
+        change(&["198.18.1.0/24"], &[]),
+        RibCmd::SetOriginated(Default::default()),
+        change(&["198.18.2.0/24"], &[]),
+        change(&["198.18.3.0/24"], &[]),
+    ];
+    assert_eq!(
+        said(coalesce(cmds)),
+        vec![
+            Some((prefixes(&["198.18.1.0/24"]), vec![])),
+            None,
+            Some((prefixes(&["198.18.2.0/24", "198.18.3.0/24"]), vec![])),
+        ]
+    );
+}
