@@ -52,12 +52,15 @@ impl Steps {
     }
 
     fn emit(&self, step: UpgradeStep) {
+        self.emit_at(self.ms(), step);
+    }
+
+    /// Emit `step` as having happened at `ms` (a time the report also records, so that both
+    /// say the same millisecond).
+    fn emit_at(&self, ms: u64, step: UpgradeStep) {
         info!(?step, "upgrade");
         if let Some(sink) = &self.sink {
-            let _ = sink.send(UpgradeEvent {
-                ms: self.ms(),
-                step,
-            });
+            let _ = sink.send(UpgradeEvent { ms, step });
         }
     }
 }
@@ -314,8 +317,9 @@ impl Supervisor {
             tokio::select! {
                 e = new_events.recv() => match e {
                     Some(Event::Progress(p)) => {
-                        rows.note(p.peer, p.kind, steps.ms());
-                        steps.emit(UpgradeStep::Progress { generation, progress: p });
+                        let ms = steps.ms();
+                        rows.note(p.peer, p.kind, ms);
+                        steps.emit_at(ms, UpgradeStep::Progress { generation, progress: p });
                     }
                     Some(Event::Done { peers_up }) => {
                         steps.emit(UpgradeStep::Done { generation, peers_up });
